@@ -1,0 +1,34 @@
+# Tandem — the two commands: `make run` and `make test`.
+SHELL := /bin/bash
+export UV_PYTHON_DOWNLOADS := never
+UV := python3 -m uv
+PY := .venv/bin/python
+
+.PHONY: run test install lint typecheck contracts bench clean
+
+install: .venv/.synced
+.venv/.synced: pyproject.toml uv.lock shared/pyproject.toml services/*/pyproject.toml tools/pyproject.toml
+	@python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet "uv>=0.5"
+	$(UV) sync --frozen --python 3.11
+	@touch $@
+
+run: install  ## the embedded broker, all four services and demo data; Ctrl-C stops
+	$(PY) -m tandem_tools.devstack
+
+test: install  ## the whole suite: lint, types, unit, integration, e2e
+	$(PY) -m ruff check .
+	$(PY) -m mypy
+	$(PY) -m pytest -q
+
+lint: install
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+typecheck: install
+	$(PY) -m mypy
+
+contracts: install  ## regenerate JSON Schema + AsyncAPI from the pydantic models
+	$(PY) -m tandem_shared.contracts_export --out contracts
+
+clean:
+	rm -rf .tandem .pytest_cache .mypy_cache .ruff_cache

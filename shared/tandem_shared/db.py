@@ -1,0 +1,98 @@
+"""Database plumbing: one async engine and session factory per service.
+
+PostgreSQL (asyncpg) in production and tests, SQLite (aiosqlite) as the zero-setup default.
+Repositories and services never commit: the edge (a request dependency or the consumer
+runner) opens `transaction()` and owns the commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import MetaData, event, select, text, update
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def new_metadata() -> MetaData:
+    return MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def is_sqlite(url: str | URL) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def is_postgres(url: str | URL) -> bool:
+    return make_url(url).get_backend_name() == "postgresql"
+
+
+def _prepare_sqlite_file(url: URL) -> None:
+    if url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets the relay read while a request writes; a busy timeout waits instead of failing.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        _prepare_sqlite_file(parsed)
+        engine = create_async_engine(parsed)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_async_engine(parsed, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+@asynccontextmanager
+async def transaction(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """A session whose work commits when the block ends normally and rolls back otherwise."""
+    async with sessionmaker() as session, session.begin():
+        yield session
+
+
+async def ping(engine: AsyncEngine) -> None:
+    async with engine.connect() as connection:
+        await connection.execute(text("SELECT 1"))
+
+
+def asyncpg_dsn(url: str | URL) -> str:
+    """The plain libpq DSN of a SQLAlchemy PostgreSQL URL, for a raw asyncpg connection."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def upsert_if_newer(session: AsyncSession, table: Any, *, key: dict[str, Any],
+                          values: dict[str, Any]) -> bool:
+    """Insert or update the row at `key` only if `values["version"]` is newer than the
+    stored version. Returns False for a stale (or repeated) version: per-key ordering
+    plus this check lets a consumer drop out-of-date messages."""
+    conditions = [table.c[name] == value for name, value in key.items()]
+    stored = (await session.execute(select(table.c.version).where(*conditions))).scalar_one_or_none()
+    if stored is None:
+        await session.execute(table.insert().values(**key, **values))
+        return True
+    if stored >= values["version"]:
+        return False
+    await session.execute(update(table).where(*conditions).values(**values))
+    return True

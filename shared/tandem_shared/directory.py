@@ -1,0 +1,40 @@
+"""The profile directory: the few facts of a profile that services other than the registry
+and matcher need (to name and address it), projected from `tandem.profiles.v1`.
+
+Services own their copy in their own database; this module only defines its shape and the
+version-checked upsert, so the projection is written once."""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Uuid, delete
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tandem_shared.contracts import ProfileData, ProfileErasedData
+from tandem_shared.db import upsert_if_newer
+
+
+def define_directory_table(metadata: MetaData) -> Table:
+    return Table(
+        "profile_directory",
+        metadata,
+        Column("id", Uuid, primary_key=True),
+        Column("hub", String(64), nullable=False, index=True),
+        Column("name", String(200), nullable=False),
+        Column("kind", String(32), nullable=False),
+        Column("country", String(2), nullable=False),
+        Column("sharing", String(16), nullable=False),
+        Column("version", Integer, nullable=False),
+        Column("updated_at", DateTime(timezone=True), nullable=False),
+    )
+
+
+async def project_profile(session: AsyncSession, table: Table, profile: ProfileData) -> bool:
+    return await upsert_if_newer(session, table, key={"id": profile.id}, values={
+        "hub": profile.hub, "name": profile.name, "kind": profile.kind.value,
+        "country": profile.country, "sharing": profile.sharing.value,
+        "version": profile.version, "updated_at": profile.updated_at,
+    })
+
+
+async def forget_profile(session: AsyncSession, table: Table, erased: ProfileErasedData) -> None:
+    await session.execute(delete(table).where(table.c.id == erased.id))

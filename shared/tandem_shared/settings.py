@@ -1,0 +1,59 @@
+"""Settings shared by every service. Each service subclasses `ServiceSettings` with its own
+env prefix (`TANDEM_REGISTRY_`, ...) for its own fields; the fields here are common to the
+whole deployment and read from `TANDEM_*`. Settings objects are built in the lifespan,
+never at import time."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_JWT_SECRET = "tandem-dev-secret-change-me-0123456789abcdef"  # noqa: S105 - dev default, refused in prod
+
+
+def _common(name: str) -> AliasChoices:
+    return AliasChoices(f"TANDEM_{name.upper()}")
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    service_name: str = "tandem"
+    environment: Literal["dev", "prod"] = Field("dev", validation_alias=_common("environment"))
+    log_level: str = Field("INFO", validation_alias=_common("log_level"))
+    log_json: bool | None = Field(None, validation_alias=_common("log_json"))
+    hub: str = Field("demo", validation_alias=_common("hub"))
+
+    kafka_bootstrap: str = Field("127.0.0.1:9092", validation_alias=_common("kafka_bootstrap"))
+    # The embedded broker (Tansu) rejects InitProducerId, so the dev stack and the tests
+    # switch this off; on Apache Kafka it stays on.
+    kafka_idempotence: bool = Field(True, validation_alias=_common("kafka_idempotence"))
+    kafka_partitions: int = Field(3, ge=1, validation_alias=_common("kafka_partitions"))
+    kafka_replication: int = Field(1, ge=1, validation_alias=_common("kafka_replication"))
+    kafka_topic_prefix: str = Field("", validation_alias=_common("kafka_topic_prefix"))
+
+    jwt_secret: SecretStr = Field(SecretStr(DEV_JWT_SECRET), validation_alias=_common("jwt_secret"))
+    jwt_issuer: str = Field("tandem-registry", validation_alias=_common("jwt_issuer"))
+
+    database_url: str = "sqlite+aiosqlite:///.tandem/tandem.db"
+    auto_migrate: bool = True
+    consumer_max_attempts: int = Field(5, ge=1)
+    consumer_backoff_seconds: float = Field(0.2, ge=0)
+    outbox_poll_seconds: float = Field(1.0, gt=0)
+
+    @property
+    def json_logs(self) -> bool:
+        return self.log_json if self.log_json is not None else self.environment == "prod"
+
+    def topic(self, name: str) -> str:
+        """The physical topic name; a prefix isolates test runs on a shared broker."""
+        return f"{self.kafka_topic_prefix}{name}"
+
+    @model_validator(mode="after")
+    def _refuse_dev_secret_in_prod(self) -> ServiceSettings:
+        secret = self.jwt_secret.get_secret_value()
+        if self.environment == "prod" and (secret == DEV_JWT_SECRET or len(secret) < 32 or "CHANGE-ME" in secret):
+            raise ValueError("TANDEM_JWT_SECRET must be set to a random secret of 32+ characters in production")
+        return self

@@ -1,0 +1,92 @@
+"""`make run`: the embedded broker, the four services and demo data, in one command.
+
+With no configuration every service keeps a SQLite file under `.tandem/`. Set
+`TANDEM_POSTGRES_URL` (a server URL such as postgresql://postgres@127.0.0.1:5432) to give
+each service its own PostgreSQL database (`tandem_<service>`, created if missing), or set
+`TANDEM_<SERVICE>_DATABASE_URL` per service. Set `TANDEM_KAFKA_BOOTSTRAP` to use an
+external Kafka instead of the embedded broker. Ctrl-C stops everything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+from tandem_shared.broker import EmbeddedBroker, start_broker
+from tandem_tools import demo
+from tandem_tools.pg import create_database, database_url
+from tandem_tools.stack import SERVICES, ServiceProcess, start_service, stop_services, wait_ready
+
+STATE_DIR = Path(".tandem")
+DEV_ADMIN = "admin@demo.local"
+
+
+def _database_env() -> dict[str, str]:
+    server = os.environ.get("TANDEM_POSTGRES_URL")
+    env = {}
+    for name in SERVICES:
+        key = f"TANDEM_{name.upper()}_DATABASE_URL"
+        if key in os.environ:
+            continue
+        if server:
+            asyncio.run(create_database(server, f"tandem_{name}"))
+            env[key] = database_url(server, f"tandem_{name}")
+        else:
+            env[key] = f"sqlite+aiosqlite:///{STATE_DIR / f'{name}.db'}"
+    return env
+
+
+def _broker_env() -> tuple[dict[str, str], EmbeddedBroker | None]:
+    if os.environ.get("TANDEM_KAFKA_BOOTSTRAP"):
+        return {}, None
+    broker = start_broker(9092, log_path=STATE_DIR / "logs" / "broker.log")
+    # Tansu rejects the idempotent producer; the outbox and inbox keep delivery safe.
+    return {"TANDEM_KAFKA_BOOTSTRAP": broker.bootstrap, "TANDEM_KAFKA_IDEMPOTENCE": "false"}, broker
+
+
+def _print_banner(services: list[ServiceProcess], password: str, started: float) -> None:
+    print(f"\nTandem is up in {time.monotonic() - started:.1f}s:")
+    for service in services:
+        print(f"  {service.name:<9} {service.url}/docs")
+    print(f"  sign in:  {DEV_ADMIN} / {password}  (POST {services[0].url}/v1/auth/token)")
+    print(f"  logs:     {STATE_DIR / 'logs'}/\nPress Ctrl-C to stop.\n", flush=True)
+
+
+def main() -> None:
+    started = time.monotonic()
+    STATE_DIR.mkdir(exist_ok=True)
+    password = os.environ.setdefault("TANDEM_DEV_ADMIN_PASSWORD", "tandem-dev")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    broker_env, broker = _broker_env()
+    env = {**broker_env, **_database_env(), "TANDEM_ENVIRONMENT": "dev",
+           "TANDEM_REGISTRY_DEV_ADMIN_PASSWORD": password}
+    services: list[ServiceProcess] = []
+    try:
+        services = [start_service(name, port, env, STATE_DIR / "logs") for name, port in SERVICES.items()]
+        wait_ready(services)
+        token = demo.login(services[0].url, DEV_ADMIN, password)
+        created, existing = demo.load_demo(services[0].url, token)
+        print(f"demo data: {created} profiles created, {existing} already there")
+        _print_banner(services, password, started)
+        while not stop.wait(0.5):
+            for service in services:
+                if service.process.poll() is not None:
+                    print(f"{service.name} stopped unexpectedly; see {service.log_path}", file=sys.stderr)
+                    stop.set()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print("stopping…", flush=True)
+        stop_services(services)
+        if broker is not None:
+            broker.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,81 @@
+"""Start and stop Tandem's four services as separate processes (dev stack and e2e tests)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+SERVICES: dict[str, int] = {"registry": 8001, "matcher": 8002, "events": 8003, "notifier": 8004}
+
+
+@dataclass
+class ServiceProcess:
+    name: str
+    port: int
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def start_service(name: str, port: int, env: dict[str, str], log_dir: Path) -> ServiceProcess:
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / f"{name}.log"
+    command = [sys.executable, "-m", "uvicorn", f"tandem_{name}.app:create_app", "--factory",
+               "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(command, env={**os.environ, **env}, stdout=log,  # noqa: S603
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+    return ServiceProcess(name=name, port=port, process=process, log_path=log_path)
+
+
+def wait_ready(services: list[ServiceProcess], timeout: float = 90.0) -> None:
+    """Wait until every service answers /readyz with 200; raise with the log tail if not."""
+    deadline = time.monotonic() + timeout
+    pending = list(services)
+    while pending:
+        for service in list(pending):
+            if service.process.poll() is not None:
+                raise RuntimeError(f"{service.name} exited:\n{_tail(service.log_path)}")
+            if _is_ready(service):
+                pending.remove(service)
+        if pending and time.monotonic() > deadline:
+            names = ", ".join(s.name for s in pending)
+            raise RuntimeError(f"not ready after {timeout:.0f}s: {names}\n{_tail(pending[0].log_path)}")
+        time.sleep(0.25)
+
+
+def _is_ready(service: ServiceProcess) -> bool:
+    try:
+        return httpx.get(f"{service.url}/readyz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def stop_services(services: list[ServiceProcess], *, kill: bool = False, timeout: float = 15.0) -> None:
+    for service in services:
+        if service.process.poll() is None:
+            service.process.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for service in services:
+        try:
+            service.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            service.process.kill()
+            service.process.wait()
