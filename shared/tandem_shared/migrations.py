@@ -2,7 +2,7 @@
 
 Each service keeps `migrations/` beside its package with a two-line `env.py` that calls
 `run_env(metadata)`. `upgrade(url, script_location)` runs them from code (service start,
-tests); the `alembic` command works too through the service's `alembic.ini`.
+tests) and `tandem-<service> migrate` from the command line.
 """
 
 from __future__ import annotations

@@ -1,0 +1,126 @@
+"""The test harness: real PostgreSQL and a real Kafka-protocol broker, chosen by availability.
+
+- Broker: `TANDEM_TEST_KAFKA_BOOTSTRAP` if set; else Apache Kafka from testcontainers when a
+  Docker engine answers; else the embedded Tansu broker started for the session.
+- PostgreSQL: `TANDEM_TEST_POSTGRES_URL` if set; else testcontainers when Docker answers;
+  else the local server on 127.0.0.1:5432 (user postgres, trust auth).
+
+Each session gets fresh databases (one per service, migrated once); each test gets fresh
+topics (a unique topic prefix) and empty tables afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import MetaData
+
+from tandem_shared.broker import start_broker
+from tandem_shared.db import create_engine
+from tandem_shared.migrations import upgrade
+from tandem_tools.pg import create_database, database_url, drop_database
+
+SERVICE_NAMES = ("registry", "matcher", "events", "notifier")
+
+
+def docker_available() -> bool:
+    if shutil.which("docker") is None:
+        return False
+    try:
+        return subprocess.run(["docker", "info"], capture_output=True, timeout=10).returncode == 0  # noqa: S607
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+@dataclass(frozen=True)
+class Kafka:
+    bootstrap: str
+    idempotence: bool
+
+
+@pytest.fixture(scope="session")
+def kafka() -> Iterator[Kafka]:
+    if os.environ.get("TANDEM_TEST_KAFKA_BOOTSTRAP"):
+        yield Kafka(os.environ["TANDEM_TEST_KAFKA_BOOTSTRAP"], idempotence=True)
+    elif docker_available():
+        from testcontainers.kafka import KafkaContainer
+
+        with KafkaContainer("confluentinc/cp-kafka:7.6.0").with_kraft() as container:
+            yield Kafka(container.get_bootstrap_server(), idempotence=True)
+    else:
+        with start_broker() as broker:
+            # Tansu rejects InitProducerId: idempotence off, the outbox/inbox keep it safe.
+            yield Kafka(broker.bootstrap, idempotence=False)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str]:
+    if os.environ.get("TANDEM_TEST_POSTGRES_URL"):
+        yield os.environ["TANDEM_TEST_POSTGRES_URL"]
+    elif docker_available():
+        from testcontainers.postgres import PostgresContainer
+
+        with PostgresContainer("postgres:15-alpine", driver="asyncpg") as container:
+            yield container.get_connection_url()
+    else:
+        yield "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+
+
+def _service_metadata(name: str) -> MetaData:
+    module = __import__(f"tandem_{name}.tables", fromlist=["metadata"])
+    metadata: MetaData = module.metadata
+    return metadata
+
+
+def _migrations(name: str) -> object:
+    module = __import__(f"tandem_{name}.app", fromlist=["SPEC"])
+    return module.SPEC.migrations
+
+
+@pytest.fixture(scope="session")
+async def databases(pg_server: str) -> AsyncIterator[dict[str, str]]:
+    """One fresh, migrated PostgreSQL database per service for this test session."""
+    run = uuid.uuid4().hex[:8]
+    names = {service: f"tandem_test_{run}_{service}" for service in SERVICE_NAMES}
+    urls = {}
+    for service, database in names.items():
+        await create_database(pg_server, database, if_missing=False)
+        urls[service] = database_url(pg_server, database)
+        await upgrade(urls[service], _migrations(service))  # type: ignore[arg-type]
+    yield urls
+    for database in names.values():
+        await drop_database(pg_server, database)
+
+
+async def empty_tables(urls: dict[str, str]) -> None:
+    for service, url in urls.items():
+        engine = create_engine(url)
+        async with engine.begin() as connection:
+            for table in reversed(_service_metadata(service).sorted_tables):
+                await connection.execute(table.delete())
+        await engine.dispose()
+
+
+@pytest.fixture
+async def clean_databases(databases: dict[str, str]) -> AsyncIterator[dict[str, str]]:
+    """The session's databases, emptied after the test (per-test isolation)."""
+    yield databases
+    await empty_tables(databases)
+
+
+@pytest.fixture
+def topic_prefix() -> str:
+    """Fresh topics for every test: all topic names get this prefix."""
+    return f"t{uuid.uuid4().hex[:10]}."
+
+
+@pytest.fixture(scope="session")
+def event_loop_policy() -> asyncio.AbstractEventLoopPolicy:
+    return asyncio.DefaultEventLoopPolicy()

@@ -1,0 +1,75 @@
+"""A tiny test consumer whose effect is NOT naturally idempotent (it appends a row), so any
+duplicate that slipped past the inbox would show up as a second row."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from sqlalchemy import Column, Integer, MetaData, String, Table, func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from tandem_notifier.tables import bus
+from tandem_shared.bus.consumer import ConsumerRunner, Handler, Subscription
+from tandem_shared.contracts import PROFILES, OrgKind, ProfileData, ProfileUpserted
+from tandem_shared.db import create_engine
+from tandem_shared.settings import ServiceSettings
+
+effects_metadata = MetaData()
+effects = Table(
+    "test_effects",
+    effects_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("message_id", String(64), nullable=False),
+)
+
+
+async def reset_effects(url: str) -> None:
+    engine = create_engine(url)
+    async with engine.begin() as connection:
+        await connection.run_sync(effects_metadata.create_all)
+        await connection.execute(effects.delete())
+    await engine.dispose()
+
+
+async def effect_counts(url: str) -> tuple[int, int]:
+    """(rows, distinct message ids) in the effects table."""
+    engine = create_engine(url)
+    async with engine.connect() as connection:
+        total, distinct = (await connection.execute(
+            select(func.count(), func.count(effects.c.message_id.distinct())))).one()
+    await engine.dispose()
+    return int(total), int(distinct)
+
+
+def profile_message(number: int) -> ProfileUpserted:
+    profile_id = uuid.uuid4()
+    data = ProfileData(id=profile_id, hub="demo", version=1, name=f"Organisation {number}",
+                       kind=OrgKind.CREATIVE, country="PL", updated_at=datetime.now(UTC))
+    return ProfileUpserted(source="/tests", subject=str(profile_id), hub="demo", data=data)
+
+
+def append_effect(delay: float = 0.0) -> Handler:
+    async def handler(session: AsyncSession, message: Any) -> None:
+        if delay:
+            await asyncio.sleep(delay)
+        await session.execute(effects.insert().values(message_id=str(message.id)))
+
+    return handler
+
+
+def bus_settings(bootstrap: str, idempotence: bool, prefix: str) -> ServiceSettings:
+    return ServiceSettings(kafka_bootstrap=bootstrap, kafka_idempotence=idempotence,
+                           kafka_topic_prefix=prefix, consumer_max_attempts=3,
+                           consumer_backoff_seconds=0.01)
+
+
+def effect_runner(settings: ServiceSettings, sessionmaker: async_sessionmaker[AsyncSession],
+                  producer: AIOKafkaProducer, handler: Handler) -> ConsumerRunner:
+    subscription = Subscription(name="effects", topics=(PROFILES.name,),
+                                handlers={ProfileUpserted: handler})
+    return ConsumerRunner(service="tests", subscription=subscription, settings=settings,
+                          sessionmaker=sessionmaker, tables=bus, producer=producer)

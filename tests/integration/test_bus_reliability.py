@@ -1,0 +1,170 @@
+"""The bus's delivery guarantees, against real PostgreSQL and the real broker."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from tandem_notifier.tables import bus
+from tandem_shared import metrics
+from tandem_shared.bus.kafka import create_producer, ensure_topics
+from tandem_shared.bus.outbox import OutboxRelay, enqueue
+from tandem_shared.contracts import PROFILES, dead_letter_topic
+from tandem_shared.db import create_engine, create_sessionmaker, transaction
+from tests.integration.bus_support import (
+    append_effect,
+    bus_settings,
+    effect_counts,
+    effect_runner,
+    profile_message,
+    reset_effects,
+)
+from tests.support import eventually, produce, read_topic
+
+pytestmark = pytest.mark.integration
+
+
+class RelayDied(Exception):
+    """Stands for the relay process dying after publishing, before marking rows sent."""
+
+
+@pytest.fixture
+async def bus_env(clean_databases: dict[str, str], kafka: Any, topic_prefix: str) -> AsyncIterator[dict[str, Any]]:
+    url = clean_databases["notifier"]
+    await reset_effects(url)
+    settings = bus_settings(kafka.bootstrap, kafka.idempotence, topic_prefix)
+    await ensure_topics(settings)
+    engine = create_engine(url)
+    producer = create_producer(settings, client_id="tests")
+    await producer.start()
+    yield {"url": url, "settings": settings, "engine": engine, "producer": producer,
+           "sessionmaker": create_sessionmaker(engine), "prefix": topic_prefix, "kafka": kafka}
+    await producer.stop()
+    await engine.dispose()
+
+
+@contextlib.asynccontextmanager
+async def consuming(env: dict[str, Any], handler: Any) -> AsyncIterator[Any]:
+    runner = effect_runner(env["settings"], env["sessionmaker"], env["producer"], handler)
+    task = asyncio.create_task(runner.run())
+    try:
+        yield runner
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def consumed(outcome: str, topic: str) -> float:
+    return float(metrics.CONSUMED.labels("tests", topic, outcome)._value.get())
+
+
+async def test_relay_killed_after_publish_republishes_and_consumer_drops_duplicate(bus_env: dict[str, Any]) -> None:
+    env = bus_env
+    messages = [profile_message(i) for i in range(3)]
+    async with transaction(env["sessionmaker"]) as session:
+        for message in messages:
+            await enqueue(session, bus, topic=PROFILES.name, key=message.subject, message=message)
+
+    async def die(_rows: Sequence[Any]) -> None:
+        raise RelayDied
+
+    def relay(**hooks: Any) -> OutboxRelay:
+        return OutboxRelay(service="tests", engine=env["engine"], sessionmaker=env["sessionmaker"],
+                           tables=bus, producer=env["producer"], topic_prefix=env["prefix"], **hooks)
+
+    with pytest.raises(RelayDied):
+        await relay(on_published=die).publish_pending()
+    assert await relay().publish_pending() == 3  # nothing was marked sent: all go out again
+
+    topic = env["prefix"] + PROFILES.name
+    records = await read_topic(env["kafka"].bootstrap, topic, expect=6)
+    assert len(records) == 6, "each message should be on the topic twice"
+    duplicates_before = consumed("duplicate", topic)
+    async with consuming(env, append_effect()):
+        await eventually(lambda: _effects_and_duplicates(env, topic, duplicates_before),
+                         what="3 effects and 3 dropped duplicates")
+    assert await effect_counts(env["url"]) == (3, 3)
+
+
+async def _effects_and_duplicates(env: dict[str, Any], topic: str, before: float) -> bool:
+    total, _ = await effect_counts(env["url"])
+    return total == 3 and consumed("duplicate", topic) - before == 3
+
+
+async def test_malformed_and_failing_messages_go_to_dlq_and_partition_keeps_flowing(bus_env: dict[str, Any]) -> None:
+    env = bus_env
+    topic = env["prefix"] + PROFILES.name
+    poison, good = profile_message(0), profile_message(1)
+    key = b"same-key"  # one partition: the good one is behind both bad ones
+    await produce(env["kafka"].bootstrap, topic, [
+        (key, b"{not json"),
+        (key, poison.model_dump_json().encode()),
+        (key, good.model_dump_json().encode()),
+    ])
+
+    async def fails_on_poison(session: Any, message: Any) -> None:
+        if message.id == poison.id:
+            raise RuntimeError("this handler cannot cope")
+        await append_effect()(session, message)
+
+    async with consuming(env, fails_on_poison):
+        await eventually(lambda: _has_effects(env, 1), what="the good message handled")
+    dead = await read_topic(env["kafka"].bootstrap, dead_letter_topic(topic), expect=2)
+    reasons = [dict(record.headers)["dlq_reason"].decode() for record in dead]
+    assert reasons == ["invalid message", "handler failed 3 times"]
+    assert dead[0].value == b"{not json"
+    assert dict(dead[1].headers)["dlq_original_topic"].decode() == topic
+    assert "this handler cannot cope" in dict(dead[1].headers)["dlq_error"].decode()
+    assert await effect_counts(env["url"]) == (1, 1)
+
+
+async def _has_effects(env: dict[str, Any], expected: int) -> bool:
+    total, _ = await effect_counts(env["url"])
+    return total >= expected
+
+
+def _start_worker(env: dict[str, Any]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.integration.consumer_worker", env["url"],
+         env["kafka"].bootstrap, env["prefix"]],
+        cwd=os.getcwd(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+
+
+async def test_consumer_killed_mid_batch_processes_every_message_exactly_once_in_effect(
+        bus_env: dict[str, Any]) -> None:
+    env = bus_env
+    total = 300
+    messages = [profile_message(i) for i in range(total)]
+    await produce(env["kafka"].bootstrap, env["prefix"] + PROFILES.name,
+                  [(m.subject.encode(), m.model_dump_json().encode()) for m in messages])
+    worker = _start_worker(env)
+    try:
+        await eventually(lambda: _has_effects(env, 40), timeout=60, what="the worker to get going")
+        worker.send_signal(signal.SIGKILL)  # mid-batch: batches are up to 200 records
+        worker.wait()
+        partial, _ = await effect_counts(env["url"])
+        assert partial < total, "the worker finished before it could be killed"
+        worker = _start_worker(env)
+        await eventually(lambda: _has_effects(env, total), timeout=90, what="all messages handled")
+        await asyncio.sleep(2)  # let any redelivered duplicate try its luck
+    finally:
+        worker.kill()
+        worker.wait()
+    assert await effect_counts(env["url"]) == (total, total)
+
+
+async def test_producer_reaches_the_broker(bus_env: dict[str, Any]) -> None:
+    producer: AIOKafkaProducer = bus_env["producer"]
+    metadata = await producer.client.fetch_all_metadata()
+    assert bus_env["prefix"] + PROFILES.name in metadata.topics()

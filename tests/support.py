@@ -1,0 +1,101 @@
+"""Helpers shared by integration and e2e tests (no fixtures here)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+import httpx
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from fastapi import FastAPI
+
+T = TypeVar("T")
+
+FAST_BUS = {
+    "outbox_poll_seconds": 0.2,
+    "consumer_backoff_seconds": 0.01,
+    "consumer_max_attempts": 3,
+    "auto_migrate": False,
+}
+
+
+def service_settings(settings_class: type[T], *, database_url: str, kafka: Any, prefix: str,
+                     **overrides: Any) -> T:
+    return settings_class(database_url=database_url, kafka_bootstrap=kafka.bootstrap,
+                          kafka_idempotence=kafka.idempotence, kafka_topic_prefix=prefix,
+                          environment="dev", **{**FAST_BUS, **overrides})
+
+
+@asynccontextmanager
+async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """Run an app's lifespan (relay, consumers) and talk to it over ASGI."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            yield client
+
+
+async def eventually(probe: Callable[[], Awaitable[T | None]], *, timeout: float = 30.0,
+                     interval: float = 0.2, what: str = "condition") -> T:
+    """Poll `probe` until it returns something truthy; fail with `what` after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+        await asyncio.sleep(interval)
+
+
+async def produce(bootstrap: str, topic: str, records: list[tuple[bytes | None, bytes | None]]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=False, acks="all")
+    await producer.start()
+    try:
+        for key, value in records:
+            await producer.send_and_wait(topic, value=value, key=key)
+    finally:
+        await producer.stop()
+
+
+async def read_topic(bootstrap: str, topic: str, *, expect: int, timeout: float = 20.0) -> list[Any]:
+    """Read a topic from the start (no group) until `expect` records arrived or time is up."""
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                                enable_auto_commit=False, group_id=None)
+    await consumer.start()
+    records: list[Any] = []
+    try:
+        deadline = time.monotonic() + timeout
+        while len(records) < expect and time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=500)
+            for partition_records in batch.values():
+                records.extend(partition_records)
+    finally:
+        await consumer.stop()
+    return records
+
+
+async def login(client: httpx.AsyncClient, email: str = "admin@demo.local", password: str = "tandem-dev") -> dict[str, str]:
+    response = await client.post("/v1/auth/token", data={"username": email, "password": password})
+    response.raise_for_status()
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def complementary_profiles() -> tuple[dict[str, Any], dict[str, Any]]:
+    """A Polish museum needing 3D digitisation and a German studio offering it."""
+    museum = {
+        "name": "Muzeum Okręgowe w Rzeszowie", "kind": "heritage", "subsectors": ["museum"],
+        "needs": [{"text": "Potrzebujemy partnera do digitalizacji 3D naszej kolekcji muzealnej"}],
+        "offers": [{"text": "Udostępniamy zbiory rzemiosła ludowego dla projektów kreatywnych"}],
+        "looking_for": ["creative"], "languages": ["pl", "en"], "country": "PL", "sharing": "network",
+    }
+    studio = {
+        "name": "Scanwerk Studio Leipzig", "kind": "creative", "subsectors": ["ar_vr"],
+        "offers": [{"text": "Wir bieten Photogrammetrie und 3D-Scans von Kulturgütern und Museumsobjekten an"}],
+        "needs": [{"text": "Wir suchen Museen mit interessanten Sammlungen für virtuelle Ausstellungen"}],
+        "looking_for": ["heritage"], "languages": ["de", "en"], "country": "DE", "sharing": "network",
+    }
+    return museum, studio
