@@ -11,7 +11,6 @@ topics (a unique topic prefix) and empty tables afterwards.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import subprocess
@@ -21,7 +20,6 @@ from dataclasses import dataclass
 
 import pytest
 from sqlalchemy import MetaData
-
 from tandem_shared.broker import start_broker
 from tandem_shared.db import create_engine
 from tandem_shared.migrations import upgrade
@@ -34,7 +32,7 @@ def docker_available() -> bool:
     if shutil.which("docker") is None:
         return False
     try:
-        return subprocess.run(["docker", "info"], capture_output=True, timeout=10).returncode == 0  # noqa: S607
+        return subprocess.run(["docker", "info"], capture_output=True, timeout=10).returncode == 0
     except (OSError, subprocess.TimeoutExpired):
         return False
 
@@ -119,8 +117,3 @@ async def clean_databases(databases: dict[str, str]) -> AsyncIterator[dict[str, 
 def topic_prefix() -> str:
     """Fresh topics for every test: all topic names get this prefix."""
     return f"t{uuid.uuid4().hex[:10]}."
-
-
-@pytest.fixture(scope="session")
-def event_loop_policy() -> asyncio.AbstractEventLoopPolicy:
-    return asyncio.DefaultEventLoopPolicy()

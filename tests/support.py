@@ -11,8 +11,10 @@ from typing import Any, TypeVar
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from fastapi import FastAPI
+from tandem_shared.settings import ServiceSettings
 
 T = TypeVar("T")
+S = TypeVar("S", bound=ServiceSettings)
 
 FAST_BUS = {
     "outbox_poll_seconds": 0.2,
@@ -22,11 +24,17 @@ FAST_BUS = {
 }
 
 
-def service_settings(settings_class: type[T], *, database_url: str, kafka: Any, prefix: str,
-                     **overrides: Any) -> T:
-    return settings_class(database_url=database_url, kafka_bootstrap=kafka.bootstrap,
-                          kafka_idempotence=kafka.idempotence, kafka_topic_prefix=prefix,
-                          environment="dev", **{**FAST_BUS, **overrides})
+def service_settings(
+    settings_class: type[S], *, database_url: str, kafka: Any, prefix: str, **overrides: Any
+) -> S:
+    return settings_class(
+        database_url=database_url,
+        kafka_bootstrap=kafka.bootstrap,
+        kafka_idempotence=kafka.idempotence,
+        kafka_topic_prefix=prefix,
+        environment="dev",
+        **{**FAST_BUS, **overrides},
+    )
 
 
 @asynccontextmanager
@@ -38,8 +46,13 @@ async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
             yield client
 
 
-async def eventually(probe: Callable[[], Awaitable[T | None]], *, timeout: float = 30.0,
-                     interval: float = 0.2, what: str = "condition") -> T:
+async def eventually(
+    probe: Callable[[], Awaitable[T | None]],
+    *,
+    timeout: float = 30.0,
+    interval: float = 0.2,
+    what: str = "condition",
+) -> T:
     """Poll `probe` until it returns something truthy; fail with `what` after `timeout`."""
     deadline = time.monotonic() + timeout
     while True:
@@ -51,7 +64,9 @@ async def eventually(probe: Callable[[], Awaitable[T | None]], *, timeout: float
         await asyncio.sleep(interval)
 
 
-async def produce(bootstrap: str, topic: str, records: list[tuple[bytes | None, bytes | None]]) -> None:
+async def produce(
+    bootstrap: str, topic: str, records: list[tuple[bytes | None, bytes | None]]
+) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=False, acks="all")
     await producer.start()
     try:
@@ -61,10 +76,17 @@ async def produce(bootstrap: str, topic: str, records: list[tuple[bytes | None, 
         await producer.stop()
 
 
-async def read_topic(bootstrap: str, topic: str, *, expect: int, timeout: float = 20.0) -> list[Any]:
+async def read_topic(
+    bootstrap: str, topic: str, *, expect: int, timeout: float = 20.0
+) -> list[Any]:
     """Read a topic from the start (no group) until `expect` records arrived or time is up."""
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                                enable_auto_commit=False, group_id=None)
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+    )
     await consumer.start()
     records: list[Any] = []
     try:
@@ -78,7 +100,9 @@ async def read_topic(bootstrap: str, topic: str, *, expect: int, timeout: float 
     return records
 
 
-async def login(client: httpx.AsyncClient, email: str = "admin@demo.local", password: str = "tandem-dev") -> dict[str, str]:
+async def login(
+    client: httpx.AsyncClient, email: str = "admin@demo.local", password: str = "tandem-dev"
+) -> dict[str, str]:
     response = await client.post("/v1/auth/token", data={"username": email, "password": password})
     response.raise_for_status()
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
@@ -87,15 +111,31 @@ async def login(client: httpx.AsyncClient, email: str = "admin@demo.local", pass
 def complementary_profiles() -> tuple[dict[str, Any], dict[str, Any]]:
     """A Polish museum needing 3D digitisation and a German studio offering it."""
     museum = {
-        "name": "Muzeum Okręgowe w Rzeszowie", "kind": "heritage", "subsectors": ["museum"],
+        "name": "Muzeum Okręgowe w Rzeszowie",
+        "kind": "heritage",
+        "subsectors": ["museum"],
         "needs": [{"text": "Potrzebujemy partnera do digitalizacji 3D naszej kolekcji muzealnej"}],
         "offers": [{"text": "Udostępniamy zbiory rzemiosła ludowego dla projektów kreatywnych"}],
-        "looking_for": ["creative"], "languages": ["pl", "en"], "country": "PL", "sharing": "network",
+        "looking_for": ["creative"],
+        "languages": ["pl", "en"],
+        "country": "PL",
+        "sharing": "network",
     }
     studio = {
-        "name": "Scanwerk Studio Leipzig", "kind": "creative", "subsectors": ["ar_vr"],
-        "offers": [{"text": "Wir bieten Photogrammetrie und 3D-Scans von Kulturgütern und Museumsobjekten an"}],
-        "needs": [{"text": "Wir suchen Museen mit interessanten Sammlungen für virtuelle Ausstellungen"}],
-        "looking_for": ["heritage"], "languages": ["de", "en"], "country": "DE", "sharing": "network",
+        "name": "Scanwerk Studio Leipzig",
+        "kind": "creative",
+        "subsectors": ["ar_vr"],
+        "offers": [
+            {
+                "text": "Wir bieten Photogrammetrie und 3D-Scans von Kulturgütern und Museumsobjekten an"
+            }
+        ],
+        "needs": [
+            {"text": "Wir suchen Museen mit interessanten Sammlungen für virtuelle Ausstellungen"}
+        ],
+        "looking_for": ["heritage"],
+        "languages": ["de", "en"],
+        "country": "DE",
+        "sharing": "network",
     }
     return museum, studio

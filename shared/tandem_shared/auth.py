@@ -37,12 +37,17 @@ class Principal(BaseModel):
         return self.hub == hub
 
 
-def issue_token(principal: Principal, *, secret: str, issuer: str,
-                ttl: timedelta = timedelta(hours=8)) -> str:
+def issue_token(
+    principal: Principal, *, secret: str, issuer: str, ttl: timedelta = timedelta(hours=8)
+) -> str:
     now = datetime.now(UTC)
     claims = {
-        "sub": principal.subject, "hub": principal.hub, "role": principal.role.value,
-        "iss": issuer, "iat": now, "exp": now + ttl,
+        "sub": principal.subject,
+        "hub": principal.hub,
+        "role": principal.role.value,
+        "iss": issuer,
+        "iat": now,
+        "exp": now + ttl,
     }
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
@@ -53,8 +58,14 @@ class InvalidToken(Exception):
 
 def verify_token(token: str, *, secret: str, issuer: str) -> Principal:
     try:
-        claims = jwt.decode(token, secret, algorithms=[ALGORITHM], issuer=issuer,
-                            options={"require": ["exp", "sub", "iss"]})
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            leeway=timedelta(seconds=30),  # tolerate small clock skew between services
+            issuer=issuer,
+            options={"require": ["exp", "sub", "iss"]},
+        )
         return Principal(subject=claims["sub"], hub=claims["hub"], role=Role(claims["role"]))
     except (jwt.PyJWTError, KeyError, ValueError, ValidationError) as error:
         raise InvalidToken(str(error)) from error
@@ -69,15 +80,19 @@ def current_principal(
 ) -> Principal:
     """FastAPI dependency: the verified caller, or 401."""
     unauthorized = HTTPException(
-        status.HTTP_401_UNAUTHORIZED, "a valid bearer token is required",
+        status.HTTP_401_UNAUTHORIZED,
+        "a valid bearer token is required",
         headers={"WWW-Authenticate": "Bearer"},
     )
     if credentials is None:
         raise unauthorized
     settings = request.app.state.runtime.settings
     try:
-        return verify_token(credentials.credentials, secret=settings.jwt_secret.get_secret_value(),
-                            issuer=settings.jwt_issuer)
+        return verify_token(
+            credentials.credentials,
+            secret=settings.jwt_secret.get_secret_value(),
+            issuer=settings.jwt_issuer,
+        )
     except InvalidToken as error:
         raise unauthorized from error
 

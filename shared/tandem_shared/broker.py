@@ -62,8 +62,9 @@ class EmbeddedBroker:
         self.stop()
 
 
-def start_broker(port: int | None = None, *, timeout: float = 30.0,
-                 log_path: Path | None = None) -> EmbeddedBroker:
+def start_broker(
+    port: int | None = None, *, timeout: float = 30.0, log_path: Path | None = None
+) -> EmbeddedBroker:
     """Start Tansu on `port` (a free one if None) and wait until it says it is ready.
 
     Tansu panics on a taken port, so a taken port is refused here with a clear message."""
@@ -74,9 +75,18 @@ def start_broker(port: int | None = None, *, timeout: float = 30.0,
     if log_path is not None:
         log_path.parent.mkdir(parents=True, exist_ok=True)
     process = subprocess.Popen(  # noqa: S603 - our own binary and arguments
-        [broker_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url,
-         "--storage-engine", "memory://tansu/"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [
+            broker_binary(),
+            "broker",
+            "--listener-url",
+            url,
+            "--advertised-listener-url",
+            url,
+            "--storage-engine",
+            "memory://tansu/",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     broker = EmbeddedBroker(port=port, process=process, log_path=log_path)
     ready = threading.Event()
@@ -86,7 +96,9 @@ def start_broker(port: int | None = None, *, timeout: float = 30.0,
     while not ready.wait(0.05):
         if process.poll() is not None or time.monotonic() > deadline:
             broker.stop()
-            raise RuntimeError("the embedded broker did not start:\n" + "\n".join(broker._log_lines[-20:]))
+            raise RuntimeError(
+                "the embedded broker did not start:\n" + "\n".join(broker._log_lines[-20:])
+            )
     return broker
 
 

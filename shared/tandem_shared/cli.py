@@ -27,4 +27,3 @@ def service_cli(spec: ServiceSpec, *, default_port: int, factory: str) -> typer.
         typer.echo(f"{spec.name}: database at head")
 
     return app
-

@@ -18,7 +18,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-SPECVERSION = "1.0"
+SPECVERSION: Literal["1.0"] = "1.0"
 
 
 # --------------------------------------------------------------------------- topics

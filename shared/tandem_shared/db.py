@@ -13,8 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import MetaData, event, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -58,7 +64,9 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         engine = create_async_engine(parsed)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(parsed, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    return create_async_engine(
+        parsed, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+    )
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -66,7 +74,9 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
 
 
 @asynccontextmanager
-async def transaction(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+async def transaction(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[AsyncSession]:
     """A session whose work commits when the block ends normally and rolls back otherwise."""
     async with sessionmaker() as session, session.begin():
         yield session
@@ -82,13 +92,29 @@ def asyncpg_dsn(url: str | URL) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-async def upsert_if_newer(session: AsyncSession, table: Any, *, key: dict[str, Any],
-                          values: dict[str, Any]) -> bool:
+def dialect_name(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
+
+
+async def insert_ignoring_conflict(
+    session: AsyncSession, table: Any, values: dict[str, Any]
+) -> bool:
+    """INSERT … ON CONFLICT DO NOTHING; True when the row was new."""
+    dialect = postgresql if dialect_name(session) == "postgresql" else sqlite
+    result = await session.execute(dialect.insert(table).values(**values).on_conflict_do_nothing())
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def upsert_if_newer(
+    session: AsyncSession, table: Any, *, key: dict[str, Any], values: dict[str, Any]
+) -> bool:
     """Insert or update the row at `key` only if `values["version"]` is newer than the
     stored version. Returns False for a stale (or repeated) version: per-key ordering
     plus this check lets a consumer drop out-of-date messages."""
     conditions = [table.c[name] == value for name, value in key.items()]
-    stored = (await session.execute(select(table.c.version).where(*conditions))).scalar_one_or_none()
+    stored = (
+        await session.execute(select(table.c.version).where(*conditions))
+    ).scalar_one_or_none()
     if stored is None:
         await session.execute(table.insert().values(**key, **values))
         return True

@@ -29,11 +29,20 @@ def define_directory_table(metadata: MetaData) -> Table:
 
 
 async def project_profile(session: AsyncSession, table: Table, profile: ProfileData) -> bool:
-    return await upsert_if_newer(session, table, key={"id": profile.id}, values={
-        "hub": profile.hub, "name": profile.name, "kind": profile.kind.value,
-        "country": profile.country, "sharing": profile.sharing.value,
-        "version": profile.version, "updated_at": profile.updated_at,
-    })
+    return await upsert_if_newer(
+        session,
+        table,
+        key={"id": profile.id},
+        values={
+            "hub": profile.hub,
+            "name": profile.name,
+            "kind": profile.kind.value,
+            "country": profile.country,
+            "sharing": profile.sharing.value,
+            "version": profile.version,
+            "updated_at": profile.updated_at,
+        },
+    )
 
 
 async def forget_profile(session: AsyncSession, table: Table, erased: ProfileErasedData) -> None:

@@ -12,7 +12,13 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tandem_shared import metrics
-from tandem_shared.logging import TRACE_HEADER, bind_trace_id, get_logger, new_trace_id, trace_id_from_headers
+from tandem_shared.logging import (
+    TRACE_HEADER,
+    bind_trace_id,
+    get_logger,
+    new_trace_id,
+    trace_id_from_headers,
+)
 
 log = get_logger(__name__)
 ReadyCheck = Callable[[FastAPI], Awaitable[dict[str, bool]]]
@@ -29,7 +35,10 @@ class TraceAndMetricsMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = {key.decode("latin-1").lower(): value.decode("latin-1") for key, value in scope["headers"]}
+        headers = {
+            key.decode("latin-1").lower(): value.decode("latin-1")
+            for key, value in scope["headers"]
+        }
         trace_id = trace_id_from_headers(headers) or new_trace_id()
         bind_trace_id(trace_id)
         started = time.perf_counter()
@@ -40,7 +49,10 @@ class TraceAndMetricsMiddleware:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (TRACE_HEADER.encode(), trace_id.encode())]
+                message["headers"] = [
+                    *message["headers"],
+                    (TRACE_HEADER.encode(), trace_id.encode()),
+                ]
             await send(message)
 
         try:
@@ -59,21 +71,28 @@ def install_http_basics(app: FastAPI, *, service: str, ready_check: ReadyCheck) 
     @app.exception_handler(Exception)
     async def unexpected_error(request: Request, error: Exception) -> JSONResponse:
         log.exception("http.unexpected_error", path=request.url.path, error=repr(error))
-        return JSONResponse({"detail": "internal error; the trace id identifies it in the logs"},
-                            status_code=500)
+        return JSONResponse(
+            {"detail": "internal error; the trace id identifies it in the logs"}, status_code=500
+        )
 
     @app.get("/healthz", tags=["ops"], summary="The process is alive")
     async def healthz() -> dict[str, str]:
         return {"status": "ok", "service": service}
 
-    @app.get("/readyz", tags=["ops"], summary="Database and broker are reachable",
-             responses={503: {"description": "a dependency is unreachable"}})
+    @app.get(
+        "/readyz",
+        tags=["ops"],
+        summary="Database and broker are reachable",
+        responses={503: {"description": "a dependency is unreachable"}},
+    )
     async def readyz() -> JSONResponse:
         checks = await ready_check(app)
         ready = all(checks.values())
         body: dict[str, Any] = {"status": "ready" if ready else "not ready", "checks": checks}
         return JSONResponse(body, status_code=200 if ready else 503)
 
-    @app.get("/metrics", tags=["ops"], summary="Prometheus metrics", response_class=PlainTextResponse)
+    @app.get(
+        "/metrics", tags=["ops"], summary="Prometheus metrics", response_class=PlainTextResponse
+    )
     async def prometheus_metrics() -> PlainTextResponse:
         return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -16,7 +16,7 @@ from typing import Any
 import structlog
 
 TRACE_HEADER = "x-trace-id"
-_TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
+_TRACEPARENT = re.compile(r"^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$")
 _TRACE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 
@@ -53,10 +53,15 @@ def trace_id_from_headers(headers: dict[str, str]) -> str | None:
     """A W3C traceparent's trace id, else a plausible x-trace-id, else None."""
     traceparent = headers.get("traceparent", "")
     match = _TRACEPARENT.match(traceparent.strip().lower())
-    if match:
-        return match.group(1)
+    if match and _valid_traceparent(*match.groups()):
+        return match.group(2)
     candidate = headers.get(TRACE_HEADER, "").strip()
     return candidate if _TRACE_ID.match(candidate) else None
+
+
+def _valid_traceparent(version: str, trace_id: str, parent_id: str) -> bool:
+    # W3C Trace Context: version ff and all-zero ids are invalid and must be ignored.
+    return version != "ff" and trace_id != "0" * 32 and parent_id != "0" * 16
 
 
 def bind_trace_id(trace_id: str) -> None:

@@ -16,7 +16,9 @@ CONSUMED = Counter(
     ["service", "topic", "outcome"],
 )
 CONSUMER_LAG = Gauge(
-    "tandem_consumer_lag", "Messages behind the partition's high watermark", ["service", "topic", "partition"]
+    "tandem_consumer_lag",
+    "Messages behind the partition's high watermark",
+    ["service", "topic", "partition"],
 )
 DLQ_MESSAGES = Counter(
     "tandem_dlq_messages_total", "Messages sent to a dead-letter topic", ["service", "topic"]

@@ -47,6 +47,7 @@ class Runtime:
     relay: OutboxRelay
     state: dict[str, Any] = field(default_factory=dict)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    consumers: list[ConsumerRunner] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,9 @@ class ServiceSpec:
     description: str = ""
 
 
-async def supervise(name: str, work: Callable[[], Awaitable[None]], *, max_backoff: float = 30.0) -> None:
+async def supervise(
+    name: str, work: Callable[[], Awaitable[None]], *, max_backoff: float = 30.0
+) -> None:
     """Run `work` forever: an exception is logged and `work` restarts after a backoff."""
     backoff = 0.5
     while True:
@@ -99,20 +102,43 @@ async def start_runtime(spec: ServiceSpec, settings: ServiceSettings) -> Runtime
     await ensure_topics(settings)
     producer = create_producer(settings, client_id=f"tandem-{spec.name}")
     await _start_producer(producer)
-    relay = OutboxRelay(service=spec.name, engine=engine, sessionmaker=sessionmaker,
-                        tables=spec.tables, producer=producer,
-                        poll_seconds=settings.outbox_poll_seconds,
-                        topic_prefix=settings.kafka_topic_prefix)
-    runtime = Runtime(name=spec.name, settings=settings, engine=engine, sessionmaker=sessionmaker,
-                      tables=spec.tables, producer=producer, relay=relay)
+    relay = OutboxRelay(
+        service=spec.name,
+        engine=engine,
+        sessionmaker=sessionmaker,
+        tables=spec.tables,
+        producer=producer,
+        poll_seconds=settings.outbox_poll_seconds,
+        topic_prefix=settings.kafka_topic_prefix,
+    )
+    runtime = Runtime(
+        name=spec.name,
+        settings=settings,
+        engine=engine,
+        sessionmaker=sessionmaker,
+        tables=spec.tables,
+        producer=producer,
+        relay=relay,
+    )
     if spec.on_startup is not None:
         await spec.on_startup(runtime)
     runtime.tasks.append(asyncio.create_task(supervise("outbox-relay", relay.run)))
     for subscription in spec.subscriptions(runtime):
-        runner = ConsumerRunner(service=spec.name, subscription=subscription, settings=settings,
-                                sessionmaker=sessionmaker, tables=spec.tables, producer=producer)
-        runtime.tasks.append(asyncio.create_task(supervise(f"consumer-{subscription.name}", runner.run)))
-    log.info("service.started", database=engine.url.get_backend_name(), kafka=settings.kafka_bootstrap)
+        runner = ConsumerRunner(
+            service=spec.name,
+            subscription=subscription,
+            settings=settings,
+            sessionmaker=sessionmaker,
+            tables=spec.tables,
+            producer=producer,
+        )
+        runtime.consumers.append(runner)
+        runtime.tasks.append(
+            asyncio.create_task(supervise(f"consumer-{subscription.name}", runner.run))
+        )
+    log.info(
+        "service.started", database=engine.url.get_backend_name(), kafka=settings.kafka_bootstrap
+    )
     return runtime
 
 
@@ -139,8 +165,12 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings | None = Non
         finally:
             await stop_runtime(spec, runtime)
 
-    app = FastAPI(title=f"Tandem {spec.name}", description=spec.description, version="0.1.0",
-                  lifespan=lifespan)
+    app = FastAPI(
+        title=f"Tandem {spec.name}",
+        description=spec.description,
+        version="0.1.0",
+        lifespan=lifespan,
+    )
     install_http_basics(app, service=spec.name, ready_check=_ready_check)
     for router in spec.routers:
         app.include_router(router)
@@ -154,7 +184,11 @@ async def _ready_check(app: FastAPI) -> dict[str, bool]:
         database = True
     except Exception:
         database = False
-    return {"database": database, "broker": await broker_reachable(runtime.producer)}
+    return {
+        "database": database,
+        "broker": await broker_reachable(runtime.producer),
+        "consumers": all(runner.joined for runner in runtime.consumers),
+    }
 
 
 def get_runtime(request: Request) -> Runtime:

@@ -54,6 +54,10 @@ class ServiceSettings(BaseSettings):
     @model_validator(mode="after")
     def _refuse_dev_secret_in_prod(self) -> ServiceSettings:
         secret = self.jwt_secret.get_secret_value()
-        if self.environment == "prod" and (secret == DEV_JWT_SECRET or len(secret) < 32 or "CHANGE-ME" in secret):
-            raise ValueError("TANDEM_JWT_SECRET must be set to a random secret of 32+ characters in production")
+        if self.environment == "prod" and (
+            secret == DEV_JWT_SECRET or len(secret) < 32 or "change-me" in secret.lower()
+        ):
+            raise ValueError(
+                "TANDEM_JWT_SECRET must be set to a random secret of 32+ characters in production"
+            )
         return self

@@ -11,7 +11,6 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from tandem_notifier.tables import bus
 from tandem_shared.bus.consumer import ConsumerRunner, Handler, Subscription
 from tandem_shared.contracts import PROFILES, OrgKind, ProfileData, ProfileUpserted
@@ -39,16 +38,26 @@ async def effect_counts(url: str) -> tuple[int, int]:
     """(rows, distinct message ids) in the effects table."""
     engine = create_engine(url)
     async with engine.connect() as connection:
-        total, distinct = (await connection.execute(
-            select(func.count(), func.count(effects.c.message_id.distinct())))).one()
+        total, distinct = (
+            await connection.execute(
+                select(func.count(), func.count(effects.c.message_id.distinct()))
+            )
+        ).one()
     await engine.dispose()
     return int(total), int(distinct)
 
 
 def profile_message(number: int) -> ProfileUpserted:
     profile_id = uuid.uuid4()
-    data = ProfileData(id=profile_id, hub="demo", version=1, name=f"Organisation {number}",
-                       kind=OrgKind.CREATIVE, country="PL", updated_at=datetime.now(UTC))
+    data = ProfileData(
+        id=profile_id,
+        hub="demo",
+        version=1,
+        name=f"Organisation {number}",
+        kind=OrgKind.CREATIVE,
+        country="PL",
+        updated_at=datetime.now(UTC),
+    )
     return ProfileUpserted(source="/tests", subject=str(profile_id), hub="demo", data=data)
 
 
@@ -62,14 +71,29 @@ def append_effect(delay: float = 0.0) -> Handler:
 
 
 def bus_settings(bootstrap: str, idempotence: bool, prefix: str) -> ServiceSettings:
-    return ServiceSettings(kafka_bootstrap=bootstrap, kafka_idempotence=idempotence,
-                           kafka_topic_prefix=prefix, consumer_max_attempts=3,
-                           consumer_backoff_seconds=0.01)
+    return ServiceSettings(
+        kafka_bootstrap=bootstrap,
+        kafka_idempotence=idempotence,
+        kafka_topic_prefix=prefix,
+        consumer_max_attempts=3,
+        consumer_backoff_seconds=0.01,
+    )
 
 
-def effect_runner(settings: ServiceSettings, sessionmaker: async_sessionmaker[AsyncSession],
-                  producer: AIOKafkaProducer, handler: Handler) -> ConsumerRunner:
-    subscription = Subscription(name="effects", topics=(PROFILES.name,),
-                                handlers={ProfileUpserted: handler})
-    return ConsumerRunner(service="tests", subscription=subscription, settings=settings,
-                          sessionmaker=sessionmaker, tables=bus, producer=producer)
+def effect_runner(
+    settings: ServiceSettings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    producer: AIOKafkaProducer,
+    handler: Handler,
+) -> ConsumerRunner:
+    subscription = Subscription(
+        name="effects", topics=(PROFILES.name,), handlers={ProfileUpserted: handler}
+    )
+    return ConsumerRunner(
+        service="tests",
+        subscription=subscription,
+        settings=settings,
+        sessionmaker=sessionmaker,
+        tables=bus,
+        producer=producer,
+    )

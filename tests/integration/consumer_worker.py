@@ -8,8 +8,8 @@ import asyncio
 import sys
 
 from aiokafka import AIOKafkaProducer
-
 from tandem_shared.db import create_engine, create_sessionmaker
+
 from tests.integration.bus_support import append_effect, bus_settings, effect_runner
 
 
@@ -18,7 +18,9 @@ async def main(url: str, bootstrap: str, prefix: str) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=False)
     await producer.start()
     settings = bus_settings(bootstrap, False, prefix)
-    runner = effect_runner(settings, create_sessionmaker(engine), producer, append_effect(delay=0.01))
+    runner = effect_runner(
+        settings, create_sessionmaker(engine), producer, append_effect(delay=0.01)
+    )
     print("worker started", flush=True)
     await runner.run()
 

@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
-
 from tandem_notifier.tables import bus
 from tandem_shared import metrics
 from tandem_shared.bus.kafka import create_producer, ensure_topics
 from tandem_shared.bus.outbox import OutboxRelay, enqueue
 from tandem_shared.contracts import PROFILES, dead_letter_topic
 from tandem_shared.db import create_engine, create_sessionmaker, transaction
+
 from tests.integration.bus_support import (
     append_effect,
     bus_settings,
@@ -38,7 +38,9 @@ class RelayDied(Exception):
 
 
 @pytest.fixture
-async def bus_env(clean_databases: dict[str, str], kafka: Any, topic_prefix: str) -> AsyncIterator[dict[str, Any]]:
+async def bus_env(
+    clean_databases: dict[str, str], kafka: Any, topic_prefix: str
+) -> AsyncIterator[dict[str, Any]]:
     url = clean_databases["notifier"]
     await reset_effects(url)
     settings = bus_settings(kafka.bootstrap, kafka.idempotence, topic_prefix)
@@ -46,8 +48,15 @@ async def bus_env(clean_databases: dict[str, str], kafka: Any, topic_prefix: str
     engine = create_engine(url)
     producer = create_producer(settings, client_id="tests")
     await producer.start()
-    yield {"url": url, "settings": settings, "engine": engine, "producer": producer,
-           "sessionmaker": create_sessionmaker(engine), "prefix": topic_prefix, "kafka": kafka}
+    yield {
+        "url": url,
+        "settings": settings,
+        "engine": engine,
+        "producer": producer,
+        "sessionmaker": create_sessionmaker(engine),
+        "prefix": topic_prefix,
+        "kafka": kafka,
+    }
     await producer.stop()
     await engine.dispose()
 
@@ -68,7 +77,9 @@ def consumed(outcome: str, topic: str) -> float:
     return float(metrics.CONSUMED.labels("tests", topic, outcome)._value.get())
 
 
-async def test_relay_killed_after_publish_republishes_and_consumer_drops_duplicate(bus_env: dict[str, Any]) -> None:
+async def test_relay_killed_after_publish_republishes_and_consumer_drops_duplicate(
+    bus_env: dict[str, Any],
+) -> None:
     env = bus_env
     messages = [profile_message(i) for i in range(3)]
     async with transaction(env["sessionmaker"]) as session:
@@ -79,8 +90,15 @@ async def test_relay_killed_after_publish_republishes_and_consumer_drops_duplica
         raise RelayDied
 
     def relay(**hooks: Any) -> OutboxRelay:
-        return OutboxRelay(service="tests", engine=env["engine"], sessionmaker=env["sessionmaker"],
-                           tables=bus, producer=env["producer"], topic_prefix=env["prefix"], **hooks)
+        return OutboxRelay(
+            service="tests",
+            engine=env["engine"],
+            sessionmaker=env["sessionmaker"],
+            tables=bus,
+            producer=env["producer"],
+            topic_prefix=env["prefix"],
+            **hooks,
+        )
 
     with pytest.raises(RelayDied):
         await relay(on_published=die).publish_pending()
@@ -91,8 +109,10 @@ async def test_relay_killed_after_publish_republishes_and_consumer_drops_duplica
     assert len(records) == 6, "each message should be on the topic twice"
     duplicates_before = consumed("duplicate", topic)
     async with consuming(env, append_effect()):
-        await eventually(lambda: _effects_and_duplicates(env, topic, duplicates_before),
-                         what="3 effects and 3 dropped duplicates")
+        await eventually(
+            lambda: _effects_and_duplicates(env, topic, duplicates_before),
+            what="3 effects and 3 dropped duplicates",
+        )
     assert await effect_counts(env["url"]) == (3, 3)
 
 
@@ -101,16 +121,22 @@ async def _effects_and_duplicates(env: dict[str, Any], topic: str, before: float
     return total == 3 and consumed("duplicate", topic) - before == 3
 
 
-async def test_malformed_and_failing_messages_go_to_dlq_and_partition_keeps_flowing(bus_env: dict[str, Any]) -> None:
+async def test_malformed_and_failing_messages_go_to_dlq_and_partition_keeps_flowing(
+    bus_env: dict[str, Any],
+) -> None:
     env = bus_env
     topic = env["prefix"] + PROFILES.name
     poison, good = profile_message(0), profile_message(1)
     key = b"same-key"  # one partition: the good one is behind both bad ones
-    await produce(env["kafka"].bootstrap, topic, [
-        (key, b"{not json"),
-        (key, poison.model_dump_json().encode()),
-        (key, good.model_dump_json().encode()),
-    ])
+    await produce(
+        env["kafka"].bootstrap,
+        topic,
+        [
+            (key, b"{not json"),
+            (key, poison.model_dump_json().encode()),
+            (key, good.model_dump_json().encode()),
+        ],
+    )
 
     async def fails_on_poison(session: Any, message: Any) -> None:
         if message.id == poison.id:
@@ -135,19 +161,31 @@ async def _has_effects(env: dict[str, Any], expected: int) -> bool:
 
 def _start_worker(env: dict[str, Any]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.integration.consumer_worker", env["url"],
-         env["kafka"].bootstrap, env["prefix"]],
-        cwd=os.getcwd(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "tests.integration.consumer_worker",
+            env["url"],
+            env["kafka"].bootstrap,
+            env["prefix"],
+        ],
+        cwd=os.getcwd(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
 
 
 async def test_consumer_killed_mid_batch_processes_every_message_exactly_once_in_effect(
-        bus_env: dict[str, Any]) -> None:
+    bus_env: dict[str, Any],
+) -> None:
     env = bus_env
     total = 300
     messages = [profile_message(i) for i in range(total)]
-    await produce(env["kafka"].bootstrap, env["prefix"] + PROFILES.name,
-                  [(m.subject.encode(), m.model_dump_json().encode()) for m in messages])
+    await produce(
+        env["kafka"].bootstrap,
+        env["prefix"] + PROFILES.name,
+        [(m.subject.encode(), m.model_dump_json().encode()) for m in messages],
+    )
     worker = _start_worker(env)
     try:
         await eventually(lambda: _has_effects(env, 40), timeout=60, what="the worker to get going")

@@ -17,8 +17,9 @@ def demo_profiles() -> list[dict[str, Any]]:
 
 
 def login(registry_url: str, email: str, password: str) -> str:
-    response = httpx.post(f"{registry_url}/v1/auth/token",
-                          data={"username": email, "password": password}, timeout=10)
+    response = httpx.post(
+        f"{registry_url}/v1/auth/token", data={"username": email, "password": password}, timeout=10
+    )
     response.raise_for_status()
     token: str = response.json()["access_token"]
     return token
@@ -29,7 +30,9 @@ def load_demo(registry_url: str, token: str) -> tuple[int, int]:
     created = existing = 0
     headers = {"Authorization": f"Bearer {token}"}
     for profile in demo_profiles():
-        response = httpx.post(f"{registry_url}/v1/profiles", json=profile, headers=headers, timeout=10)
+        response = httpx.post(
+            f"{registry_url}/v1/profiles", json=profile, headers=headers, timeout=10
+        )
         if response.status_code == 409:
             existing += 1
             continue

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from tandem_shared.broker import EmbeddedBroker, start_broker
+
 from tandem_tools import demo
 from tandem_tools.pg import create_database, database_url
 from tandem_tools.stack import SERVICES, ServiceProcess, start_service, stop_services, wait_ready
@@ -64,11 +65,17 @@ def main() -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     broker_env, broker = _broker_env()
-    env = {**broker_env, **_database_env(), "TANDEM_ENVIRONMENT": "dev",
-           "TANDEM_REGISTRY_DEV_ADMIN_PASSWORD": password}
+    env = {
+        **broker_env,
+        **_database_env(),
+        "TANDEM_ENVIRONMENT": "dev",
+        "TANDEM_REGISTRY_DEV_ADMIN_PASSWORD": password,
+    }
     services: list[ServiceProcess] = []
     try:
-        services = [start_service(name, port, env, STATE_DIR / "logs") for name, port in SERVICES.items()]
+        services = [
+            start_service(name, port, env, STATE_DIR / "logs") for name, port in SERVICES.items()
+        ]
         wait_ready(services)
         token = demo.login(services[0].url, DEV_ADMIN, password)
         created, existing = demo.load_demo(services[0].url, token)
@@ -77,7 +84,10 @@ def main() -> None:
         while not stop.wait(0.5):
             for service in services:
                 if service.process.poll() is not None:
-                    print(f"{service.name} stopped unexpectedly; see {service.log_path}", file=sys.stderr)
+                    print(
+                        f"{service.name} stopped unexpectedly; see {service.log_path}",
+                        file=sys.stderr,
+                    )
                     stop.set()
     except KeyboardInterrupt:
         pass

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncpg
 from sqlalchemy.engine import make_url
-
 from tandem_shared.db import asyncpg_dsn
 
 
 def database_url(server_url: str, database: str) -> str:
-    return make_url(server_url).set(drivername="postgresql+asyncpg", database=database).render_as_string(
-        hide_password=False)
+    return (
+        make_url(server_url)
+        .set(drivername="postgresql+asyncpg", database=database)
+        .render_as_string(hide_password=False)
+    )
 
 
 async def create_database(server_url: str, database: str, *, if_missing: bool = True) -> None:

@@ -30,11 +30,27 @@ class ServiceProcess:
 def start_service(name: str, port: int, env: dict[str, str], log_dir: Path) -> ServiceProcess:
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{name}.log"
-    command = [sys.executable, "-m", "uvicorn", f"tandem_{name}.app:create_app", "--factory",
-               "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        f"tandem_{name}.app:create_app",
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
     with log_path.open("ab") as log:
-        process = subprocess.Popen(command, env={**os.environ, **env}, stdout=log,  # noqa: S603
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            command,
+            env={**os.environ, **env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     return ServiceProcess(name=name, port=port, process=process, log_path=log_path)
 
 
@@ -50,7 +66,9 @@ def wait_ready(services: list[ServiceProcess], timeout: float = 90.0) -> None:
                 pending.remove(service)
         if pending and time.monotonic() > deadline:
             names = ", ".join(s.name for s in pending)
-            raise RuntimeError(f"not ready after {timeout:.0f}s: {names}\n{_tail(pending[0].log_path)}")
+            raise RuntimeError(
+                f"not ready after {timeout:.0f}s: {names}\n{_tail(pending[0].log_path)}"
+            )
         time.sleep(0.25)
 
 
@@ -68,7 +86,9 @@ def _tail(path: Path, lines: int = 30) -> str:
         return "(no log)"
 
 
-def stop_services(services: list[ServiceProcess], *, kill: bool = False, timeout: float = 15.0) -> None:
+def stop_services(
+    services: list[ServiceProcess], *, kill: bool = False, timeout: float = 15.0
+) -> None:
     for service in services:
         if service.process.poll() is None:
             service.process.send_signal(signal.SIGKILL if kill else signal.SIGTERM)

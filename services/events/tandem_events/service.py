@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
-
-from tandem_events.tables import directory
 from tandem_shared.contracts import ProfileErased, ProfileUpserted
 from tandem_shared.directory import forget_profile, project_profile
+
+from tandem_events.tables import directory
 
 
 async def on_profile_upserted(session: AsyncSession, message: ProfileUpserted) -> None:

@@ -7,10 +7,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel
-
-from tandem_matcher import service
 from tandem_shared.auth import CurrentPrincipal
 from tandem_shared.runtime import DbSession
+
+from tandem_matcher import service
 
 router = APIRouter(prefix="/v1")
 
@@ -29,10 +29,18 @@ class MatchesOut(BaseModel):
     matches: list[MatchOut]
 
 
-@router.get("/profiles/{profile_id}/matches", response_model=MatchesOut, tags=["matches"],
-            responses={404: {"description": "no such profile visible to the caller"}})
-async def profile_matches(profile_id: uuid.UUID, principal: CurrentPrincipal, session: DbSession,
-                          limit: Annotated[int, Query(ge=1, le=100)] = 10) -> dict[str, Any]:
+@router.get(
+    "/profiles/{profile_id}/matches",
+    response_model=MatchesOut,
+    tags=["matches"],
+    responses={404: {"description": "no such profile visible to the caller"}},
+)
+async def profile_matches(
+    profile_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    session: DbSession,
+    limit: Annotated[int, Query(ge=1, le=100)] = 10,
+) -> dict[str, Any]:
     try:
         found = await service.matches_for(session, principal, profile_id, limit)
     except service.NotFound as error:

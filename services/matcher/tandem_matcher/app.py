@@ -5,15 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
+from tandem_shared.db import transaction
+from tandem_shared.logging import get_logger
+from tandem_shared.runtime import Runtime, ServiceSpec, create_service_app
 
 from tandem_matcher import api, consumers, service
 from tandem_matcher.encoder import build_encoder
 from tandem_matcher.index import ProfileIndex
 from tandem_matcher.settings import MatcherSettings
 from tandem_matcher.tables import bus, metadata
-from tandem_shared.db import transaction
-from tandem_shared.logging import get_logger
-from tandem_shared.runtime import Runtime, ServiceSpec, create_service_app
 
 log = get_logger(__name__)
 
@@ -24,8 +24,11 @@ async def _build_index(runtime: Runtime) -> None:
     async with transaction(runtime.sessionmaker) as session:
         loaded = await service.load_index(session, index)
     runtime.state["matcher"] = service.MatcherContext(
-        index=index, threshold=settings.threshold, top_k=settings.top_k,
-        material_change=settings.material_change, source=f"/tandem/matcher/{settings.hub}",
+        index=index,
+        threshold=settings.threshold,
+        top_k=settings.top_k,
+        material_change=settings.material_change,
+        source=f"/tandem/matcher/{settings.hub}",
     )
     log.info("matcher.index_loaded", profiles=loaded)
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from tandem_matcher.app import SPEC
 from tandem_shared.cli import service_cli
+
+from tandem_matcher.app import SPEC
 
 app = service_cli(SPEC, default_port=8002, factory="tandem_matcher.app:create_app")
 

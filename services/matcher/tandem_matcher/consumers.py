@@ -6,11 +6,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-
-from tandem_matcher import service
 from tandem_shared.bus.consumer import Subscription
 from tandem_shared.contracts import PROFILES, ProfileErased, ProfileUpserted
 from tandem_shared.runtime import Runtime
+
+from tandem_matcher import service
 
 
 def subscriptions(runtime: Runtime) -> Sequence[Subscription]:
@@ -22,5 +22,10 @@ def subscriptions(runtime: Runtime) -> Sequence[Subscription]:
     async def erased(session: AsyncSession, message: Any) -> None:
         await service.on_profile_erased(session, message, ctx)
 
-    return [Subscription(name="profiles", topics=(PROFILES.name,),
-                         handlers={ProfileUpserted: upserted, ProfileErased: erased})]
+    return [
+        Subscription(
+            name="profiles",
+            topics=(PROFILES.name,),
+            handlers={ProfileUpserted: upserted, ProfileErased: erased},
+        )
+    ]

@@ -35,7 +35,8 @@ class UniversalSentenceEncoder:
             return np.zeros((0, self.dimension), np.float32)
         vectors = np.asarray(self._model.encode(list(texts)), dtype=np.float32)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        return vectors / np.maximum(norms, 1e-12)
+        normalised: NDArray[np.float32] = vectors / np.maximum(norms, 1e-12)
+        return normalised
 
 
 class CachedEncoder:
@@ -54,7 +55,9 @@ class CachedEncoder:
         missing = list(dict.fromkeys(key for key in keys if key not in self._cache))
         if missing:
             by_key = dict(zip(keys, texts, strict=True))
-            for key, vector in zip(missing, self.inner.encode([by_key[k] for k in missing]), strict=True):
+            for key, vector in zip(
+                missing, self.inner.encode([by_key[k] for k in missing]), strict=True
+            ):
                 self._cache[key] = vector
             while len(self._cache) > self._capacity:
                 self._cache.popitem(last=False)

@@ -33,10 +33,17 @@ class ProfileIndex:
     def vectors_for(self, row: Mapping[str, Any]) -> ProfileVectors:
         need_texts, offer_texts = texts_of(row["needs"]), texts_of(row["offers"])
         return ProfileVectors(
-            id=str(row["id"]), name=row["name"], hub=row["hub"], sharing=row["sharing"], kind=row["kind"],
-            looking_for=frozenset(row["looking_for"]), languages=frozenset(row["languages"]),
-            need_texts=need_texts, offer_texts=offer_texts,
-            needs=self.encoder.encode(need_texts), offers=self.encoder.encode(offer_texts),
+            id=str(row["id"]),
+            name=row["name"],
+            hub=row["hub"],
+            sharing=row["sharing"],
+            kind=row["kind"],
+            looking_for=frozenset(row["looking_for"]),
+            languages=frozenset(row["languages"]),
+            need_texts=need_texts,
+            offer_texts=offer_texts,
+            needs=self.encoder.encode(need_texts),
+            offers=self.encoder.encode(offer_texts),
         )
 
     def put(self, vectors: ProfileVectors) -> None:

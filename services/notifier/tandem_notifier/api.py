@@ -8,10 +8,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel
-
-from tandem_notifier import service
 from tandem_shared.auth import CurrentPrincipal
 from tandem_shared.runtime import DbSession
+
+from tandem_notifier import service
 
 router = APIRouter(prefix="/v1")
 
@@ -35,15 +35,24 @@ class FeedOut(BaseModel):
 
 
 @router.get("/notifications", response_model=FeedOut, tags=["feed"])
-async def notifications(principal: CurrentPrincipal, session: DbSession,
-                        unread: Annotated[bool, Query(description="only unread ones")] = False,
-                        page: Annotated[int, Query(ge=1, le=10_000)] = 1,
-                        per_page: Annotated[int, Query(ge=1, le=100)] = 20) -> dict[str, Any]:
+async def notifications(
+    principal: CurrentPrincipal,
+    session: DbSession,
+    unread: Annotated[bool, Query(description="only unread ones")] = False,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> dict[str, Any]:
     return await service.feed(session, principal, unread_only=unread, page=page, per_page=per_page)
 
 
-@router.post("/notifications/{notification_id}/read", status_code=status.HTTP_204_NO_CONTENT,
-             tags=["feed"], responses={404: {"description": "no such notification for this hub"}})
-async def mark_read(notification_id: uuid.UUID, principal: CurrentPrincipal, session: DbSession) -> None:
+@router.post(
+    "/notifications/{notification_id}/read",
+    status_code=status.HTTP_204_NO_CONTENT,
+    tags=["feed"],
+    responses={404: {"description": "no such notification for this hub"}},
+)
+async def mark_read(
+    notification_id: uuid.UUID, principal: CurrentPrincipal, session: DbSession
+) -> None:
     if not await service.mark_read(session, principal, notification_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "notification not found")

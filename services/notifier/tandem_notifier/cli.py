@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from tandem_notifier.app import SPEC
 from tandem_shared.cli import service_cli
+
+from tandem_notifier.app import SPEC
 
 app = service_cli(SPEC, default_port=8004, factory="tandem_notifier.app:create_app")
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from tandem_notifier import service
 from tandem_shared.bus.consumer import Subscription
 from tandem_shared.contracts import (
     MATCHES,
@@ -16,11 +15,22 @@ from tandem_shared.contracts import (
 )
 from tandem_shared.runtime import Runtime
 
+from tandem_notifier import service
+
 
 def subscriptions(_runtime: Runtime) -> Sequence[Subscription]:
     return [
-        Subscription(name="profiles", topics=(PROFILES.name,), handlers={
-            ProfileUpserted: service.on_profile_upserted, ProfileErased: service.on_profile_erased}),
-        Subscription(name="matches", topics=(MATCHES.name,), handlers={
-            MatchSuggested: service.on_match, MatchUpdated: service.on_match}),
+        Subscription(
+            name="profiles",
+            topics=(PROFILES.name,),
+            handlers={
+                ProfileUpserted: service.on_profile_upserted,
+                ProfileErased: service.on_profile_erased,
+            },
+        ),
+        Subscription(
+            name="matches",
+            topics=(MATCHES.name,),
+            handlers={MatchSuggested: service.on_match, MatchUpdated: service.on_match},
+        ),
     ]

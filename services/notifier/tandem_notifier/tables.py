@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from sqlalchemy import JSON, Column, DateTime, String, Table, Text, UniqueConstraint, Uuid
-
 from tandem_shared.bus.tables import define_bus_tables
 from tandem_shared.db import new_metadata
 from tandem_shared.directory import define_directory_table

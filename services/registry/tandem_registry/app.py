@@ -5,14 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
-
-from tandem_registry import api, service
-from tandem_registry.settings import RegistrySettings
-from tandem_registry.tables import bus, metadata
 from tandem_shared.auth import Role
 from tandem_shared.db import transaction
 from tandem_shared.logging import get_logger
 from tandem_shared.runtime import Runtime, ServiceSpec, create_service_app
+
+from tandem_registry import api, repository, service
+from tandem_registry.settings import RegistrySettings
+from tandem_registry.tables import bus, metadata
 
 log = get_logger(__name__)
 DEV_ADMIN = "admin@demo.local"
@@ -24,12 +24,21 @@ async def _seed_dev_admin(runtime: Runtime) -> None:
     if settings.environment != "dev" or not settings.seed_dev_admin:
         return
     async with transaction(runtime.sessionmaker) as session:
-        await service.ensure_hub(session, hub_id=settings.hub, name="Demo hub", country="PL",
-                                 languages=["en", "pl", "de"])
-        if await service.repository.staff_by_email(session, DEV_ADMIN) is None:
-            await service.create_staff(session, hub=settings.hub, email=DEV_ADMIN,
-                                       password=settings.dev_admin_password.get_secret_value(),
-                                       role=Role.HUB_ADMIN)
+        await service.ensure_hub(
+            session,
+            hub_id=settings.hub,
+            name="Demo hub",
+            country="PL",
+            languages=["en", "pl", "de"],
+        )
+        if await repository.staff_by_email(session, DEV_ADMIN) is None:
+            await service.create_staff(
+                session,
+                hub=settings.hub,
+                email=DEV_ADMIN,
+                password=settings.dev_admin_password.get_secret_value(),
+                role=Role.HUB_ADMIN,
+            )
             log.info("registry.dev_admin_created", email=DEV_ADMIN)
 
 

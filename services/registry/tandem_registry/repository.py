@@ -31,7 +31,9 @@ async def insert_staff(session: AsyncSession, **values: Any) -> None:
 
 
 async def set_password_hash(session: AsyncSession, staff_id: uuid.UUID, password_hash: str) -> None:
-    await session.execute(update(staff).where(staff.c.id == staff_id).values(password_hash=password_hash))
+    await session.execute(
+        update(staff).where(staff.c.id == staff_id).values(password_hash=password_hash)
+    )
 
 
 async def get_profile(session: AsyncSession, profile_id: uuid.UUID) -> RowMapping | None:
@@ -43,14 +45,18 @@ async def insert_profile(session: AsyncSession, values: dict[str, Any]) -> None:
     await session.execute(profiles.insert().values(**values))
 
 
-async def update_profile(session: AsyncSession, profile_id: uuid.UUID, values: dict[str, Any],
-                         updated_at: datetime) -> None:
+async def update_profile(
+    session: AsyncSession, profile_id: uuid.UUID, values: dict[str, Any], updated_at: datetime
+) -> None:
     await session.execute(
-        update(profiles).where(profiles.c.id == profile_id)
+        update(profiles)
+        .where(profiles.c.id == profile_id)
         .values(**values, version=profiles.c.version + 1, updated_at=updated_at)
     )
 
 
-async def profile_by_external_id(session: AsyncSession, hub: str, external_id: str) -> RowMapping | None:
+async def profile_by_external_id(
+    session: AsyncSession, hub: str, external_id: str
+) -> RowMapping | None:
     query = select(profiles).where(profiles.c.hub == hub, profiles.c.external_id == external_id)
     return (await session.execute(query)).mappings().first()

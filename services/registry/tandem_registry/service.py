@@ -11,13 +11,13 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
+from tandem_shared.auth import Principal, Role
+from tandem_shared.bus.outbox import enqueue
+from tandem_shared.contracts import PROFILES, ProfileData, ProfileUpserted
 
 from tandem_registry import repository
 from tandem_registry.domain.profiles import ProfileIn
 from tandem_registry.tables import bus
-from tandem_shared.auth import Principal, Role
-from tandem_shared.bus.outbox import enqueue
-from tandem_shared.contracts import PROFILES, ProfileData, ProfileUpserted
 
 _hasher = PasswordHasher()
 
@@ -37,23 +37,44 @@ def _now() -> datetime:
 # --------------------------------------------------------------------------- hubs & staff
 
 
-async def ensure_hub(session: AsyncSession, *, hub_id: str, name: str, country: str,
-                     languages: list[str], region: str | None = None) -> bool:
+async def ensure_hub(
+    session: AsyncSession,
+    *,
+    hub_id: str,
+    name: str,
+    country: str,
+    languages: list[str],
+    region: str | None = None,
+) -> bool:
     if await repository.get_hub(session, hub_id) is not None:
         return False
-    await repository.insert_hub(session, id=hub_id, name=name, country=country, region=region,
-                                languages=languages, created_at=_now())
+    await repository.insert_hub(
+        session,
+        id=hub_id,
+        name=name,
+        country=country,
+        region=region,
+        languages=languages,
+        created_at=_now(),
+    )
     return True
 
 
-async def create_staff(session: AsyncSession, *, hub: str, email: str, password: str,
-                       role: Role) -> uuid.UUID:
+async def create_staff(
+    session: AsyncSession, *, hub: str, email: str, password: str, role: Role
+) -> uuid.UUID:
     if await repository.get_hub(session, hub) is None:
         raise NotFound(f"hub {hub!r} does not exist")
     staff_id = uuid.uuid4()
-    await repository.insert_staff(session, id=staff_id, hub=hub, email=email.lower(),
-                                  password_hash=_hasher.hash(password), role=role.value,
-                                  created_at=_now())
+    await repository.insert_staff(
+        session,
+        id=staff_id,
+        hub=hub,
+        email=email.lower(),
+        password_hash=_hasher.hash(password),
+        role=role.value,
+        created_at=_now(),
+    )
     return staff_id
 
 
@@ -83,31 +104,51 @@ def _profile_message(row: RowMapping, *, source: str) -> ProfileUpserted:
     return ProfileUpserted(source=source, subject=str(row["id"]), hub=row["hub"], data=data)
 
 
-async def create_profile(session: AsyncSession, principal: Principal, profile: ProfileIn,
-                         *, source: str) -> RowMapping:
+async def create_profile(
+    session: AsyncSession, principal: Principal, profile: ProfileIn, *, source: str
+) -> RowMapping:
     if profile.external_id and await repository.profile_by_external_id(
-            session, principal.hub, profile.external_id):
+        session, principal.hub, profile.external_id
+    ):
         raise Conflict(f"a profile with external_id {profile.external_id!r} exists in this hub")
     now = _now()
     profile_id = uuid.uuid4()
-    await repository.insert_profile(session, {
-        **_profile_columns(profile), "id": profile_id, "hub": principal.hub, "version": 1,
-        "created_at": now, "updated_at": now,
-    })
+    await repository.insert_profile(
+        session,
+        {
+            **_profile_columns(profile),
+            "id": profile_id,
+            "hub": principal.hub,
+            "version": 1,
+            "created_at": now,
+            "updated_at": now,
+        },
+    )
     return await _publish_current(session, profile_id, source=source)
 
 
-async def _publish_current(session: AsyncSession, profile_id: uuid.UUID, *, source: str) -> RowMapping:
+async def _publish_current(
+    session: AsyncSession, profile_id: uuid.UUID, *, source: str
+) -> RowMapping:
     row = await repository.get_profile(session, profile_id)
     assert row is not None
-    await enqueue(session, bus, topic=PROFILES.name, key=str(profile_id),
-                  message=_profile_message(row, source=source))
+    await enqueue(
+        session,
+        bus,
+        topic=PROFILES.name,
+        key=str(profile_id),
+        message=_profile_message(row, source=source),
+    )
     return row
 
 
-async def read_profile(session: AsyncSession, principal: Principal, profile_id: uuid.UUID) -> RowMapping:
+async def read_profile(
+    session: AsyncSession, principal: Principal, profile_id: uuid.UUID
+) -> RowMapping:
     row = await repository.get_profile(session, profile_id)
-    visible = row is not None and (principal.may_read_hub(row["hub"]) or row["sharing"] == "network")
+    visible = row is not None and (
+        principal.may_read_hub(row["hub"]) or row["sharing"] == "network"
+    )
     if not visible:
         raise NotFound("profile not found")
     assert row is not None

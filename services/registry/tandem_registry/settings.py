@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
-
 from tandem_shared.settings import ServiceSettings
 
 

@@ -16,15 +16,21 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import (
+    AIOKafkaConsumer,
+    AIOKafkaProducer,
+    ConsumerRebalanceListener,
+    ConsumerRecord,
+    TopicPartition,
+)
 from pydantic import ValidationError
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tandem_shared import metrics
 from tandem_shared.bus.outbox import decode_headers
 from tandem_shared.bus.tables import BusTables
 from tandem_shared.contracts import Envelope, Message, dead_letter_topic, parse_message
+from tandem_shared.db import insert_ignoring_conflict
 from tandem_shared.logging import bind_trace_id, get_logger, new_trace_id
 from tandem_shared.settings import ServiceSettings
 
@@ -51,15 +57,31 @@ class PoisonMessage(Exception):
     """A message that can never be handled: dead-letter it at once, no retries."""
 
 
-async def claim_in_inbox(session: AsyncSession, tables: BusTables, *, consumer: str,
-                         message_id: str, topic: str) -> bool:
+async def claim_in_inbox(
+    session: AsyncSession, tables: BusTables, *, consumer: str, message_id: str, topic: str
+) -> bool:
     """Insert the inbox row; False when this consumer already handled the message."""
-    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(tables.inbox).values(
-        consumer=consumer, message_id=message_id, topic=topic, received_at=datetime.now(UTC)
-    ).on_conflict_do_nothing()
-    result = await session.execute(statement)
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    values = {
+        "consumer": consumer,
+        "message_id": message_id,
+        "topic": topic,
+        "received_at": datetime.now(UTC),
+    }
+    return await insert_ignoring_conflict(session, tables.inbox, values)
+
+
+class _JoinListener(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Marks the runner joined once the group assigned it (possibly zero) partitions."""
+
+    def __init__(self, runner: ConsumerRunner) -> None:
+        self._runner = runner
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        return None
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        self._runner.joined = True
+        log.info("consumer.assigned", group=self._runner.group_id, partitions=len(assigned))
 
 
 class ConsumerRunner:
@@ -80,14 +102,16 @@ class ConsumerRunner:
         self._tables = tables
         self._producer = producer
         self._consumer: AIOKafkaConsumer | None = None
+        # Readiness: a service is not ready to react to messages before its groups joined.
+        self.joined = False
 
     @property
     def group_id(self) -> str:
         return f"{self._settings.kafka_topic_prefix}tandem-{self._service}-{self._sub.name}"
 
     async def run(self) -> None:
+        self.joined = False
         self._consumer = AIOKafkaConsumer(
-            *(self._settings.topic(name) for name in self._sub.topics),
             bootstrap_servers=self._settings.kafka_bootstrap,
             group_id=self.group_id,
             client_id=f"{self._service}-{self._sub.name}",
@@ -96,6 +120,11 @@ class ConsumerRunner:
             session_timeout_ms=10000,
             heartbeat_interval_ms=1000,
             max_poll_interval_ms=300000,
+            # Each hop's long-poll wait adds to end-to-end latency; keep it short.
+            fetch_max_wait_ms=100,
+        )
+        self._consumer.subscribe(
+            [self._settings.topic(name) for name in self._sub.topics], listener=_JoinListener(self)
         )
         await self._consumer.start()
         try:
@@ -106,7 +135,9 @@ class ConsumerRunner:
         finally:
             await self._consumer.stop()
 
-    async def _process_partition(self, partition: TopicPartition, records: list[ConsumerRecord[Any, Any]]) -> None:
+    async def _process_partition(
+        self, partition: TopicPartition, records: list[ConsumerRecord[Any, Any]]
+    ) -> None:
         assert self._consumer is not None
         for record in records:
             await self.process(record)
@@ -151,8 +182,9 @@ class ConsumerRunner:
                 return handler
         return None
 
-    async def _handle_with_retries(self, record: ConsumerRecord[Any, Any], message: Message,
-                                   handler: Handler) -> None:
+    async def _handle_with_retries(
+        self, record: ConsumerRecord[Any, Any], message: Message, handler: Handler
+    ) -> None:
         attempts = self._settings.consumer_max_attempts
         for attempt in range(1, attempts + 1):
             try:
@@ -163,19 +195,33 @@ class ConsumerRunner:
                 await self.dead_letter(record, reason="rejected by handler", error=str(error))
                 return
             except Exception as error:
-                log.warning("consumer.handler_failed", attempt=attempt, type=message.type,
-                            message_id=str(message.id), error=repr(error))
+                log.warning(
+                    "consumer.handler_failed",
+                    attempt=attempt,
+                    type=message.type,
+                    message_id=str(message.id),
+                    error=repr(error),
+                )
                 if attempt == attempts:
-                    await self.dead_letter(record, reason=f"handler failed {attempts} times",
-                                           error=_format_exception(error))
+                    await self.dead_letter(
+                        record,
+                        reason=f"handler failed {attempts} times",
+                        error=_format_exception(error),
+                    )
                     return
                 await asyncio.sleep(self._settings.consumer_backoff_seconds * 2 ** (attempt - 1))
 
-    async def _handle_once(self, record: ConsumerRecord[Any, Any], message: Message,
-                           handler: Handler) -> str:
+    async def _handle_once(
+        self, record: ConsumerRecord[Any, Any], message: Message, handler: Handler
+    ) -> str:
         async with self._sessionmaker() as session, session.begin():
-            claimed = await claim_in_inbox(session, self._tables, consumer=self.group_id,
-                                           message_id=str(message.id), topic=record.topic)
+            claimed = await claim_in_inbox(
+                session,
+                self._tables,
+                consumer=self.group_id,
+                message_id=str(message.id),
+                topic=record.topic,
+            )
             if not claimed:
                 return "duplicate"
             await handler(session, message)
@@ -193,7 +239,9 @@ class ConsumerRunner:
     def _logical_topic(self, physical: str) -> str:
         return physical.removeprefix(self._settings.kafka_topic_prefix)
 
-    async def dead_letter(self, record: ConsumerRecord[Any, Any], *, reason: str, error: str) -> None:
+    async def dead_letter(
+        self, record: ConsumerRecord[Any, Any], *, reason: str, error: str
+    ) -> None:
         headers = list(record.headers or ())
         headers += [
             ("dlq_reason", reason.encode()),
@@ -216,7 +264,8 @@ class ConsumerRunner:
 
 def _short(error: ValidationError) -> str:
     return "; ".join(
-        f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}" for item in error.errors()[:10]
+        f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}"
+        for item in error.errors()[:10]
     )
 
 

@@ -27,18 +27,28 @@ def create_producer(settings: ServiceSettings, *, client_id: str) -> AIOKafkaPro
     )
 
 
-def topic_requests(settings: ServiceSettings, specs: tuple[TopicSpec, ...] = ALL_TOPICS) -> list[NewTopic]:
+def topic_requests(
+    settings: ServiceSettings, specs: tuple[TopicSpec, ...] = ALL_TOPICS
+) -> list[NewTopic]:
     """Every topic and its dead-letter topic, with partitions and cleanup policy."""
     requests = []
     for spec in specs:
-        requests.append(NewTopic(
-            settings.topic(spec.name), settings.kafka_partitions, settings.kafka_replication,
-            topic_configs={"cleanup.policy": spec.cleanup.value},
-        ))
-        requests.append(NewTopic(
-            dead_letter_topic(settings.topic(spec.name)), 1, settings.kafka_replication,
-            topic_configs={"cleanup.policy": "delete"},
-        ))
+        requests.append(
+            NewTopic(
+                settings.topic(spec.name),
+                settings.kafka_partitions,
+                settings.kafka_replication,
+                topic_configs={"cleanup.policy": spec.cleanup.value},
+            )
+        )
+        requests.append(
+            NewTopic(
+                dead_letter_topic(settings.topic(spec.name)),
+                1,
+                settings.kafka_replication,
+                topic_configs={"cleanup.policy": "delete"},
+            )
+        )
     return requests
 
 
@@ -70,9 +80,9 @@ def _raise_on_create_errors(topic_errors: list[tuple[str, int, str | None]]) -> 
             raise RuntimeError(f"creating topic {name} failed: {code} {message}")
 
 
-async def broker_reachable(producer: AIOKafkaProducer, timeout: float = 3.0) -> bool:
+async def broker_reachable(producer: AIOKafkaProducer, within: float = 3.0) -> bool:
     try:
-        await asyncio.wait_for(producer.client.fetch_all_metadata(), timeout)
+        await asyncio.wait_for(producer.client.fetch_all_metadata(), within)
     except (KafkaError, TimeoutError, OSError):
         return False
     return True

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from tandem_shared import metrics
 from tandem_shared.bus.tables import BusTables
 from tandem_shared.contracts import Envelope
-from tandem_shared.db import asyncpg_dsn, is_postgres
+from tandem_shared.db import asyncpg_dsn, dialect_name, is_postgres
 from tandem_shared.logging import current_trace_id, get_logger
 
 NOTIFY_CHANNEL = "tandem_outbox"
@@ -37,7 +37,11 @@ def _utcnow() -> datetime:
 
 
 def kafka_headers(message: Envelope, trace_id: str | None) -> dict[str, str]:
-    headers = {"ce_id": str(message.id), "ce_type": getattr(message, "type", ""), "ce_source": message.source}
+    headers = {
+        "ce_id": str(message.id),
+        "ce_type": getattr(message, "type", ""),
+        "ce_source": message.source,
+    }
     if trace_id:
         headers["trace_id"] = trace_id
     return headers
@@ -50,28 +54,59 @@ async def enqueue(
     trace_id = message.trace_id or current_trace_id()
     if trace_id and not message.trace_id:
         message = message.model_copy(update={"trace_id": trace_id})
-    await _insert(session, tables, topic=topic, key=key, payload=message.model_dump_json(),
-                  headers=kafka_headers(message, trace_id), message_id=message.id, trace_id=trace_id)
+    await _insert(
+        session,
+        tables,
+        topic=topic,
+        key=key,
+        payload=message.model_dump_json(),
+        headers=kafka_headers(message, trace_id),
+        message_id=message.id,
+        trace_id=trace_id,
+    )
 
 
-async def enqueue_tombstone(session: AsyncSession, tables: BusTables, *, topic: str, key: str) -> None:
+async def enqueue_tombstone(
+    session: AsyncSession, tables: BusTables, *, topic: str, key: str
+) -> None:
     """Stage a tombstone (null value) so a compacted topic forgets `key`."""
     trace_id = current_trace_id()
     headers = {"trace_id": trace_id} if trace_id else {}
-    await _insert(session, tables, topic=topic, key=key, payload=None, headers=headers,
-                  message_id=uuid.uuid4(), trace_id=trace_id)
+    await _insert(
+        session,
+        tables,
+        topic=topic,
+        key=key,
+        payload=None,
+        headers=headers,
+        message_id=uuid.uuid4(),
+        trace_id=trace_id,
+    )
 
 
-async def _insert(session: AsyncSession, tables: BusTables, *, topic: str, key: str,
-                  payload: str | None, headers: dict[str, str], message_id: uuid.UUID,
-                  trace_id: str | None) -> None:
+async def _insert(
+    session: AsyncSession,
+    tables: BusTables,
+    *,
+    topic: str,
+    key: str,
+    payload: str | None,
+    headers: dict[str, str],
+    message_id: uuid.UUID,
+    trace_id: str | None,
+) -> None:
     await session.execute(
         tables.outbox.insert().values(
-            message_id=message_id, topic=topic, key=key, payload=payload, headers=headers,
-            trace_id=trace_id, created_at=_utcnow(),
+            message_id=message_id,
+            topic=topic,
+            key=key,
+            payload=payload,
+            headers=headers,
+            trace_id=trace_id,
+            created_at=_utcnow(),
         )
     )
-    if session.bind.dialect.name == "postgresql":
+    if dialect_name(session) == "postgresql":
         # Delivered at commit, and only if the transaction commits.
         await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
 
@@ -150,12 +185,14 @@ class OutboxRelay:
         async with self._sessionmaker() as session, session.begin():
             if not await self._hold_relay_lock(session):
                 return 0
-            rows = (await session.execute(
-                select(self._tables.outbox)
-                .where(self._tables.outbox.c.sent_at.is_(None))
-                .order_by(self._tables.outbox.c.id)
-                .limit(self._batch_size)
-            )).all()
+            rows = (
+                await session.execute(
+                    select(self._tables.outbox)
+                    .where(self._tables.outbox.c.sent_at.is_(None))
+                    .order_by(self._tables.outbox.c.id)
+                    .limit(self._batch_size)
+                )
+            ).all()
             await self._observe_backlog(session)
             if not rows:
                 return 0
@@ -170,7 +207,7 @@ class OutboxRelay:
         return len(rows)
 
     async def _hold_relay_lock(self, session: AsyncSession) -> bool:
-        if session.bind.dialect.name != "postgresql":
+        if dialect_name(session) != "postgresql":
             return True
         result = await session.execute(
             text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": self._lock_key}
@@ -184,7 +221,9 @@ class OutboxRelay:
                 self._topic_prefix + row.topic,
                 value=row.payload.encode() if row.payload is not None else None,
                 key=row.key.encode() if row.key is not None else None,
-                headers=[(name, str(value).encode()) for name, value in (row.headers or {}).items()],
+                headers=[
+                    (name, str(value).encode()) for name, value in (row.headers or {}).items()
+                ],
             )
             for row in rows
         ]
@@ -195,9 +234,13 @@ class OutboxRelay:
 
     async def _observe_backlog(self, session: AsyncSession) -> None:
         outbox = self._tables.outbox
-        pending, oldest = (await session.execute(
-            select(func.count(), func.min(outbox.c.created_at)).where(outbox.c.sent_at.is_(None))
-        )).one()
+        pending, oldest = (
+            await session.execute(
+                select(func.count(), func.min(outbox.c.created_at)).where(
+                    outbox.c.sent_at.is_(None)
+                )
+            )
+        ).one()
         metrics.OUTBOX_PENDING.labels(self._service).set(pending)
         age = 0.0
         if oldest is not None:
@@ -211,7 +254,9 @@ class OutboxRelay:
         self._last_purge = _utcnow()
         outbox = self._tables.outbox
         async with self._sessionmaker() as session, session.begin():
-            await session.execute(delete(outbox).where(outbox.c.sent_at < _utcnow() - self._retention))
+            await session.execute(
+                delete(outbox).where(outbox.c.sent_at < _utcnow() - self._retention)
+            )
 
 
 def decode_headers(headers: Sequence[tuple[str, bytes]] | None) -> dict[str, str]:

@@ -5,17 +5,52 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
-
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 from tandem_shared.contracts import OrgKind, Sharing
 
-SUBSECTORS = frozenset({
-    "museum", "gallery", "theatre", "festival", "library", "archive", "heritage_site",
-    "design", "architecture", "crafts", "fashion", "music", "film", "games", "ar_vr",
-    "publishing", "advertising", "software", "manufacturing", "materials", "tourism",
-    "education", "cluster", "chamber", "agency", "research", "media", "performing_arts",
-    "visual_arts", "digitisation", "other",
-})
+SUBSECTORS = frozenset(
+    {
+        "museum",
+        "gallery",
+        "theatre",
+        "festival",
+        "library",
+        "archive",
+        "heritage_site",
+        "design",
+        "architecture",
+        "crafts",
+        "fashion",
+        "music",
+        "film",
+        "games",
+        "ar_vr",
+        "publishing",
+        "advertising",
+        "software",
+        "manufacturing",
+        "materials",
+        "tourism",
+        "education",
+        "cluster",
+        "chamber",
+        "agency",
+        "research",
+        "media",
+        "performing_arts",
+        "visual_arts",
+        "digitisation",
+        "other",
+    }
+)
 _LANGUAGE = re.compile(r"^[a-z]{2}$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _NUTS = re.compile(r"^[A-Z]{2}[A-Z0-9]{0,3}$")

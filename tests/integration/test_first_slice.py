@@ -1,0 +1,141 @@
+"""The first slice in process: registry → profiles topic → matcher → matches topic → notifier
+feed, over the real broker and PostgreSQL, each service with its own database."""
+
+from __future__ import annotations
+
+from contextlib import AsyncExitStack
+from typing import Any
+
+import httpx
+import pytest
+from tandem_matcher.app import create_app as create_matcher
+from tandem_matcher.settings import MatcherSettings
+from tandem_notifier.app import create_app as create_notifier
+from tandem_notifier.settings import NotifierSettings
+from tandem_registry.app import create_app as create_registry
+from tandem_registry.settings import RegistrySettings
+from tandem_shared.contracts import MATCHES, PROFILES, parse_message
+
+from tests.support import (
+    complementary_profiles,
+    eventually,
+    login,
+    read_topic,
+    running,
+    service_settings,
+)
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def slice_clients(clean_databases: dict[str, str], kafka: Any, topic_prefix: str) -> Any:
+    def settings(cls: Any, name: str) -> Any:
+        return service_settings(
+            cls, database_url=clean_databases[name], kafka=kafka, prefix=topic_prefix
+        )
+
+    async with AsyncExitStack() as stack:
+        registry = await stack.enter_async_context(
+            running(create_registry(settings(RegistrySettings, "registry")))
+        )
+        matcher = await stack.enter_async_context(
+            running(create_matcher(settings(MatcherSettings, "matcher")))
+        )
+        notifier = await stack.enter_async_context(
+            running(create_notifier(settings(NotifierSettings, "notifier")))
+        )
+        yield {
+            "registry": registry,
+            "matcher": matcher,
+            "notifier": notifier,
+            "auth": await login(registry),
+            "kafka": kafka,
+            "prefix": topic_prefix,
+        }
+
+
+async def _feed(client: httpx.AsyncClient, auth: dict[str, str]) -> list[dict[str, Any]]:
+    response = await client.get("/v1/notifications", headers=auth)
+    response.raise_for_status()
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
+
+
+async def test_two_complementary_profiles_produce_an_explained_notification(
+    slice_clients: dict[str, Any],
+) -> None:
+    clients = slice_clients
+    museum, studio = complementary_profiles()
+    created = []
+    for profile in (museum, studio):
+        response = await clients["registry"].post(
+            "/v1/profiles", json=profile, headers=clients["auth"]
+        )
+        assert response.status_code == 201, response.text
+        created.append(response.json())
+
+    async def feed() -> list[dict[str, Any]]:
+        return await _feed(clients["notifier"], clients["auth"])
+
+    items = await eventually(feed, what="a notification in the feed")
+    assert len(items) == 1
+    note = items[0]
+    assert note["kind"] == "match.suggested"
+    assert {note["data"]["profile_a"], note["data"]["profile_b"]} == {p["id"] for p in created}
+    assert "Muzeum" in note["title"] and "Scanwerk" in note["title"]
+    explanation = note["data"]["explanation"]
+    needs = {explanation["a_needs_b_offers"]["need"], explanation["b_needs_a_offers"]["need"]}
+    assert museum["needs"][0]["text"] in needs
+
+    matches = await clients["matcher"].get(
+        f"/v1/profiles/{created[0]['id']}/matches", headers=clients["auth"]
+    )
+    assert matches.status_code == 200
+    assert [m["profile_id"] for m in matches.json()["matches"]] == [created[1]["id"]]
+
+
+async def test_profile_message_carries_the_request_trace_id_and_no_contact(
+    slice_clients: dict[str, Any],
+) -> None:
+    clients = slice_clients
+    museum, _ = complementary_profiles()
+    museum["contact"] = {"name": "Anna Nowak", "email": "anna@example.org"}
+    trace = "0af7651916cd43dd8448eb211c80319c"
+    headers = {**clients["auth"], "traceparent": f"00-{trace}-b7ad6b7169203331-01"}
+    response = await clients["registry"].post("/v1/profiles", json=museum, headers=headers)
+    assert response.status_code == 201
+    assert response.headers["x-trace-id"] == trace
+    records = await read_topic(
+        clients["kafka"].bootstrap, clients["prefix"] + PROFILES.name, expect=1
+    )
+    message = parse_message(records[0].value)
+    assert message.trace_id == trace
+    assert dict(records[0].headers)["trace_id"].decode() == trace
+    assert b"anna@example.org" not in records[0].value, (
+        "contact details must not travel on the topic"
+    )
+
+
+async def test_rejected_profile_changes_nothing(slice_clients: dict[str, Any]) -> None:
+    clients = slice_clients
+    museum, _ = complementary_profiles()
+    bad = {**museum, "country": "Poland", "surprise": True}
+    response = await clients["registry"].post("/v1/profiles", json=bad, headers=clients["auth"])
+    assert response.status_code == 422
+    fields = {tuple(error["loc"]) for error in response.json()["detail"]}
+    assert ("body", "country") in fields and ("body", "surprise") in fields
+    unauthenticated = await clients["registry"].post("/v1/profiles", json=museum)
+    assert unauthenticated.status_code == 401
+    good = await clients["registry"].post("/v1/profiles", json=museum, headers=clients["auth"])
+    assert good.status_code == 201
+    records = await read_topic(
+        clients["kafka"].bootstrap, clients["prefix"] + PROFILES.name, expect=2, timeout=5
+    )
+    assert [parse_message(r.value).subject for r in records] == [good.json()["id"]]
+    assert (
+        await read_topic(
+            clients["kafka"].bootstrap, clients["prefix"] + MATCHES.name, expect=1, timeout=2
+        )
+        == []
+    )

@@ -1,0 +1,387 @@
+"""The message contracts: every message type round-trips through its wire form, the parser
+rejects what is not a message, consumers tolerate additive fields, and the generated JSON
+Schemas / AsyncAPI document in `contracts/` are exactly what the models produce today."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, get_args
+
+import pytest
+import yaml
+from jsonschema import Draft202012Validator
+from pydantic import ValidationError
+from tandem_shared.contracts import (
+    ALL_TOPICS,
+    TOPIC_MESSAGES,
+    Envelope,
+    Message,
+    dead_letter_topic,
+    message_type_name,
+    pair_id,
+    parse_message,
+)
+from tandem_shared.contracts_export import asyncapi_document, json_schemas, write_contracts
+
+pytestmark = pytest.mark.unit
+
+ROOT = Path(__file__).resolve().parents[2]
+COMMITTED = ROOT / "contracts"
+
+A = uuid.UUID("00000000-0000-4000-8000-00000000000a")
+B = uuid.UUID("00000000-0000-4000-8000-00000000000b")
+EVENT = uuid.UUID("00000000-0000-4000-8000-0000000000e0")
+WHEN = datetime(2025, 3, 14, 9, 30, tzinfo=UTC)
+LATER = WHEN + timedelta(hours=2)
+
+_PROFILE = {
+    "id": str(A),
+    "hub": "demo",
+    "version": 3,
+    "name": "Muzeum Śląskie",
+    "kind": "heritage",
+    "subsectors": ["museum"],
+    "description": "A museum.",
+    "offers": [{"text": "3D scanning of collections", "tags": ["3d"], "language": "en"}],
+    "needs": [{"text": "AR storytelling"}],
+    "looking_for": ["creative", "industry"],
+    "languages": ["pl", "en"],
+    "country": "PL",
+    "region": "PL22",
+    "city": "Katowice",
+    "website": "https://example.org",
+    "sharing": "network",
+    "updated_at": WHEN.isoformat(),
+}
+_EVENT = {
+    "id": str(EVENT),
+    "hub": "demo",
+    "version": 1,
+    "title": "World café",
+    "kind": "world_cafe",
+    "starts_at": WHEN.isoformat(),
+    "ends_at": LATER.isoformat(),
+    "timezone": "Europe/Warsaw",
+    "online": False,
+    "venue": "Hall A",
+    "languages": ["pl"],
+    "sectors": ["heritage"],
+}
+_REGISTRATION = {
+    "id": str(B),
+    "event_id": str(EVENT),
+    "profile_id": str(A),
+    "hub": "demo",
+    "version": 1,
+}
+_PAIR = {
+    "pair_id": pair_id(A, B),
+    "profile_a": str(A),
+    "profile_b": str(B),
+    "hub_a": "demo",
+    "hub_b": "other",
+    "version": 2,
+}
+_MATCH = {
+    **_PAIR,
+    "score": 0.73,
+    "components": {"reciprocal": 0.8, "language": 1.0},
+    "explanation": {
+        "summary": "A needs AR ↔ B offers AR",
+        "a_needs_b_offers": {"need": "AR storytelling", "offer": "AR apps", "similarity": 0.81},
+        "b_needs_a_offers": None,
+    },
+    "event_id": str(EVENT),
+}
+_MEETING = {
+    "id": str(B),
+    "event_id": str(EVENT),
+    "version": 1,
+    "profile_a": str(A),
+    "profile_b": str(B),
+}
+
+# One representative payload per CloudEvents type; a new message type without a sample
+# fails `test_every_message_type_has_a_sample`.
+SAMPLE_DATA: dict[str, dict[str, Any]] = {
+    "profile.upserted": _PROFILE,
+    "profile.erased": {"id": str(A), "hub": "demo", "version": 4, "erased_at": WHEN.isoformat()},
+    "event.scheduled": _EVENT,
+    "event.updated": {**_EVENT, "version": 2, "online": True, "venue": None},
+    "event.cancelled": {"id": str(EVENT), "hub": "demo", "version": 3, "reason": "storm"},
+    "registration.created": _REGISTRATION,
+    "registration.withdrawn": {**_REGISTRATION, "version": 2},
+    "match.suggested": _MATCH,
+    "match.updated": {**_MATCH, "version": 3, "score": 0.5, "event_id": None},
+    "match.withdrawn": {**_PAIR, "reason": "score fell below the threshold"},
+    "meeting.scheduled": {
+        **_MEETING,
+        "starts_at": WHEN.isoformat(),
+        "ends_at": LATER.isoformat(),
+        "table": "7",
+    },
+    "meeting.cancelled": {**_MEETING, "version": 2, "reason": "ill"},
+    "meeting.outcome_recorded": {
+        "id": str(B),
+        "event_id": str(EVENT),
+        "version": 3,
+        "pair_id": pair_id(A, B),
+        "outcome": "agreement",
+        "rating": 5,
+    },
+}
+
+MESSAGE_CLASSES: list[type[Envelope]] = list(get_args(get_args(Message)[0]))
+BY_TYPE = {message_type_name(cls): cls for cls in MESSAGE_CLASSES}
+per_type = pytest.mark.parametrize("type_name", sorted(BY_TYPE))
+
+
+def envelope(type_name: str, data: Any = None, **overrides: Any) -> dict[str, Any]:
+    """The wire form (a JSON-able dict) of one message."""
+    raw: dict[str, Any] = {
+        "id": "11111111-1111-4111-8111-111111111111",
+        "source": "/tandem/test/demo",
+        "specversion": "1.0",
+        "time": WHEN.isoformat(),
+        "subject": str(A),
+        "hub": "demo",
+        "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+        "datacontenttype": "application/json",
+        "type": type_name,
+        "data": SAMPLE_DATA[type_name] if data is None else data,
+    }
+    raw.update(overrides)
+    return raw
+
+
+def sample(type_name: str) -> Envelope:
+    return BY_TYPE[type_name].model_validate(envelope(type_name))
+
+
+# ------------------------------------------------------------------------------ round trips
+
+
+def test_every_message_type_has_a_sample() -> None:
+    assert set(SAMPLE_DATA) == set(BY_TYPE)
+
+
+def test_message_type_names_are_unique() -> None:
+    assert len(BY_TYPE) == len(MESSAGE_CLASSES)
+
+
+@per_type
+def test_round_trip_through_json(type_name: str) -> None:
+    message = sample(type_name)
+    parsed = parse_message(message.model_dump_json())
+    assert type(parsed) is BY_TYPE[type_name]
+    assert parsed == message
+    assert parsed.model_dump(mode="json") == message.model_dump(mode="json")
+
+
+@per_type
+def test_parse_accepts_bytes(type_name: str) -> None:
+    message = sample(type_name)
+    assert parse_message(message.model_dump_json().encode()) == message
+
+
+def test_envelope_defaults_are_cloudevents_attributes() -> None:
+    message = BY_TYPE["registration.created"](
+        source="/tandem/test/demo", subject=str(A), hub="demo", data=_REGISTRATION
+    )
+    wire = json.loads(message.model_dump_json())
+    assert wire["specversion"] == "1.0"
+    assert wire["datacontenttype"] == "application/json"
+    assert wire["type"] == "registration.created"
+    assert uuid.UUID(wire["id"]).version == 4
+    assert datetime.fromisoformat(wire["time"]).tzinfo is not None
+
+
+# ------------------------------------------------------------------------------ rejection
+
+
+def _without(mapping: dict[str, Any], key: str) -> dict[str, Any]:
+    return {k: v for k, v in mapping.items() if k != key}
+
+
+REJECTED = {
+    "unknown type": envelope("profile.upserted", type="profile.exploded"),
+    "missing type": _without(envelope("profile.upserted"), "type"),
+    "missing data": _without(envelope("profile.upserted"), "data"),
+    "data is a string": envelope("profile.upserted", data="hello"),
+    "data of another type": envelope("profile.erased", data=_PROFILE),
+    "data missing a field": envelope("profile.upserted", data=_without(_PROFILE, "country")),
+    "version below 1": envelope("profile.upserted", data={**_PROFILE, "version": 0}),
+    "unknown enum value": envelope("profile.upserted", data={**_PROFILE, "kind": "alien"}),
+    "score above 1": envelope("match.suggested", data={**_MATCH, "score": 1.5}),
+    "rating above 5": envelope(
+        "meeting.outcome_recorded",
+        data={**SAMPLE_DATA["meeting.outcome_recorded"], "rating": 6},
+    ),
+    "wrong specversion": envelope("profile.upserted", specversion="0.3"),
+    "missing hub": _without(envelope("profile.upserted"), "hub"),
+    "bad uuid": envelope("profile.upserted", data={**_PROFILE, "id": "not-a-uuid"}),
+}
+
+
+@pytest.mark.parametrize("raw", REJECTED.values(), ids=REJECTED.keys())
+def test_parse_rejects_non_messages(raw: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError):
+        parse_message(json.dumps(raw))
+
+
+@pytest.mark.parametrize("raw", ["", "not json", "[]", "null", '{"type": "profile.upserted"'])
+def test_parse_rejects_non_json_objects(raw: str) -> None:
+    with pytest.raises(ValidationError):
+        parse_message(raw)
+
+
+@per_type
+def test_unknown_fields_are_ignored(type_name: str) -> None:
+    """Additive evolution: a newer producer's extra fields do not break an older consumer."""
+    data = {**SAMPLE_DATA[type_name], "added_in_v1_1": {"nested": [1, 2]}}
+    raw = envelope(type_name, data=data, partitionkey="x", newextension=42)
+    parsed = parse_message(json.dumps(raw))
+    assert parsed == sample(type_name)
+    assert "added_in_v1_1" not in parsed.data.model_dump()
+
+
+# ------------------------------------------------------------------------------ pair ids
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [(A, B), (B, A), (str(A), B), (A, str(B)), (str(B), str(A))],
+)
+def test_pair_id_is_order_independent_min_colon_max(a: uuid.UUID | str, b: uuid.UUID | str) -> None:
+    assert pair_id(a, b) == pair_id(b, a) == f"{A}:{B}"
+
+
+def test_pair_id_of_random_ids() -> None:
+    ids = [uuid.UUID(int=n * 0x9E3779B97F4A7C15 % 2**128) for n in range(1, 40)]
+    for a, b in itertools.pairwise(ids):
+        first, second = pair_id(a, b).split(":")
+        assert (first, second) == (min(str(a), str(b)), max(str(a), str(b)))
+        assert pair_id(a, b) == pair_id(b, a)
+
+
+# ------------------------------------------------------------------------------ topics
+
+
+def test_topic_table_covers_exactly_the_declared_topics() -> None:
+    assert set(TOPIC_MESSAGES) == {spec.name for spec in ALL_TOPICS}
+
+
+def test_every_message_type_travels_on_exactly_one_topic() -> None:
+    on_topics = [cls for classes in TOPIC_MESSAGES.values() for cls in classes]
+    assert sorted(cls.__name__ for cls in on_topics) == sorted(c.__name__ for c in MESSAGE_CLASSES)
+
+
+@pytest.mark.parametrize("spec", ALL_TOPICS, ids=lambda spec: spec.name)
+def test_topic_names_and_dead_letter_topics(spec: Any) -> None:
+    assert spec.name.startswith("tandem.")
+    assert spec.name.endswith(".v1")
+    assert spec.dlq == dead_letter_topic(spec.name) == f"{spec.name}.dlq"
+
+
+# ------------------------------------------------------------------------------ generated files
+
+
+def _files_under(root: Path) -> dict[str, bytes]:
+    return {
+        path.relative_to(root).as_posix(): path.read_bytes()
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+    }
+
+
+def test_committed_contracts_are_what_the_models_generate(tmp_path: Path) -> None:
+    written = write_contracts(tmp_path)
+    generated = _files_under(tmp_path)
+    committed = _files_under(COMMITTED)
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in written) == sorted(generated)
+    assert set(committed) == set(generated), "run `make contracts` and commit the result"
+    stale = sorted(name for name in generated if committed[name] != generated[name])
+    assert not stale, f"stale generated contracts {stale}: run `make contracts`"
+
+
+def test_one_json_schema_per_message_type() -> None:
+    assert set(json_schemas()) == set(BY_TYPE)
+
+
+@per_type
+def test_json_schema_is_valid_and_accepts_the_sample(type_name: str) -> None:
+    schema = json.loads((COMMITTED / "jsonschema" / f"{type_name}.json").read_text("utf-8"))
+    Draft202012Validator.check_schema(schema)
+    Draft202012Validator(schema).validate(sample(type_name).model_dump(mode="json"))
+
+
+@per_type
+def test_json_schema_rejects_another_type(type_name: str) -> None:
+    schema = json.loads((COMMITTED / "jsonschema" / f"{type_name}.json").read_text("utf-8"))
+    other = next(name for name in sorted(BY_TYPE) if name != type_name)
+    assert not Draft202012Validator(schema).is_valid(sample(other).model_dump(mode="json"))
+
+
+# ------------------------------------------------------------------------------ AsyncAPI
+
+
+@pytest.fixture(params=["generated", "committed"])
+def asyncapi(request: pytest.FixtureRequest) -> dict[str, Any]:
+    if request.param == "generated":
+        return asyncapi_document()
+    loaded: dict[str, Any] = yaml.safe_load((COMMITTED / "asyncapi.yaml").read_text("utf-8"))
+    return loaded
+
+
+def _refs(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str):
+                yield value
+            else:
+                yield from _refs(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _refs(item)
+
+
+def _resolve(document: dict[str, Any], ref: str) -> Any:
+    assert ref.startswith("#/"), f"{ref} points outside the document"
+    node: Any = document
+    for token in ref[2:].split("/"):
+        key = token.replace("~1", "/").replace("~0", "~")
+        assert isinstance(node, dict), f"{ref}: {key} is not inside an object"
+        assert key in node, f"{ref} does not resolve ({key} missing)"
+        node = node[key]
+    return node
+
+
+def test_asyncapi_version_and_channels(asyncapi: dict[str, Any]) -> None:
+    assert asyncapi["asyncapi"] == "3.0.0"
+    assert set(asyncapi["channels"]) == {spec.name for spec in ALL_TOPICS}
+    for spec in ALL_TOPICS:
+        channel = asyncapi["channels"][spec.name]
+        assert channel["address"] == spec.name
+        assert set(channel["messages"]) == {cls.__name__ for cls in TOPIC_MESSAGES[spec.name]}
+
+
+def test_asyncapi_refs_all_resolve(asyncapi: dict[str, Any]) -> None:
+    refs = set(_refs(asyncapi))
+    assert refs, "the document should reference its components"
+    for ref in refs:
+        assert isinstance(_resolve(asyncapi, ref), dict)
+
+
+def test_asyncapi_channel_messages_carry_their_type(asyncapi: dict[str, Any]) -> None:
+    for spec in ALL_TOPICS:
+        for cls in TOPIC_MESSAGES[spec.name]:
+            ref = asyncapi["channels"][spec.name]["messages"][cls.__name__]["$ref"]
+            message = _resolve(asyncapi, ref)
+            assert message["name"] == message_type_name(cls)
+            payload = _resolve(asyncapi, message["payload"]["$ref"])
+            assert payload["properties"]["type"]["const"] == message_type_name(cls)
