@@ -17,6 +17,7 @@ run: install  ## the embedded broker, all four services and demo data; Ctrl-C st
 
 test: install  ## the whole suite: lint, types, unit, integration, e2e
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 	$(PY) -m pytest -q
 

@@ -20,6 +20,8 @@ def free_port() -> int:
 
 def port_is_free(port: int) -> bool:
     with socket.socket() as sock:
+        # Like the broker's own listener: connections lingering in TIME_WAIT don't count.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
@@ -70,7 +72,10 @@ def start_broker(
     Tansu panics on a taken port, so a taken port is refused here with a clear message."""
     port = port or free_port()
     if not port_is_free(port):
-        raise RuntimeError(f"port {port} on 127.0.0.1 is taken: stop what uses it or pick another")
+        raise RuntimeError(
+            f"port {port} on 127.0.0.1 is taken (another dev stack or Kafka?): stop it, "
+            "or point TANDEM_KAFKA_BOOTSTRAP at the broker that is running"
+        )
     url = f"tcp://127.0.0.1:{port}"
     if log_path is not None:
         log_path.parent.mkdir(parents=True, exist_ok=True)

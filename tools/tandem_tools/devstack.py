@@ -63,7 +63,17 @@ def main() -> None:
     STATE_DIR.mkdir(exist_ok=True)
     password = os.environ.setdefault("TANDEM_DEV_ADMIN_PASSWORD", "tandem-dev")
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # Ctrl-C and SIGTERM both stop the stack cleanly (installed explicitly: a shell may
+    # start us with SIGINT ignored).
+    serving = threading.Event()
+
+    def on_signal(*_: object) -> None:
+        stop.set()
+        if not serving.is_set():
+            raise KeyboardInterrupt  # interrupt a start-up that is still waiting
+
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop_signal, on_signal)
     broker_env, broker = _broker_env()
     env = {
         **broker_env,
@@ -81,6 +91,7 @@ def main() -> None:
         created, existing = demo.load_demo(services[0].url, token)
         print(f"demo data: {created} profiles created, {existing} already there")
         _print_banner(services, password, started)
+        serving.set()
         while not stop.wait(0.5):
             for service in services:
                 if service.process.poll() is not None:
