@@ -9,7 +9,14 @@ from __future__ import annotations
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Uuid, delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tandem_shared.contracts import ProfileData, ProfileErasedData
+from tandem_shared.bus.consumer import Subscription
+from tandem_shared.contracts import (
+    PROFILES,
+    ProfileData,
+    ProfileErased,
+    ProfileErasedData,
+    ProfileUpserted,
+)
 from tandem_shared.db import upsert_if_newer
 
 
@@ -47,3 +54,19 @@ async def project_profile(session: AsyncSession, table: Table, profile: ProfileD
 
 async def forget_profile(session: AsyncSession, table: Table, erased: ProfileErasedData) -> None:
     await session.execute(delete(table).where(table.c.id == erased.id))
+
+
+def directory_subscription(table: Table) -> Subscription:
+    """Keep `table` current from tandem.profiles.v1 (the same in every service that has one)."""
+
+    async def upserted(session: AsyncSession, message: ProfileUpserted) -> None:
+        await project_profile(session, table, message.data)
+
+    async def erased(session: AsyncSession, message: ProfileErased) -> None:
+        await forget_profile(session, table, message.data)
+
+    return Subscription(
+        name="profile-directory",
+        topics=(PROFILES.name,),
+        handlers={ProfileUpserted: upserted, ProfileErased: erased},
+    )

@@ -23,7 +23,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from tandem_shared import db
 from tandem_shared.bus.consumer import ConsumerRunner, Subscription
-from tandem_shared.bus.kafka import broker_reachable, create_producer, ensure_topics
+from tandem_shared.bus.kafka import (
+    broker_reachable,
+    create_producer,
+    ensure_topics,
+    wait_for_broker,
+)
 from tandem_shared.bus.outbox import OutboxRelay
 from tandem_shared.bus.tables import BusTables
 from tandem_shared.http import install_http_basics
@@ -81,16 +86,10 @@ async def supervise(
             backoff = min(max_backoff, backoff * 2)
 
 
-async def _start_producer(producer: AIOKafkaProducer, attempts: int = 30) -> None:
-    for attempt in range(1, attempts + 1):
-        try:
+async def _start_producer(producer: AIOKafkaProducer) -> None:
+    async for attempt in wait_for_broker():
+        with attempt:
             await producer.start()
-            return
-        except Exception as error:
-            if attempt == attempts:
-                raise
-            log.info("kafka.producer_waiting", attempt=attempt, error=repr(error))
-            await asyncio.sleep(1)
 
 
 async def start_runtime(spec: ServiceSpec, settings: ServiceSettings) -> Runtime:

@@ -3,6 +3,7 @@ against the real broker and PostgreSQL, exactly as `make run` starts them."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,7 +11,10 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import func, select
+from tandem_events.tables import directory
 from tandem_shared.broker import free_port
+from tandem_shared.db import create_engine
 from tandem_tools.stack import SERVICES, ServiceProcess, start_service, stop_services, wait_ready
 
 from tests.support import complementary_profiles
@@ -88,6 +92,16 @@ def test_profiles_posted_to_registry_reach_the_notifier_feed(
     print(f"\nsecond profile → notification in the feed: {time.monotonic() - started:.2f}s")
     assert items[0]["kind"] == "match.suggested"
     assert "Scanwerk" in items[0]["title"]
+    assert asyncio.run(_directory_size(stack["env"]["TANDEM_EVENTS_DATABASE_URL"])) == 2  # type: ignore[index]
+
+
+async def _directory_size(url: str) -> int:
+    """The events service consumed both profiles into its own directory."""
+    engine = create_engine(url)
+    async with engine.connect() as connection:
+        count = (await connection.execute(select(func.count()).select_from(directory))).scalar_one()
+    await engine.dispose()
+    return int(count)
 
 
 def test_matcher_killed_with_sigkill_catches_up_after_restart(

@@ -17,7 +17,7 @@ from tandem_notifier.tables import bus
 from tandem_shared import metrics
 from tandem_shared.bus.kafka import create_producer, ensure_topics
 from tandem_shared.bus.outbox import OutboxRelay, enqueue
-from tandem_shared.contracts import PROFILES, dead_letter_topic
+from tandem_shared.contracts import ALL_TOPICS, PROFILES, dead_letter_topic
 from tandem_shared.db import create_engine, create_sessionmaker, transaction
 
 from tests.integration.bus_support import (
@@ -202,7 +202,13 @@ async def test_consumer_killed_mid_batch_processes_every_message_exactly_once_in
     assert await effect_counts(env["url"]) == (total, total)
 
 
-async def test_producer_reaches_the_broker(bus_env: dict[str, Any]) -> None:
+async def test_topics_are_created_with_configured_partitions_and_dead_letter_topics(
+    bus_env: dict[str, Any],
+) -> None:
     producer: AIOKafkaProducer = bus_env["producer"]
     metadata = await producer.client.fetch_all_metadata()
-    assert bus_env["prefix"] + PROFILES.name in metadata.topics()
+    partitions = bus_env["settings"].kafka_partitions
+    for spec in ALL_TOPICS:
+        topic = bus_env["prefix"] + spec.name
+        assert len(metadata.partitions_for_topic(topic) or ()) == partitions, topic
+        assert dead_letter_topic(topic) in metadata.topics()

@@ -139,3 +139,25 @@ async def test_rejected_profile_changes_nothing(slice_clients: dict[str, Any]) -
         )
         == []
     )
+
+
+async def test_ops_endpoints_report_readiness_and_metrics(slice_clients: dict[str, Any]) -> None:
+    for name in ("registry", "matcher", "notifier"):
+        client = slice_clients[name]
+        assert (await client.get("/healthz")).json()["status"] == "ok"
+
+        async def ready(client: httpx.AsyncClient = client) -> dict[str, Any] | None:
+            response = await client.get("/readyz")
+            return response.json() if response.status_code == 200 else None
+
+        body = await eventually(ready, what=f"{name} ready (consumer groups joined)")
+        assert body["checks"] == {"database": True, "broker": True, "consumers": True}
+    await slice_clients["registry"].post("/v1/profiles", json={}, headers=slice_clients["auth"])
+    metrics = (await slice_clients["registry"].get("/metrics")).text
+    for name in (
+        'tandem_http_requests_total{method="POST",route="/v1/profiles",service="registry",status="422"}',
+        "tandem_outbox_oldest_unsent_seconds",
+        "tandem_consumer_lag",
+        "tandem_dlq_messages_total",
+    ):
+        assert name in metrics, name

@@ -5,20 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from tandem_shared.bus.consumer import Subscription
-from tandem_shared.contracts import PROFILES, ProfileErased, ProfileUpserted
+from tandem_shared.directory import directory_subscription
 from tandem_shared.runtime import Runtime
 
-from tandem_events import service
+from tandem_events.tables import directory
 
 
 def subscriptions(_runtime: Runtime) -> Sequence[Subscription]:
-    return [
-        Subscription(
-            name="profiles",
-            topics=(PROFILES.name,),
-            handlers={
-                ProfileUpserted: service.on_profile_upserted,
-                ProfileErased: service.on_profile_erased,
-            },
-        )
-    ]
+    return [directory_subscription(directory)]

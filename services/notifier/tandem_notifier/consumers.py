@@ -5,29 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from tandem_shared.bus.consumer import Subscription
-from tandem_shared.contracts import (
-    MATCHES,
-    PROFILES,
-    MatchSuggested,
-    MatchUpdated,
-    ProfileErased,
-    ProfileUpserted,
-)
+from tandem_shared.contracts import MATCHES, MatchSuggested, MatchUpdated
+from tandem_shared.directory import directory_subscription
 from tandem_shared.runtime import Runtime
 
 from tandem_notifier import service
+from tandem_notifier.tables import directory
 
 
 def subscriptions(_runtime: Runtime) -> Sequence[Subscription]:
     return [
-        Subscription(
-            name="profiles",
-            topics=(PROFILES.name,),
-            handlers={
-                ProfileUpserted: service.on_profile_upserted,
-                ProfileErased: service.on_profile_erased,
-            },
-        ),
+        directory_subscription(directory),
         Subscription(
             name="matches",
             topics=(MATCHES.name,),

@@ -8,22 +8,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from tandem_shared.auth import Principal
-from tandem_shared.contracts import MatchSuggested, MatchUpdated, ProfileErased, ProfileUpserted
-from tandem_shared.directory import forget_profile, project_profile
+from tandem_shared.contracts import MatchSuggested, MatchUpdated
 
 from tandem_notifier import repository
 from tandem_notifier.domain.messages import render_match
-from tandem_notifier.tables import directory
 
 FEED = "feed"
-
-
-async def on_profile_upserted(session: AsyncSession, message: ProfileUpserted) -> None:
-    await project_profile(session, directory, message.data)
-
-
-async def on_profile_erased(session: AsyncSession, message: ProfileErased) -> None:
-    await forget_profile(session, directory, message.data)
 
 
 async def on_match(session: AsyncSession, message: MatchSuggested | MatchUpdated) -> None:

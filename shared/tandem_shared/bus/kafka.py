@@ -7,6 +7,7 @@ import asyncio
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_fixed
 
 from tandem_shared.contracts import ALL_TOPICS, TopicSpec, dead_letter_topic
 from tandem_shared.logging import get_logger
@@ -52,26 +53,37 @@ def topic_requests(
     return requests
 
 
-async def ensure_topics(settings: ServiceSettings, *, attempts: int = 30) -> None:
+def wait_for_broker(attempts: int = 30) -> AsyncRetrying:
+    """Retry start-up calls while the broker comes up (compose and k8s start things together)."""
+    return AsyncRetrying(
+        retry=retry_if_exception_type((KafkaError, OSError)),
+        stop=stop_after_attempt(attempts),
+        wait=wait_fixed(1),
+        before_sleep=lambda state: log.info(
+            "kafka.waiting_for_broker", attempt=state.attempt_number
+        ),
+        reraise=True,
+    )
+
+
+async def ensure_topics(settings: ServiceSettings) -> None:
     """Create the topics that are missing; an existing topic is left as it is."""
-    requests = topic_requests(settings)
-    for attempt in range(1, attempts + 1):
-        admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-        try:
-            await admin.start()
-            existing = set(await admin.list_topics())
-            missing = [request for request in requests if request.name not in existing]
-            if missing:
-                response = await admin.create_topics(missing)
-                _raise_on_create_errors(response.topic_errors)
-            return
-        except KafkaError as error:
-            if attempt == attempts:
-                raise
-            log.info("kafka.waiting_for_broker", attempt=attempt, error=str(error))
-            await asyncio.sleep(1)
-        finally:
-            await admin.close()
+    async for attempt in wait_for_broker():
+        with attempt:
+            await _create_missing_topics(settings)
+
+
+async def _create_missing_topics(settings: ServiceSettings) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    try:
+        await admin.start()
+        existing = set(await admin.list_topics())
+        missing = [request for request in topic_requests(settings) if request.name not in existing]
+        if missing:
+            response = await admin.create_topics(missing)
+            _raise_on_create_errors(response.topic_errors)
+    finally:
+        await admin.close()
 
 
 def _raise_on_create_errors(topic_errors: list[tuple[str, int, str | None]]) -> None:

@@ -10,6 +10,8 @@ from typing import Sequence, Union
 from alembic import op
 import sqlalchemy as sa
 
+from tandem_shared import migration_ops
+
 
 # revision identifiers, used by Alembic.
 revision: str = '4613e71e0b69'
@@ -30,29 +32,7 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_hubs'))
     )
-    op.create_table('inbox',
-    sa.Column('consumer', sa.String(length=100), nullable=False),
-    sa.Column('message_id', sa.String(length=64), nullable=False),
-    sa.Column('topic', sa.String(length=249), nullable=False),
-    sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('consumer', 'message_id', name=op.f('pk_inbox'))
-    )
-    op.create_table('outbox',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
-    sa.Column('message_id', sa.Uuid(), nullable=False),
-    sa.Column('topic', sa.String(length=249), nullable=False),
-    sa.Column('key', sa.String(length=255), nullable=True),
-    sa.Column('payload', sa.Text(), nullable=True),
-    sa.Column('headers', sa.JSON(), nullable=False),
-    sa.Column('trace_id', sa.String(length=64), nullable=True),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox')),
-    sa.UniqueConstraint('message_id', name=op.f('uq_outbox_message_id'))
-    )
-    with op.batch_alter_table('outbox', schema=None) as batch_op:
-        batch_op.create_index('ix_outbox_unsent', ['sent_at', 'id'], unique=False)
-
+    migration_ops.create_bus_tables_v1()
     op.create_table('profiles',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('hub', sa.String(length=64), nullable=False),
@@ -113,10 +93,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_profiles_country'))
 
     op.drop_table('profiles')
-    with op.batch_alter_table('outbox', schema=None) as batch_op:
-        batch_op.drop_index('ix_outbox_unsent')
-
-    op.drop_table('outbox')
-    op.drop_table('inbox')
+    migration_ops.drop_bus_tables_v1()
     op.drop_table('hubs')
     # ### end Alembic commands ###
