@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
@@ -65,7 +65,7 @@ async def eventually(
 
 
 async def produce(
-    bootstrap: str, topic: str, records: list[tuple[bytes | None, bytes | None]]
+    bootstrap: str, topic: str, records: Sequence[tuple[bytes | None, bytes | None]]
 ) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=False, acks="all")
     await producer.start()

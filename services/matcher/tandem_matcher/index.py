@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from tandem_matcher.domain.scoring import ProfileVectors
+from tandem_matcher.domain.scoring import ProfileVectors, VectorIndex
 from tandem_matcher.encoder import Encoder
 
 
@@ -17,18 +17,17 @@ def texts_of(items: Iterable[Mapping[str, Any]]) -> tuple[str, ...]:
 
 
 class ProfileIndex:
+    """Encodes profiles and keeps their vectors in a `VectorIndex`."""
+
     def __init__(self, encoder: Encoder) -> None:
         self.encoder = encoder
-        self._profiles: dict[str, ProfileVectors] = {}
+        self.vectors = VectorIndex(encoder.dimension)
 
     def __len__(self) -> int:
-        return len(self._profiles)
+        return len(self.vectors)
 
     def get(self, profile_id: str) -> ProfileVectors | None:
-        return self._profiles.get(profile_id)
-
-    def all(self) -> list[ProfileVectors]:
-        return list(self._profiles.values())
+        return self.vectors.get(profile_id)
 
     def vectors_for(self, row: Mapping[str, Any]) -> ProfileVectors:
         need_texts, offer_texts = texts_of(row["needs"]), texts_of(row["offers"])
@@ -47,7 +46,7 @@ class ProfileIndex:
         )
 
     def put(self, vectors: ProfileVectors) -> None:
-        self._profiles[vectors.id] = vectors
+        self.vectors.put(vectors)
 
     def remove(self, profile_id: str) -> None:
-        self._profiles.pop(profile_id, None)
+        self.vectors.remove(profile_id)

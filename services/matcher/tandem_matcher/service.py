@@ -28,7 +28,7 @@ from tandem_shared.contracts import (
 )
 
 from tandem_matcher import repository
-from tandem_matcher.domain.scoring import ProfileVectors, Scored, Weights, explain, score_candidates
+from tandem_matcher.domain.scoring import ProfileVectors, Scored, ScoreTable, Weights, explain
 from tandem_matcher.index import ProfileIndex
 from tandem_matcher.tables import bus
 
@@ -67,19 +67,32 @@ async def on_profile_upserted(
     row = {**data.model_dump(mode="json"), "id": data.id}
     vectors = await asyncio.to_thread(ctx.index.vectors_for, row)
     ctx.index.put(vectors)
-    scored = score_candidates(vectors, ctx.index.all(), ctx.weights)
+    table = ctx.index.vectors.score(vectors, ctx.weights)
     existing = {m["pair_id"]: m for m in await repository.matches_of(session, data.id)}
-    for rank, result in enumerate(scored):
+    suggested = table.top(ctx.top_k, min_score=ctx.threshold)
+    for result in suggested:
         key = pair_id(data.id, result.candidate.id)
-        qualifies = result.score >= ctx.threshold and (rank < ctx.top_k or key in existing)
-        if qualifies:
-            await _suggest_or_update(session, ctx, vectors, result, existing.get(key))
-        elif key in existing:
-            await _withdraw(session, ctx, existing[key], reason="score fell below the threshold")
-    visible = {pair_id(data.id, r.candidate.id) for r in scored}
-    for key, match in existing.items():
-        if key not in visible:
-            await _withdraw(session, ctx, match, reason="no longer visible to each other")
+        await _suggest_or_update(session, ctx, vectors, result, existing.pop(key, None))
+    for match in existing.values():
+        await _review_existing(session, ctx, vectors, table, match)
+
+
+async def _review_existing(
+    session: AsyncSession,
+    ctx: MatcherContext,
+    profile: ProfileVectors,
+    table: ScoreTable,
+    match: RowMapping,
+) -> None:
+    """A standing match outside the profile's top-k stays while it still qualifies."""
+    other = str(match["profile_b"] if str(match["profile_a"]) == profile.id else match["profile_a"])
+    result = table.for_id(other)
+    if result is None:
+        await _withdraw(session, ctx, match, reason="no longer visible to each other")
+    elif result.score < ctx.threshold:
+        await _withdraw(session, ctx, match, reason="score fell below the threshold")
+    else:
+        await _suggest_or_update(session, ctx, profile, result, match)
 
 
 def _oriented(profile: ProfileVectors, result: Scored) -> dict[str, Any]:
