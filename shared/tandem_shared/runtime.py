@@ -9,7 +9,6 @@ backoff, never fatal), and serves /healthz, /readyz and /metrics.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -144,9 +143,10 @@ async def start_runtime(spec: ServiceSpec, settings: ServiceSettings) -> Runtime
 async def stop_runtime(spec: ServiceSpec, runtime: Runtime) -> None:
     for task in runtime.tasks:
         task.cancel()
-    for task in runtime.tasks:
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
+    # Bounded: a task that ignores its cancellation must not hang the shutdown.
+    _, stuck = await asyncio.wait(runtime.tasks, timeout=10) if runtime.tasks else ((), ())
+    for task in stuck:
+        log.error("task.did_not_stop", task=task.get_name())
     if spec.on_shutdown is not None:
         await spec.on_shutdown(runtime)
     await runtime.producer.stop()

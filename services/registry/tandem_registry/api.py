@@ -3,19 +3,44 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 from tandem_shared.auth import CurrentPrincipal, issue_token
 from tandem_shared.runtime import DbSession, RuntimeDep
 
 from tandem_registry import service
-from tandem_registry.domain.profiles import ProfileIn
+from tandem_registry.domain import export
+from tandem_registry.domain.profiles import ProfileIn, ProfilePatch, ProfileQuery
 
 router = APIRouter(prefix="/v1")
+
+_STATUS = {
+    service.NotFound: status.HTTP_404_NOT_FOUND,
+    service.Forbidden: status.HTTP_403_FORBIDDEN,
+    service.Conflict: status.HTTP_409_CONFLICT,
+}
+_NOT_VISIBLE: dict[int | str, dict[str, Any]] = {
+    404: {"description": "no such profile visible to the caller"}
+}
+_NOT_OWN: dict[int | str, dict[str, Any]] = {
+    403: {"description": "the profile belongs to another hub"},
+    **_NOT_VISIBLE,
+}
+
+
+@contextmanager
+def _service_errors() -> Iterator[None]:
+    """Map the service's refusals to HTTP answers."""
+    try:
+        yield
+    except (service.NotFound, service.Forbidden, service.Conflict) as error:
+        raise HTTPException(_STATUS[type(error)], str(error)) from error
 
 
 class TokenOut(BaseModel):
@@ -30,6 +55,13 @@ class ProfileOut(ProfileIn):
     version: int
     created_at: datetime
     updated_at: datetime
+
+
+class ProfilePageOut(BaseModel):
+    items: list[ProfileOut]
+    total: int
+    page: int
+    per_page: int
 
 
 @router.post(
@@ -69,27 +101,81 @@ async def token(
 async def create_profile(
     profile: ProfileIn, principal: CurrentPrincipal, session: DbSession, runtime: RuntimeDep
 ) -> dict[str, Any]:
-    try:
+    with _service_errors():
         row = await service.create_profile(session, principal, profile, source=_source(runtime))
-    except service.Conflict as error:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from error
     return service.public_view(row, principal)
 
 
+@router.get("/profiles", response_model=ProfilePageOut, tags=["profiles"])
+async def list_profiles(
+    filters: Annotated[ProfileQuery, Query()], principal: CurrentPrincipal, session: DbSession
+) -> dict[str, Any]:
+    """The caller's hub's profiles and other hubs' network-shared ones (a network_admin
+    sees all), oldest first; other hubs' contact details are withheld."""
+    return await service.list_profiles(session, principal, filters)
+
+
 @router.get(
-    "/profiles/{profile_id}",
-    response_model=ProfileOut,
+    "/profiles/export",
+    response_class=Response,
     tags=["profiles"],
-    responses={404: {"description": "no such profile visible to the caller"}},
+    responses={200: {"content": {"text/csv": {}}, "description": export.__doc__}},
+)
+async def export_profiles(principal: CurrentPrincipal, session: DbSession) -> Response:
+    """The caller's own hub's profiles as CSV (columns documented in the response)."""
+    return Response(
+        await service.export_profiles(session, principal),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="profiles-{principal.hub}.csv"'},
+    )
+
+
+@router.get(
+    "/profiles/{profile_id}", response_model=ProfileOut, tags=["profiles"], responses=_NOT_VISIBLE
 )
 async def read_profile(
     profile_id: uuid.UUID, principal: CurrentPrincipal, session: DbSession
 ) -> dict[str, Any]:
-    try:
+    with _service_errors():
         row = await service.read_profile(session, principal, profile_id)
-    except service.NotFound as error:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from error
     return service.public_view(row, principal)
+
+
+@router.patch(
+    "/profiles/{profile_id}",
+    response_model=ProfileOut,
+    tags=["profiles"],
+    responses={**_NOT_OWN, 409: {"description": "external_id already used in this hub"}},
+)
+async def update_profile(
+    profile_id: uuid.UUID,
+    patch: ProfilePatch,
+    principal: CurrentPrincipal,
+    session: DbSession,
+    runtime: RuntimeDep,
+) -> dict[str, Any]:
+    """Change the fields sent (same rules as on creation); each real change gets the next
+    version and one `profile.upserted`."""
+    with _service_errors():
+        row = await service.update_profile(
+            session, principal, profile_id, patch, source=_source(runtime)
+        )
+    return service.public_view(row, principal)
+
+
+@router.delete(
+    "/profiles/{profile_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    tags=["profiles"],
+    responses=_NOT_OWN,
+)
+async def erase_profile(
+    profile_id: uuid.UUID, principal: CurrentPrincipal, session: DbSession, runtime: RuntimeDep
+) -> None:
+    """GDPR erasure: the profile and its personal data are removed, the erasure is logged
+    (who, when) and `profile.erased` then a tombstone are published."""
+    with _service_errors():
+        await service.erase_profile(session, principal, profile_id, source=_source(runtime))
 
 
 def _source(runtime: RuntimeDep) -> str:

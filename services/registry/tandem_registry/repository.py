@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, String, and_, cast, delete, func, or_, select, true, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tandem_registry.tables import hubs, profiles, staff
+from tandem_registry.domain.profiles import ProfileQuery
+from tandem_registry.tables import bus, erasures, hubs, profiles, staff
+
+# Stable pagination: creation order, the id breaking ties.
+_ORDER = (profiles.c.created_at, profiles.c.id)
 
 
 async def get_hub(session: AsyncSession, hub_id: str) -> RowMapping | None:
@@ -60,3 +66,84 @@ async def profile_by_external_id(
 ) -> RowMapping | None:
     query = select(profiles).where(profiles.c.hub == hub, profiles.c.external_id == external_id)
     return (await session.execute(query)).mappings().first()
+
+
+async def delete_profile(session: AsyncSession, profile_id: uuid.UUID) -> None:
+    await session.execute(delete(profiles).where(profiles.c.id == profile_id))
+
+
+async def insert_erasure(session: AsyncSession, **values: Any) -> None:
+    await session.execute(erasures.insert().values(**values))
+
+
+async def delete_outbox_messages(session: AsyncSession, *, topic: str, key: str) -> None:
+    """Forget earlier messages about `key` (their payloads hold the erased texts)."""
+    outbox = bus.outbox
+    await session.execute(delete(outbox).where(outbox.c.topic == topic, outbox.c.key == key))
+
+
+async def hub_profiles(session: AsyncSession, hub: str) -> Sequence[RowMapping]:
+    query = select(profiles).where(profiles.c.hub == hub).order_by(*_ORDER)
+    return (await session.execute(query)).mappings().all()
+
+
+async def list_profiles(
+    session: AsyncSession, filters: ProfileQuery, *, visible_to: str | None
+) -> tuple[Sequence[RowMapping], int]:
+    """One page of the profiles matching `filters` that hub `visible_to` may see (its own
+    and network-shared ones; None: all), and how many match in total."""
+    condition = and_(_visibility(visible_to), *_filter_conditions(filters))
+    total = (
+        await session.execute(select(func.count()).select_from(profiles).where(condition))
+    ).scalar_one()
+    query = (
+        select(profiles)
+        .where(condition)
+        .order_by(*_ORDER)
+        .offset((filters.page - 1) * filters.per_page)
+        .limit(filters.per_page)
+    )
+    return (await session.execute(query)).mappings().all(), total
+
+
+def _visibility(hub: str | None) -> ColumnElement[bool]:
+    if hub is None:
+        return true()
+    return or_(profiles.c.hub == hub, profiles.c.sharing == "network")
+
+
+def _filter_conditions(filters: ProfileQuery) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if filters.kind is not None:
+        conditions.append(profiles.c.kind == filters.kind.value)
+    if filters.country is not None:
+        conditions.append(profiles.c.country == filters.country)
+    if filters.subsector is not None:
+        # JSON arrays are stored as text on every backend: match the quoted element.
+        conditions.append(
+            _json_text(profiles.c.subsectors).contains(
+                json.dumps(filters.subsector), autoescape=True
+            )
+        )
+    if filters.q is not None:
+        conditions.append(_text_search(filters.q))
+    return conditions
+
+
+def _json_text(column: Any) -> ColumnElement[str]:
+    return cast(column, String)
+
+
+def _text_search(q: str) -> ColumnElement[bool]:
+    # JSON columns may hold non-ASCII text \u-escaped: look for both spellings there.
+    escaped = json.dumps(q)[1:-1]
+    plain = [profiles.c.name, profiles.c.description, profiles.c.city]
+    structured = [_json_text(profiles.c.offers), _json_text(profiles.c.needs)]
+    return or_(
+        *(column.icontains(q, autoescape=True) for column in plain),
+        *(
+            column.icontains(term, autoescape=True)
+            for column in structured
+            for term in dict.fromkeys((q, escaped))
+        ),
+    )

@@ -12,11 +12,19 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 from tandem_shared.auth import Principal, Role
-from tandem_shared.bus.outbox import enqueue
-from tandem_shared.contracts import PROFILES, ProfileData, ProfileUpserted
+from tandem_shared.bus.outbox import enqueue, enqueue_tombstone
+from tandem_shared.contracts import (
+    PROFILES,
+    ProfileData,
+    ProfileErased,
+    ProfileErasedData,
+    ProfileUpserted,
+)
 
 from tandem_registry import repository
-from tandem_registry.domain.profiles import ProfileIn
+from tandem_registry.domain.accounts import HubIn
+from tandem_registry.domain.export import profiles_csv
+from tandem_registry.domain.profiles import ProfileIn, ProfilePatch, ProfileQuery
 from tandem_registry.tables import bus
 
 _hasher = PasswordHasher()
@@ -27,6 +35,10 @@ class NotFound(Exception):
 
 
 class Conflict(Exception):
+    pass
+
+
+class Forbidden(Exception):
     pass
 
 
@@ -65,6 +77,8 @@ async def create_staff(
 ) -> uuid.UUID:
     if await repository.get_hub(session, hub) is None:
         raise NotFound(f"hub {hub!r} does not exist")
+    if await repository.staff_by_email(session, email) is not None:
+        raise Conflict(f"an account for {email!r} exists")
     staff_id = uuid.uuid4()
     await repository.insert_staff(
         session,
@@ -76,6 +90,18 @@ async def create_staff(
         created_at=_now(),
     )
     return staff_id
+
+
+async def create_hub(session: AsyncSession, hub: HubIn) -> None:
+    if not await ensure_hub(session, hub_id=hub.id, **hub.model_dump(exclude={"id"})):
+        raise Conflict(f"hub {hub.id!r} exists")
+
+
+async def reset_password(session: AsyncSession, email: str, password: str) -> None:
+    account = await repository.staff_by_email(session, email)
+    if account is None:
+        raise NotFound(f"no account for {email!r}")
+    await repository.set_password_hash(session, account["id"], _hasher.hash(password))
 
 
 async def authenticate(session: AsyncSession, email: str, password: str) -> Principal | None:
@@ -104,13 +130,20 @@ def _profile_message(row: RowMapping, *, source: str) -> ProfileUpserted:
     return ProfileUpserted(source=source, subject=str(row["id"]), hub=row["hub"], data=data)
 
 
+async def _check_external_id(
+    session: AsyncSession, hub: str, external_id: str | None, *, own_id: uuid.UUID | None = None
+) -> None:
+    if not external_id:
+        return
+    existing = await repository.profile_by_external_id(session, hub, external_id)
+    if existing is not None and existing["id"] != own_id:
+        raise Conflict(f"a profile with external_id {external_id!r} exists in this hub")
+
+
 async def create_profile(
     session: AsyncSession, principal: Principal, profile: ProfileIn, *, source: str
 ) -> RowMapping:
-    if profile.external_id and await repository.profile_by_external_id(
-        session, principal.hub, profile.external_id
-    ):
-        raise Conflict(f"a profile with external_id {profile.external_id!r} exists in this hub")
+    await _check_external_id(session, principal.hub, profile.external_id)
     now = _now()
     profile_id = uuid.uuid4()
     await repository.insert_profile(
@@ -156,8 +189,83 @@ async def read_profile(
 
 
 def public_view(row: RowMapping, principal: Principal) -> dict[str, Any]:
-    """The profile as the caller may see it: contact details only for its own hub."""
+    """The profile as the caller may see it: contact details (personal data) only for its
+    own hub; a network_admin reads other hubs' profiles but not their contacts."""
     view = dict(row)
-    if not principal.may_read_hub(row["hub"]):
+    if row["hub"] != principal.hub:
         view["contact"] = None
     return view
+
+
+async def _writable_profile(
+    session: AsyncSession, principal: Principal, profile_id: uuid.UUID
+) -> RowMapping:
+    """The profile if the caller's hub owns it; 404 where the caller cannot even see it."""
+    row = await read_profile(session, principal, profile_id)
+    if not principal.may_write_hub(row["hub"]):
+        raise Forbidden("only the profile's own hub may change it")
+    return row
+
+
+async def update_profile(
+    session: AsyncSession,
+    principal: Principal,
+    profile_id: uuid.UUID,
+    patch: ProfilePatch,
+    *,
+    source: str,
+) -> RowMapping:
+    """Apply the sent fields; a patch that changes nothing keeps the version and publishes
+    nothing, every real change gets the next version and one `profile.upserted`."""
+    row = await _writable_profile(session, principal, profile_id)
+    changes = {name: value for name, value in patch.changes().items() if row[name] != value}
+    if not changes:
+        return row
+    if "external_id" in changes:
+        await _check_external_id(session, row["hub"], changes["external_id"], own_id=row["id"])
+    await repository.update_profile(session, profile_id, changes, _now())
+    return await _publish_current(session, profile_id, source=source)
+
+
+async def list_profiles(
+    session: AsyncSession, principal: Principal, filters: ProfileQuery
+) -> dict[str, Any]:
+    visible_to = None if principal.role is Role.NETWORK_ADMIN else principal.hub
+    rows, total = await repository.list_profiles(session, filters, visible_to=visible_to)
+    return {
+        "items": [public_view(row, principal) for row in rows],
+        "total": total,
+        "page": filters.page,
+        "per_page": filters.per_page,
+    }
+
+
+async def erase_profile(
+    session: AsyncSession, principal: Principal, profile_id: uuid.UUID, *, source: str
+) -> None:
+    """GDPR erasure: the row goes, earlier messages about it go from the outbox, the log
+    records who and when, and the topic gets `profile.erased` then a tombstone."""
+    row = await _writable_profile(session, principal, profile_id)
+    now = _now()
+    key = str(profile_id)
+    await repository.delete_profile(session, profile_id)
+    await repository.delete_outbox_messages(session, topic=PROFILES.name, key=key)
+    await repository.insert_erasure(
+        session,
+        id=uuid.uuid4(),
+        profile_id=profile_id,
+        hub=row["hub"],
+        erased_by=principal.subject,
+        erased_at=now,
+    )
+    data = ProfileErasedData(
+        id=profile_id, hub=row["hub"], version=row["version"] + 1, erased_at=now
+    )
+    message = ProfileErased(source=source, subject=key, hub=row["hub"], data=data)
+    await enqueue(session, bus, topic=PROFILES.name, key=key, message=message)
+    await enqueue_tombstone(session, bus, topic=PROFILES.name, key=key)
+
+
+async def export_profiles(session: AsyncSession, principal: Principal) -> str:
+    """The caller's own hub's profiles as CSV (contact included: they are its own)."""
+    return profiles_csv(await repository.hub_profiles(session, principal.hub))

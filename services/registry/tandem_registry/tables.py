@@ -69,3 +69,15 @@ profiles = Table(
     # external_id makes imports idempotent within a hub.
     UniqueConstraint("hub", "external_id", name="uq_profiles_hub_external_id"),
 )
+
+# The erasure log (GDPR art. 17): who erased which profile and when, and no personal data
+# of the profile. No foreign key: the profile row is deleted by the erasure it records.
+erasures = Table(
+    "erasures",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("profile_id", Uuid, nullable=False, index=True),
+    Column("hub", String(64), ForeignKey("hubs.id"), nullable=False, index=True),
+    Column("erased_by", String(254), nullable=False),
+    Column("erased_at", DateTime(timezone=True), nullable=False),
+)

@@ -165,8 +165,11 @@ class OutboxRelay:
                 await listener.close()
 
     async def _sleep_until_woken(self) -> None:
+        # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
+        # races with the wake-up, and the service would hang on shutdown.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout=self._poll_seconds)
+            async with asyncio.timeout(self._poll_seconds):
+                await self._wake.wait()
         self._wake.clear()
 
     async def _listen(self) -> asyncpg.Connection | None:

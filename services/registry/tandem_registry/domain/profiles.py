@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import (
     AnyHttpUrl,
@@ -55,6 +55,26 @@ _LANGUAGE = re.compile(r"^[a-z]{2}$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _NUTS = re.compile(r"^[A-Z]{2}[A-Z0-9]{0,3}$")
 
+
+def check_country(value: str) -> str:
+    if not _COUNTRY.match(value):
+        raise ValueError("country must be an ISO 3166-1 alpha-2 code such as PL or DE")
+    return value
+
+
+def check_languages(value: list[str]) -> list[str]:
+    bad = [code for code in value if not _LANGUAGE.match(code)]
+    if bad:
+        raise ValueError(f"languages must be ISO 639-1 codes (two lower-case letters): {bad}")
+    return list(dict.fromkeys(value))
+
+
+def check_region(value: str | None) -> str | None:
+    if value is not None and not _NUTS.match(value):
+        raise ValueError("region must be a NUTS code such as PL82 or DED2")
+    return value
+
+
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
 
 
@@ -101,21 +121,52 @@ class ProfileIn(Strict):
     @field_validator("languages")
     @classmethod
     def _iso_languages(cls, value: list[str]) -> list[str]:
-        bad = [code for code in value if not _LANGUAGE.match(code)]
-        if bad:
-            raise ValueError(f"languages must be ISO 639-1 codes (two lower-case letters): {bad}")
-        return list(dict.fromkeys(value))
+        return check_languages(value)
 
     @field_validator("country")
     @classmethod
     def _iso_country(cls, value: str) -> str:
-        if not _COUNTRY.match(value):
-            raise ValueError("country must be an ISO 3166-1 alpha-2 code such as PL or DE")
-        return value
+        return check_country(value)
 
     @field_validator("region")
     @classmethod
     def _nuts_region(cls, value: str | None) -> str | None:
-        if value is not None and not _NUTS.match(value):
-            raise ValueError("region must be a NUTS code such as PL82 or DED2")
+        return check_region(value)
+
+
+class ProfilePatch(ProfileIn):
+    """A partial update: any subset of `ProfileIn`'s fields under the same rules. Only the
+    fields sent are applied (`model_fields_set`); the defaults below are never stored."""
+
+    name: str = Field("", min_length=1, max_length=200)
+    kind: OrgKind = OrgKind.OTHER
+    country: str = ""
+
+    def changes(self) -> dict[str, Any]:
+        """The sent fields as column values."""
+        return self.model_dump(mode="json", include=self.model_fields_set)
+
+
+class ProfileQuery(Strict):
+    """Filters of `GET /v1/profiles`; every filter is optional and they combine with AND."""
+
+    kind: OrgKind | None = None
+    subsector: str | None = Field(None, description="one subsector of the vocabulary")
+    country: str | None = Field(None, description="ISO 3166-1 alpha-2")
+    q: str | None = Field(
+        None, min_length=1, max_length=200, description="text in name, description, offers, needs"
+    )
+    page: int = Field(1, ge=1, le=10_000)
+    per_page: int = Field(20, ge=1, le=100)
+
+    @field_validator("subsector")
+    @classmethod
+    def _known_subsector(cls, value: str | None) -> str | None:
+        if value is not None and value not in SUBSECTORS:
+            raise ValueError(f"unknown subsector; allowed: {sorted(SUBSECTORS)}")
         return value
+
+    @field_validator("country")
+    @classmethod
+    def _iso_country(cls, value: str | None) -> str | None:
+        return None if value is None else check_country(value)
