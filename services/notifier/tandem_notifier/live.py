@@ -8,11 +8,11 @@ poll on a timer, so rows written by another process still arrive.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
+from tandem_shared.aio import wait_event
 from tandem_shared.runtime import Runtime
 
 _STATE_KEY = "feed_signal"
@@ -32,8 +32,7 @@ class FeedSignal:
 
     @staticmethod
     async def wait(waiter: asyncio.Event, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(waiter.wait(), seconds)
+        await wait_event(waiter, seconds)
 
 
 def feed_signal(runtime: Runtime) -> FeedSignal:

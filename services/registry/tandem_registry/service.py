@@ -244,10 +244,12 @@ async def erase_profile(
     session: AsyncSession, principal: Principal, profile_id: uuid.UUID, *, source: str
 ) -> None:
     """GDPR erasure: the row goes, earlier messages about it go from the outbox, the log
-    records who and when, and the topic gets `profile.erased` then a tombstone."""
+    records who (staff account id) and when, and the topic gets `profile.erased` then a
+    tombstone."""
     row = await _writable_profile(session, principal, profile_id)
     now = _now()
     key = str(profile_id)
+    account = await repository.staff_by_email(session, principal.subject)
     await repository.delete_profile(session, profile_id)
     await repository.delete_outbox_messages(session, topic=PROFILES.name, key=key)
     await repository.insert_erasure(
@@ -255,7 +257,8 @@ async def erase_profile(
         id=uuid.uuid4(),
         profile_id=profile_id,
         hub=row["hub"],
-        erased_by=principal.subject,
+        # The account id, not the email: the log itself holds no personal data.
+        erased_by=str(account["id"]) if account else principal.subject,
         erased_at=now,
     )
     data = ProfileErasedData(

@@ -9,7 +9,6 @@ keep their order with several replicas); elsewhere it polls.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
 import zlib
 from collections.abc import Awaitable, Callable, Sequence
@@ -23,6 +22,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from tandem_shared import metrics
+from tandem_shared.aio import wait_event
 from tandem_shared.bus.tables import BusTables
 from tandem_shared.contracts import Envelope
 from tandem_shared.db import asyncpg_dsn, dialect_name, is_postgres
@@ -165,11 +165,7 @@ class OutboxRelay:
                 await listener.close()
 
     async def _sleep_until_woken(self) -> None:
-        # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
-        # races with the wake-up, and the service would hang on shutdown.
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(self._poll_seconds):
-                await self._wake.wait()
+        await wait_event(self._wake, self._poll_seconds)
         self._wake.clear()
 
     async def _listen(self) -> asyncpg.Connection | None:
