@@ -16,8 +16,9 @@ import sys
 import time
 
 import numpy as np
-from tandem_matcher.domain.scoring import ProfileVectors, VectorIndex
 from threadpoolctl import threadpool_limits
+
+from tandem_matcher.domain.scoring import ProfileVectors, VectorIndex
 
 DIM = 512
 TEXTS_PER_SIDE = 2

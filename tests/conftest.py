@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import pytest
 from sqlalchemy import MetaData
+
 from tandem_shared.broker import start_broker
 from tandem_shared.db import create_engine
 from tandem_shared.migrations import upgrade

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from fastapi import FastAPI
+
 from tandem_shared.settings import ServiceSettings
 
 T = TypeVar("T")

@@ -12,11 +12,11 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import func, select
+
 from tandem_events.tables import directory
 from tandem_shared.broker import free_port
 from tandem_shared.db import create_engine
 from tandem_tools.stack import SERVICES, ServiceProcess, start_service, stop_services, wait_ready
-
 from tests.support import complementary_profiles
 
 pytestmark = pytest.mark.e2e

@@ -11,6 +11,7 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from tandem_notifier.tables import bus
 from tandem_shared.bus.consumer import ConsumerRunner, Handler, Subscription
 from tandem_shared.contracts import PROFILES, OrgKind, ProfileData, ProfileUpserted

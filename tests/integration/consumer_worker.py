@@ -8,8 +8,8 @@ import asyncio
 import sys
 
 from aiokafka import AIOKafkaProducer
-from tandem_shared.db import create_engine, create_sessionmaker
 
+from tandem_shared.db import create_engine, create_sessionmaker
 from tests.integration.bus_support import append_effect, bus_settings, effect_runner
 
 

@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
+
 from tandem_notifier.tables import bus
 from tandem_shared import metrics
 from tandem_shared.bus.kafka import create_producer, ensure_topics
 from tandem_shared.bus.outbox import OutboxRelay, enqueue
 from tandem_shared.contracts import ALL_TOPICS, PROFILES, dead_letter_topic
 from tandem_shared.db import create_engine, create_sessionmaker, transaction
-
 from tests.integration.bus_support import (
     append_effect,
     bus_settings,

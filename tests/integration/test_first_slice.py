@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from tandem_matcher.app import create_app as create_matcher
 from tandem_matcher.settings import MatcherSettings
 from tandem_notifier.app import create_app as create_notifier
@@ -15,7 +16,6 @@ from tandem_notifier.settings import NotifierSettings
 from tandem_registry.app import create_app as create_registry
 from tandem_registry.settings import RegistrySettings
 from tandem_shared.contracts import MATCHES, PROFILES, parse_message
-
 from tests.support import (
     complementary_profiles,
     eventually,

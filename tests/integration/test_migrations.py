@@ -12,6 +12,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.engine import Connection
+
 from tandem_shared.db import create_engine
 from tandem_shared.migrations import alembic_config, upgrade
 from tandem_tools.pg import create_database, database_url, drop_database

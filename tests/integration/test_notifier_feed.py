@@ -17,6 +17,7 @@ import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
+
 from tandem_notifier.app import create_app
 from tandem_notifier.settings import NotifierSettings
 from tandem_shared.auth import Principal, Role, issue_token
@@ -30,7 +31,6 @@ from tandem_shared.contracts import (
     MatchWithdrawnData,
     pair_id,
 )
-
 from tests.support import eventually, produce, service_settings
 
 pytestmark = pytest.mark.integration

@@ -11,12 +11,12 @@ from typing import Any
 
 import httpx
 import pytest
+
 from tandem_notifier.app import create_app
 from tandem_notifier.settings import NotifierSettings
 from tandem_notifier.tables import directory
 from tandem_shared.auth import Role
 from tandem_shared.db import create_engine
-
 from tests.integration.test_notifier_feed import bearer
 from tests.support import running, service_settings
 

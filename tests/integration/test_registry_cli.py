@@ -10,14 +10,14 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import select
+from typer.testing import CliRunner, Result
+
 from tandem_registry.app import create_app
 from tandem_registry.cli import app as cli
 from tandem_registry.settings import RegistrySettings
 from tandem_registry.tables import hubs, staff
 from tandem_shared.contracts import PROFILES, parse_message
 from tandem_shared.db import create_engine
-from typer.testing import CliRunner, Result
-
 from tests.support import login, read_topic, running, service_settings
 
 pytestmark = pytest.mark.integration

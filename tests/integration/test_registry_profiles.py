@@ -13,6 +13,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
+
 from tandem_registry import service
 from tandem_registry.app import create_app
 from tandem_registry.settings import RegistrySettings
@@ -20,7 +21,6 @@ from tandem_registry.tables import erasures, metadata, profiles, staff
 from tandem_shared.auth import Role
 from tandem_shared.contracts import PROFILES, parse_message
 from tandem_shared.db import transaction
-
 from tests.support import (
     complementary_profiles,
     login,

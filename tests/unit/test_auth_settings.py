@@ -12,6 +12,7 @@ import jwt
 import pytest
 from pydantic import ValidationError
 from pydantic_settings import SettingsConfigDict
+
 from tandem_shared.auth import ALGORITHM, InvalidToken, Principal, Role, issue_token, verify_token
 from tandem_shared.settings import DEV_JWT_SECRET, ServiceSettings
 

@@ -16,6 +16,7 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 from pydantic import ValidationError
+
 from tandem_shared.contracts import (
     ALL_TOPICS,
     TOPIC_MESSAGES,

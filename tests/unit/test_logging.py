@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from tandem_shared.logging import TRACE_HEADER, new_trace_id, trace_id_from_headers
 
 pytestmark = pytest.mark.unit

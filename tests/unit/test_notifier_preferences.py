@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
+
 from tandem_notifier.domain.preferences import (
     Preferences,
     QuietHours,

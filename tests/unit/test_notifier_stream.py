@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
+
 from tandem_notifier.domain.stream import FeedCursor
 from tandem_notifier.live import FeedSignal, notify_after_commit
 from tandem_shared.db import create_engine, create_sessionmaker

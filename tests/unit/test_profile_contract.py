@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
+
 from tandem_registry.domain.profiles import SUBSECTORS, ProfileIn
 from tandem_shared.contracts import OrgKind, Sharing
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
+
 from tandem_registry.domain.accounts import HubIn, PasswordIn, StaffIn
 from tandem_registry.domain.export import COLUMNS, profiles_csv
 from tandem_registry.domain.profiles import ProfileIn, ProfilePatch, ProfileQuery

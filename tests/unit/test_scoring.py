@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 from numpy.typing import NDArray
+
 from tandem_matcher.domain.scoring import (
     ProfileVectors,
     Scored,

@@ -18,7 +18,6 @@ import time
 from pathlib import Path
 
 from tandem_shared.broker import EmbeddedBroker, start_broker
-
 from tandem_tools import demo
 from tandem_tools.pg import create_database, database_url
 from tandem_tools.stack import SERVICES, ServiceProcess, start_service, stop_services, wait_ready

@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 from alembic import command
+
 from tandem_shared.migrations import alembic_config, upgrade
 
 

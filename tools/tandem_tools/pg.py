@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncpg
 from sqlalchemy.engine import make_url
+
 from tandem_shared.db import asyncpg_dsn
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
-from tandem_shared.runtime import ServiceSpec, create_service_app
 
 from tandem_events import api, consumers
 from tandem_events.settings import EventsSettings
 from tandem_events.tables import bus, metadata
+from tandem_shared.runtime import ServiceSpec, create_service_app
 
 SPEC = ServiceSpec(
     name="events",

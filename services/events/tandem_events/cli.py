@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from tandem_shared.cli import service_cli
-
 from tandem_events.app import SPEC
+from tandem_shared.cli import service_cli
 
 app = service_cli(SPEC, default_port=8003, factory="tandem_events.app:create_app")
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from tandem_events.tables import directory
 from tandem_shared.bus.consumer import Subscription
 from tandem_shared.directory import directory_subscription
 from tandem_shared.runtime import Runtime
-
-from tandem_events.tables import directory
 
 
 def subscriptions(_runtime: Runtime) -> Sequence[Subscription]:

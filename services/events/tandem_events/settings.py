@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from pydantic_settings import SettingsConfigDict
+
 from tandem_shared.settings import ServiceSettings
 
 

@@ -7,10 +7,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel
-from tandem_shared.auth import CurrentPrincipal
-from tandem_shared.runtime import DbSession
 
 from tandem_matcher import service
+from tandem_shared.auth import CurrentPrincipal
+from tandem_shared.runtime import DbSession
 
 router = APIRouter(prefix="/v1")
 

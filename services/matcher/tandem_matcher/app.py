@@ -5,15 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
-from tandem_shared.db import transaction
-from tandem_shared.logging import get_logger
-from tandem_shared.runtime import Runtime, ServiceSpec, create_service_app
 
 from tandem_matcher import api, consumers, service
 from tandem_matcher.encoder import build_encoder
 from tandem_matcher.index import ProfileIndex
 from tandem_matcher.settings import MatcherSettings
 from tandem_matcher.tables import bus, metadata
+from tandem_shared.db import transaction
+from tandem_shared.logging import get_logger
+from tandem_shared.runtime import Runtime, ServiceSpec, create_service_app
 
 log = get_logger(__name__)
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from tandem_shared.cli import service_cli
-
 from tandem_matcher.app import SPEC
+from tandem_shared.cli import service_cli
 
 app = service_cli(SPEC, default_port=8002, factory="tandem_matcher.app:create_app")
 

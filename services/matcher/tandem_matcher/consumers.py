@@ -6,11 +6,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from tandem_matcher import service
 from tandem_shared.bus.consumer import Subscription
 from tandem_shared.contracts import PROFILES, ProfileErased, ProfileUpserted
 from tandem_shared.runtime import Runtime
-
-from tandem_matcher import service
 
 
 def subscriptions(runtime: Runtime) -> Sequence[Subscription]:

@@ -8,10 +8,10 @@ from typing import Any
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
-from tandem_shared.contracts import ProfileData
-from tandem_shared.db import upsert_if_newer
 
 from tandem_matcher.tables import matches, profiles
+from tandem_shared.contracts import ProfileData
+from tandem_shared.db import upsert_if_newer
 
 
 async def project_profile(session: AsyncSession, data: ProfileData) -> bool:

@@ -11,6 +11,11 @@ from typing import Any
 
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from tandem_matcher import repository
+from tandem_matcher.domain.scoring import ProfileVectors, Scored, ScoreTable, Weights, explain
+from tandem_matcher.index import ProfileIndex
+from tandem_matcher.tables import bus
 from tandem_shared.auth import Principal
 from tandem_shared.bus.outbox import enqueue, enqueue_tombstone
 from tandem_shared.contracts import (
@@ -26,11 +31,6 @@ from tandem_shared.contracts import (
     TextPair,
     pair_id,
 )
-
-from tandem_matcher import repository
-from tandem_matcher.domain.scoring import ProfileVectors, Scored, ScoreTable, Weights, explain
-from tandem_matcher.index import ProfileIndex
-from tandem_matcher.tables import bus
 
 
 @dataclass

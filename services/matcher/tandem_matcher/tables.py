@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import JSON, Column, DateTime, Float, Integer, String, Table, Uuid
+
 from tandem_shared.bus.tables import define_bus_tables
 from tandem_shared.db import new_metadata
 

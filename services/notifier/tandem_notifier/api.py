@@ -11,13 +11,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, status
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel
-from tandem_shared.auth import CurrentPrincipal
-from tandem_shared.runtime import DbSession, RuntimeDep
 
 from tandem_notifier import recipients, service, streams
 from tandem_notifier.domain.preferences import Preferences, Subscriptions
 from tandem_notifier.domain.stream import FeedCursor
 from tandem_notifier.live import feed_signal
+from tandem_shared.auth import CurrentPrincipal
+from tandem_shared.runtime import DbSession, RuntimeDep
 
 router = APIRouter(prefix="/v1")
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
-from tandem_shared.runtime import ServiceSpec, create_service_app
 
 from tandem_notifier import api, consumers
 from tandem_notifier.settings import NotifierSettings
 from tandem_notifier.tables import bus, metadata
+from tandem_shared.runtime import ServiceSpec, create_service_app
 
 SPEC = ServiceSpec(
     name="notifier",

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from tandem_shared.bus.consumer import Subscription
-from tandem_shared.contracts import MATCHES, MatchSuggested, MatchUpdated, MatchWithdrawn
-from tandem_shared.directory import directory_subscription
-from tandem_shared.runtime import Runtime
 
 from tandem_notifier import service
 from tandem_notifier.live import feed_signal
 from tandem_notifier.tables import directory
+from tandem_shared.bus.consumer import Subscription
+from tandem_shared.contracts import MATCHES, MatchSuggested, MatchUpdated, MatchWithdrawn
+from tandem_shared.directory import directory_subscription
+from tandem_shared.runtime import Runtime
 
 
 def subscriptions(runtime: Runtime) -> Sequence[Subscription]:

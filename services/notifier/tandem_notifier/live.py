@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
+
 from tandem_shared.aio import wait_event
 from tandem_shared.runtime import Runtime
 

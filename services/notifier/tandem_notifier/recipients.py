@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from tandem_shared.auth import Principal, Role
 
 from tandem_notifier import repository
 from tandem_notifier.domain.preferences import (
@@ -23,6 +22,7 @@ from tandem_notifier.domain.preferences import (
     preferences_values,
     target_of,
 )
+from tandem_shared.auth import Principal, Role
 
 
 class Refused(Exception):

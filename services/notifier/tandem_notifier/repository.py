@@ -11,9 +11,9 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
-from tandem_shared.db import dialect_name, insert_ignoring_conflict
 
 from tandem_notifier.tables import directory, notifications, preferences, subscriptions
+from tandem_shared.db import dialect_name, insert_ignoring_conflict
 
 MATCH_ALERTS = ("match.suggested", "match.updated")
 

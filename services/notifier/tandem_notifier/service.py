@@ -7,12 +7,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from tandem_shared.auth import Principal
-from tandem_shared.contracts import MatchSuggested, MatchUpdated, MatchWithdrawn
 
 from tandem_notifier import repository
 from tandem_notifier.domain.messages import Rendered, render_match, render_withdrawal
 from tandem_notifier.live import FeedSignal, notify_after_commit
+from tandem_shared.auth import Principal
+from tandem_shared.contracts import MatchSuggested, MatchUpdated, MatchWithdrawn
 
 FEED = "feed"
 UNKNOWN = "an organisation"

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
+
 from tandem_shared.settings import ServiceSettings
 
 

@@ -13,12 +13,12 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from tandem_shared.db import transaction
 
 from tandem_notifier import repository
 from tandem_notifier.domain.stream import FeedCursor
 from tandem_notifier.live import FeedSignal
 from tandem_notifier.settings import NotifierSettings
+from tandem_shared.db import transaction
 
 
 class InvalidResume(ValueError):

@@ -15,6 +15,7 @@ from sqlalchemy import (
     UniqueConstraint,
     Uuid,
 )
+
 from tandem_shared.bus.tables import define_bus_tables
 from tandem_shared.db import new_metadata
 from tandem_shared.directory import define_directory_table

@@ -11,12 +11,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
-from tandem_shared.auth import CurrentPrincipal, issue_token
-from tandem_shared.runtime import DbSession, RuntimeDep
 
 from tandem_registry import service
 from tandem_registry.domain import export
 from tandem_registry.domain.profiles import ProfileIn, ProfilePatch, ProfileQuery
+from tandem_shared.auth import CurrentPrincipal, issue_token
+from tandem_shared.runtime import DbSession, RuntimeDep
 
 router = APIRouter(prefix="/v1")
 

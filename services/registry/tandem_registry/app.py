@@ -5,14 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
-from tandem_shared.auth import Role
-from tandem_shared.db import transaction
-from tandem_shared.logging import get_logger
-from tandem_shared.runtime import Runtime, ServiceSpec, create_service_app
 
 from tandem_registry import api, repository, service
 from tandem_registry.settings import RegistrySettings
 from tandem_registry.tables import bus, metadata
+from tandem_shared.auth import Role
+from tandem_shared.db import transaction
+from tandem_shared.logging import get_logger
+from tandem_shared.runtime import Runtime, ServiceSpec, create_service_app
 
 log = get_logger(__name__)
 DEV_ADMIN = "admin@demo.local"

@@ -11,13 +11,13 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
-from tandem_shared.auth import Role
-from tandem_shared.cli import service_cli
-from tandem_shared.db import create_engine, create_sessionmaker, transaction
 
 from tandem_registry import service
 from tandem_registry.app import SPEC
 from tandem_registry.domain.accounts import HubIn, PasswordIn, StaffIn
+from tandem_shared.auth import Role
+from tandem_shared.cli import service_cli
+from tandem_shared.db import create_engine, create_sessionmaker, transaction
 
 app = service_cli(SPEC, default_port=8001, factory="tandem_registry.app:create_app")
 

@@ -11,6 +11,12 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from tandem_registry import repository
+from tandem_registry.domain.accounts import HubIn
+from tandem_registry.domain.export import profiles_csv
+from tandem_registry.domain.profiles import ProfileIn, ProfilePatch, ProfileQuery
+from tandem_registry.tables import bus
 from tandem_shared.auth import Principal, Role
 from tandem_shared.bus.outbox import enqueue, enqueue_tombstone
 from tandem_shared.contracts import (
@@ -20,12 +26,6 @@ from tandem_shared.contracts import (
     ProfileErasedData,
     ProfileUpserted,
 )
-
-from tandem_registry import repository
-from tandem_registry.domain.accounts import HubIn
-from tandem_registry.domain.export import profiles_csv
-from tandem_registry.domain.profiles import ProfileIn, ProfilePatch, ProfileQuery
-from tandem_registry.tables import bus
 
 _hasher = PasswordHasher()
 

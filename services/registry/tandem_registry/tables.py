@@ -14,6 +14,7 @@ from sqlalchemy import (
     UniqueConstraint,
     Uuid,
 )
+
 from tandem_shared.bus.tables import define_bus_tables
 from tandem_shared.db import new_metadata
 

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from zoneinfo import available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
 from tandem_shared.contracts import OrgKind
 
 Channel = Literal["feed", "email"]

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pydantic import EmailStr, Field, SecretStr, field_validator
-from tandem_shared.auth import Role
 
 from tandem_registry.domain.profiles import Strict, check_country, check_languages, check_region
+from tandem_shared.auth import Role
 
 
 class HubIn(Strict):

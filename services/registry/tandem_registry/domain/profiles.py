@@ -14,6 +14,7 @@ from pydantic import (
     StringConstraints,
     field_validator,
 )
+
 from tandem_shared.contracts import OrgKind, Sharing
 
 SUBSECTORS = frozenset(
