@@ -230,22 +230,43 @@ class MatchWithdrawnData(Payload):
 
 
 class MeetingData(Payload):
+    """A scheduled 1:1 meeting. It carries what a recipient needs to act on it (title,
+    place, time zone, the hubs of both sides) so consumers need no second lookup;
+    ``version`` doubles as the iCalendar SEQUENCE."""
+
     id: uuid.UUID
     event_id: uuid.UUID
+    hub: str
     version: int = Field(ge=1)
+    event_title: str
+    timezone: str
     profile_a: uuid.UUID
     profile_b: uuid.UUID
+    hub_a: str
+    hub_b: str
     starts_at: datetime
     ends_at: datetime
     table: str | None = None
+    location: str | None = None
+    online: bool = False
 
 
 class MeetingCancelledData(Payload):
+    """A meeting taken off the schedule; the time is kept so an iCalendar CANCEL can
+    name the instance it cancels."""
+
     id: uuid.UUID
     event_id: uuid.UUID
+    hub: str
     version: int = Field(ge=1)
+    event_title: str
+    timezone: str
     profile_a: uuid.UUID
     profile_b: uuid.UUID
+    hub_a: str
+    hub_b: str
+    starts_at: datetime
+    ends_at: datetime
     reason: str | None = None
 
 

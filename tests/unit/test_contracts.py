@@ -105,6 +105,13 @@ _MEETING = {
     "version": 1,
     "profile_a": str(A),
     "profile_b": str(B),
+    "hub": "pl-podkarpackie",
+    "event_title": "Culture and Creative Winter Market",
+    "timezone": "Europe/Warsaw",
+    "hub_a": "pl-podkarpackie",
+    "hub_b": "de-sachsen",
+    "starts_at": WHEN.isoformat(),
+    "ends_at": LATER.isoformat(),
 }
 
 # One representative payload per CloudEvents type; a new message type without a sample
@@ -122,9 +129,8 @@ SAMPLE_DATA: dict[str, dict[str, Any]] = {
     "match.withdrawn": {**_PAIR, "reason": "score fell below the threshold"},
     "meeting.scheduled": {
         **_MEETING,
-        "starts_at": WHEN.isoformat(),
-        "ends_at": LATER.isoformat(),
         "table": "7",
+        "location": "Hala Targowa, Rzeszów",
     },
     "meeting.cancelled": {**_MEETING, "version": 2, "reason": "ill"},
     "meeting.outcome_recorded": {
