@@ -1,7 +1,139 @@
-"""The events service's HTTP API (events, registrations and schedules come with their issue)."""
+"""The events service's HTTP API: thin routes that parse, call one service function, map
+the result."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, status
+from pydantic import BaseModel
+
+from tandem_events import service
+from tandem_events.domain.events import CancelIn, EventIn, EventPatch, EventQuery
+from tandem_shared.auth import CurrentPrincipal
+from tandem_shared.contracts import EventKind
+from tandem_shared.runtime import DbSession
 
 router = APIRouter(prefix="/v1")
+
+_STATUS = {
+    service.NotFound: status.HTTP_404_NOT_FOUND,
+    service.Forbidden: status.HTTP_403_FORBIDDEN,
+    service.Conflict: status.HTTP_409_CONFLICT,
+}
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "no such event"}}
+_ORGANISER: dict[int | str, dict[str, Any]] = {
+    403: {"description": "only the organising hub may do this"},
+    **_NOT_FOUND,
+}
+
+
+@contextmanager
+def service_errors() -> Iterator[None]:
+    """Map the service's refusals to HTTP answers (422 in FastAPI's own shape)."""
+    try:
+        yield
+    except (service.NotFound, service.Forbidden, service.Conflict) as error:
+        raise HTTPException(_STATUS[type(error)], str(error)) from error
+    except service.Invalid as error:
+        detail = [{"loc": ["body", error.field], "msg": error.reason, "type": "value_error"}]
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from error
+
+
+class SessionOut(BaseModel):
+    starts_at: datetime
+    slot_minutes: int
+    break_minutes: int
+    slots: int
+
+
+class EventOut(BaseModel):
+    id: uuid.UUID
+    hub: str
+    version: int
+    title: str
+    kind: EventKind
+    description: str
+    status: str
+    cancel_reason: str | None
+    online: bool
+    venue: str | None
+    address: str | None
+    url: str | None
+    timezone: str
+    starts_at: datetime
+    ends_at: datetime
+    capacity: int | None
+    languages: list[str]
+    sessions: list[SessionOut]
+    tables: list[str]
+    scheduled_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class EventPageOut(BaseModel):
+    items: list[EventOut]
+    total: int
+    page: int
+    per_page: int
+
+
+@router.post(
+    "/events",
+    response_model=EventOut,
+    status_code=status.HTTP_201_CREATED,
+    tags=["events"],
+)
+async def create_event(
+    event: EventIn, principal: CurrentPrincipal, session: DbSession
+) -> dict[str, Any]:
+    """Create an event organised by the caller's hub; publishes `event.scheduled`."""
+    with service_errors():
+        return dict(await service.create_event(session, principal, event))
+
+
+@router.get("/events", response_model=EventPageOut, tags=["events"])
+async def list_events(
+    filters: Annotated[EventQuery, Query()], _principal: CurrentPrincipal, session: DbSession
+) -> dict[str, Any]:
+    """Every hub's events (they are announced to the network), earliest first."""
+    return await service.list_events(session, filters)
+
+
+@router.get("/events/{event_id}", response_model=EventOut, tags=["events"], responses=_NOT_FOUND)
+async def read_event(
+    event_id: uuid.UUID, _principal: CurrentPrincipal, session: DbSession
+) -> dict[str, Any]:
+    with service_errors():
+        return dict(await service.get_event(session, event_id))
+
+
+@router.patch(
+    "/events/{event_id}",
+    response_model=EventOut,
+    tags=["events"],
+    responses={**_ORGANISER, 409: {"description": "the event is cancelled"}},
+)
+async def update_event(
+    event_id: uuid.UUID, patch: EventPatch, principal: CurrentPrincipal, session: DbSession
+) -> dict[str, Any]:
+    """Change the fields sent; each real change gets the next version and one
+    `event.updated`."""
+    with service_errors():
+        return dict(await service.update_event(session, principal, event_id, patch))
+
+
+@router.post(
+    "/events/{event_id}:cancel", response_model=EventOut, tags=["events"], responses=_ORGANISER
+)
+async def cancel_event(
+    event_id: uuid.UUID, body: CancelIn, principal: CurrentPrincipal, session: DbSession
+) -> dict[str, Any]:
+    """Cancel the event (once); publishes `event.cancelled`."""
+    with service_errors():
+        return dict(await service.cancel_event(session, principal, event_id, body.reason))

@@ -2,6 +2,22 @@
 
 from __future__ import annotations
 
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
+
 from tandem_shared.bus.tables import define_bus_tables
 from tandem_shared.db import new_metadata
 from tandem_shared.directory import define_directory_table
@@ -10,3 +26,116 @@ metadata = new_metadata()
 bus = define_bus_tables(metadata)
 # Names and hubs of profiles, to show who registers and who meets whom.
 directory = define_directory_table(metadata)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("hub", String(64), nullable=False, index=True),
+    Column("version", Integer, nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("kind", String(32), nullable=False, index=True),
+    Column("description", Text, nullable=False),
+    Column("status", String(16), nullable=False),  # active | cancelled
+    Column("cancel_reason", String(500), nullable=True),
+    Column("online", Boolean, nullable=False),
+    Column("venue", String(200), nullable=True),
+    Column("address", String(500), nullable=True),
+    Column("url", String(2048), nullable=True),
+    Column("timezone", String(64), nullable=False),
+    Column("starts_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("ends_at", DateTime(timezone=True), nullable=False),
+    Column("capacity", Integer, nullable=True),
+    Column("languages", JSON, nullable=False),
+    # [{starts_at, slot_minutes, break_minutes, slots}] and table labels: small, always read
+    # with the event, never queried inside.
+    Column("sessions", JSON, nullable=False),
+    Column("tables", JSON, nullable=False),
+    # The last scheduler run (None until the organiser schedules).
+    Column("scheduled_at", DateTime(timezone=True), nullable=True),
+    Column("schedule_solver", String(16), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+registrations = Table(
+    "registrations",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("event_id", Uuid, ForeignKey("events.id"), nullable=False, index=True),
+    Column("profile_id", Uuid, nullable=False, index=True),
+    Column("hub", String(64), nullable=False),  # the profile's hub
+    Column("version", Integer, nullable=False),
+    Column("status", String(16), nullable=False),  # registered|waitlisted|withdrawn|checked_in
+    # Personal data: cleared when the profile is erased.
+    Column("participant_name", String(200), nullable=True),
+    Column("participant_email", String(254), nullable=True),
+    Column("participant_languages", JSON, nullable=False),
+    Column("availability", JSON, nullable=True),  # slot indexes; None = every slot
+    Column("max_meetings", Integer, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+meeting_requests = Table(
+    "meeting_requests",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("event_id", Uuid, ForeignKey("events.id"), nullable=False, index=True),
+    Column("from_registration", Uuid, ForeignKey("registrations.id"), nullable=False),
+    Column("to_registration", Uuid, ForeignKey("registrations.id"), nullable=False),
+    Column("message", Text, nullable=True),
+    Column("status", String(16), nullable=False),  # pending | accepted | declined
+    Column("reason", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# The matcher's latest word on each pair (tandem.matches.v1), so a registration made after
+# the match arrived still gets its suggestions.
+matches = Table(
+    "matches",
+    metadata,
+    Column("pair_id", String(80), primary_key=True),
+    Column("profile_a", Uuid, nullable=False, index=True),
+    Column("profile_b", Uuid, nullable=False, index=True),
+    Column("score", Float, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("event_id", Uuid, nullable=True),
+    Column("version", Integer, nullable=False),
+)
+
+suggestions = Table(
+    "suggestions",
+    metadata,
+    Column("event_id", Uuid, ForeignKey("events.id"), primary_key=True),
+    Column("pair_id", String(80), primary_key=True),
+    Column("registration_a", Uuid, ForeignKey("registrations.id"), nullable=False),
+    Column("registration_b", Uuid, ForeignKey("registrations.id"), nullable=False),
+    Column("score", Float, nullable=False),
+)
+
+meetings = Table(
+    "meetings",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("event_id", Uuid, ForeignKey("events.id"), nullable=False),
+    Column("key", String(120), nullable=False),  # the scheduler's request key
+    Column("registration_a", Uuid, ForeignKey("registrations.id"), nullable=False),
+    Column("registration_b", Uuid, ForeignKey("registrations.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("status", String(16), nullable=False),  # scheduled | cancelled
+    Column("slot", Integer, nullable=False),
+    Column("table_label", String(50), nullable=False),
+    Column("starts_at", DateTime(timezone=True), nullable=False),
+    Column("ends_at", DateTime(timezone=True), nullable=False),
+    Column("accepted", Boolean, nullable=False),
+    Column("score", Float, nullable=False),
+    Column("outcome", String(16), nullable=True),
+    Column("rating", Integer, nullable=True),
+    Column("outcome_version", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("event_id", "key", name="uq_meetings_event_key"),
+    Index("ix_meetings_event_status", "event_id", "status"),
+)

@@ -1,0 +1,195 @@
+"""The event contract and its time arithmetic (pure: pydantic and zoneinfo only).
+
+An event's meeting slots are numbered 0, 1, ... across its sessions in time order; a
+session's local start time is in the event's time zone, so slot times follow daylight
+saving time changes of that zone."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+from itertools import pairwise
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+from tandem_shared.contracts import EventKind
+
+_LANGUAGE = re.compile(r"^[a-z]{2}$")
+MAX_SLOTS = 200
+TableLabel = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def check_timezone(value: str) -> str:
+    """An IANA zone name such as Europe/Warsaw (not an abbreviation or an offset)."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ValueError(f"unknown IANA time zone {value!r}, e.g. Europe/Warsaw") from error
+    if value not in available_timezones() and value != "UTC":
+        raise ValueError(f"unknown IANA time zone {value!r}, e.g. Europe/Warsaw")
+    return value
+
+
+def check_languages(value: list[str]) -> list[str]:
+    bad = [code for code in value if not _LANGUAGE.match(code)]
+    if bad:
+        raise ValueError(f"languages must be ISO 639-1 codes (two lower-case letters): {bad}")
+    return list(dict.fromkeys(value))
+
+
+class SessionIn(Strict):
+    """A block of equal meeting slots: `slots` slots of `slot_minutes`, each followed by
+    `break_minutes`. `starts_at` without an offset is local time in the event's zone."""
+
+    starts_at: datetime
+    slot_minutes: int = Field(ge=5, le=240)
+    break_minutes: int = Field(0, ge=0, le=240)
+    slots: int = Field(ge=1, le=MAX_SLOTS)
+
+
+class EventFields(Strict):
+    title: str = Field(min_length=1, max_length=200)
+    kind: EventKind
+    description: str = Field("", max_length=5000)
+    online: bool = False
+    venue: str | None = Field(None, min_length=1, max_length=200)
+    address: str | None = Field(None, min_length=1, max_length=500)
+    url: AnyHttpUrl | None = None
+    timezone: str
+    starts_at: datetime
+    ends_at: datetime
+    capacity: int | None = Field(None, ge=1, le=100_000)
+    languages: list[str] = Field(default_factory=list, max_length=20)
+    sessions: list[SessionIn] = Field(default_factory=list, max_length=50)
+    tables: list[TableLabel] | int = Field(
+        default_factory=list, description="table labels, or a count (labels 1..n)"
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _iana(cls, value: str) -> str:
+        return check_timezone(value)
+
+    @field_validator("languages")
+    @classmethod
+    def _iso_languages(cls, value: list[str]) -> list[str]:
+        return check_languages(value)
+
+    @field_validator("tables")
+    @classmethod
+    def _table_labels(cls, value: list[str] | int) -> list[str]:
+        return table_labels(value)
+
+
+def table_labels(value: list[str] | int) -> list[str]:
+    if isinstance(value, int):
+        if not 0 <= value <= 500:
+            raise ValueError("a table count must be between 0 and 500")
+        return [str(number) for number in range(1, value + 1)]
+    if len(value) > 500:
+        raise ValueError("at most 500 tables")
+    if len(set(value)) != len(value):
+        raise ValueError("table labels must be unique")
+    return list(value)
+
+
+def check_event(fields: dict[str, Any]) -> None:
+    """The rules across fields, on the event as it would be stored; raises ValueError."""
+    zone = ZoneInfo(fields["timezone"])
+    starts_at = localise(fields["starts_at"], zone)
+    ends_at = localise(fields["ends_at"], zone)
+    if ends_at <= starts_at:
+        raise ValueError("ends_at must be after starts_at")
+    if fields["online"] and not fields.get("url"):
+        raise ValueError("an online event needs a url")
+    if not fields["online"] and not (fields.get("venue") or fields.get("address")):
+        raise ValueError("an on-site event needs a venue or an address")
+    sessions = [SessionIn.model_validate(session) for session in fields["sessions"]]
+    if sum(session.slots for session in sessions) > MAX_SLOTS:
+        raise ValueError(f"at most {MAX_SLOTS} meeting slots in all sessions")
+    times = slot_times(sessions, fields["timezone"])
+    if times and (times[0][0] < starts_at or times[-1][1] > ends_at):
+        raise ValueError("every session's slots must lie between starts_at and ends_at")
+    if any(later[0] < earlier[1] for earlier, later in pairwise(times)):
+        raise ValueError("sessions must not overlap and must be in time order")
+
+
+class EventIn(EventFields):
+    @model_validator(mode="after")
+    def _consistent(self) -> EventIn:
+        check_event(self.model_dump())
+        return self
+
+
+class EventPatch(EventFields):
+    """A partial update: any subset of the fields, under the same rules once applied."""
+
+    title: str = Field("", min_length=1, max_length=200)
+    kind: EventKind = EventKind.OTHER
+    timezone: str = "UTC"
+    starts_at: datetime = datetime.min
+    ends_at: datetime = datetime.min
+
+    def changes(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", include=self.model_fields_set)
+
+
+class EventQuery(Strict):
+    """Filters of `GET /v1/events`; they combine with AND."""
+
+    kind: EventKind | None = None
+    hub: str | None = Field(None, min_length=1, max_length=64)
+    status: str | None = Field(None, pattern="^(active|cancelled)$")
+    starts_after: datetime | None = None
+    starts_before: datetime | None = None
+    page: int = Field(1, ge=1, le=10_000)
+    per_page: int = Field(20, ge=1, le=100)
+
+
+class CancelIn(Strict):
+    reason: str | None = Field(None, max_length=500)
+
+
+def localise(moment: datetime, zone: ZoneInfo) -> datetime:
+    """An aware datetime; a naive one is read as local time in `zone`."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=zone)
+
+
+def slot_times(sessions: list[SessionIn], timezone: str) -> list[tuple[datetime, datetime]]:
+    """(start, end) of every slot in index order, aware in the event's zone.
+
+    Slots are laid out on the local wall clock (a 09:00 session on the day clocks change
+    still has its slots at 09:00, 09:20, ...), then given the zone's offset at that time."""
+    zone = ZoneInfo(timezone)
+    times: list[tuple[datetime, datetime]] = []
+    for session in sessions:
+        start = localise(session.starts_at, zone).astimezone(zone).replace(tzinfo=None)
+        step = timedelta(minutes=session.slot_minutes + session.break_minutes)
+        length = timedelta(minutes=session.slot_minutes)
+        for index in range(session.slots):
+            local = start + index * step
+            times.append((local.replace(tzinfo=zone), (local + length).replace(tzinfo=zone)))
+    return times
+
+
+def day_of_slot(times: list[tuple[datetime, datetime]]) -> dict[int, int]:
+    """Slot index → day number (0 = the first local date with a slot)."""
+    dates: dict[date, int] = {}
+    days: dict[int, int] = {}
+    for index, (start, _) in enumerate(times):
+        days[index] = dates.setdefault(start.date(), len(dates))
+    return days
