@@ -1,0 +1,163 @@
+"""The meeting scheduler on small hand-made events with a known best schedule."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from tandem_events.domain.scheduling import (
+    Placement,
+    Problem,
+    Request,
+    Schedule,
+    greedy_schedule,
+    moved,
+    repair,
+    schedule,
+    violations,
+)
+
+pytestmark = pytest.mark.unit
+
+Solver = Callable[[Problem], Schedule]
+SOLVERS: list[Solver] = [greedy_schedule, schedule]
+
+
+def problem(
+    requests: list[Request],
+    *,
+    slots: int = 3,
+    tables: int = 2,
+    caps: dict[str, int] | None = None,
+    unavailable: dict[str, set[int]] | None = None,
+) -> Problem:
+    people = sorted({p for r in requests for p in (r.a, r.b)})
+    unavailable = unavailable or {}
+    return Problem(
+        slots=tuple(range(slots)),
+        tables=tuple(f"T{i + 1}" for i in range(tables)),
+        availability={p: frozenset(range(slots)) - unavailable.get(p, set()) for p in people},
+        caps=caps or {},
+        requests=tuple(requests),
+    )
+
+
+def keys(result: Schedule) -> set[str]:
+    return {p.key for p in result.placements}
+
+
+@pytest.mark.parametrize("solve", SOLVERS)
+def test_accepted_request_wins_the_only_table_over_a_better_scored_suggestion(
+    solve: Solver,
+) -> None:
+    requests = [Request("acc", "a", "b", True, 0.1), Request("sug", "c", "d", False, 0.9)]
+    result = solve(problem(requests, slots=1, tables=1))
+    assert violations(problem(requests, slots=1, tables=1), result) == []
+    assert keys(result) == {"acc"}
+
+
+@pytest.mark.parametrize("solve", SOLVERS)
+def test_fairness_gives_everyone_a_meeting_before_a_second_one(solve: Solver) -> None:
+    # b is capped at one meeting: the high-score a-b pair would leave c alone if a took it
+    # and then a-c could not happen in the single slot a shares with c.
+    requests = [
+        Request("ab", "a", "b", False, 0.9),
+        Request("ac", "a", "c", False, 0.2),
+        Request("bd", "b", "d", False, 0.3),
+    ]
+    p = problem(requests, slots=2, tables=1, caps={"b": 1})
+    result = solve(p)
+    assert violations(p, result) == []
+    met = {x for pl in result.placements for x in (pl.a, pl.b)}
+    assert met == {"a", "b", "c", "d"}
+    assert keys(result) == {"ac", "bd"}
+
+
+@pytest.mark.parametrize("solve", SOLVERS)
+def test_one_meeting_per_pair_and_availability(solve: Solver) -> None:
+    requests = [Request("r1", "a", "b", False, 0.5), Request("r2", "b", "a", True, 0.1)]
+    p = problem(requests, slots=3, unavailable={"a": {0, 1}})
+    result = solve(p)
+    assert violations(p, result) == []
+    assert [(pl.key, pl.slot) for pl in result.placements] == [("r2", 2)]
+
+
+@pytest.mark.parametrize("solve", SOLVERS)
+def test_meetings_are_packed_without_idle_gaps(solve: Solver) -> None:
+    requests = [Request("ab", "a", "b", False, 0.5), Request("ac", "a", "c", False, 0.5)]
+    p = problem(requests, slots=5, tables=1)
+    result = solve(p)
+    slots = sorted(pl.slot for pl in result.placements)
+    assert len(slots) == 2 and slots[1] - slots[0] == 1
+
+
+def test_violations_names_every_broken_invariant() -> None:
+    requests = [Request("ab", "a", "b", False, 0.5), Request("ac", "a", "c", False, 0.5)]
+    p = problem(requests, slots=2, tables=1, caps={"a": 1}, unavailable={"c": {0}})
+    bad = Schedule(
+        placements=(
+            Placement("ab", "a", "b", 0, "T1"),
+            Placement("ac", "a", "c", 0, "T1"),
+            Placement("ab", "a", "b", 1, "T9"),
+            Placement("zz", "a", "b", 1, "T1"),
+        ),
+        solver="greedy",
+        optimal=False,
+        value=0.0,
+    )
+    text = "\n".join(violations(p, bad))
+    for expected in (
+        "c is not available",
+        "a double-booked in slot 0",
+        "table T1 double-booked in slot 0",
+        "unknown table",
+        "unknown request zz",
+        "request ab placed 2 times",
+        "cap 1",
+        "meets 3 times",
+    ):
+        assert expected in text
+
+
+def test_moved_counts_meetings_in_both_schedules_that_changed_place() -> None:
+    one = Schedule(
+        (Placement("x", "a", "b", 0, "T1"), Placement("y", "c", "d", 0, "T2")), "greedy", False, 0
+    )
+    two = Schedule(
+        (
+            Placement("x", "a", "b", 0, "T1"),
+            Placement("y", "c", "d", 1, "T2"),
+            Placement("z", "e", "f", 0, "T2"),
+        ),
+        "repair",
+        False,
+        0,
+    )
+    assert moved(one, two) == 1
+    assert moved(one, one) == 0
+
+
+def test_repair_after_a_withdrawal_keeps_the_other_meetings_in_place() -> None:
+    requests = [
+        Request("ab", "a", "b", True, 0.5),
+        Request("cd", "c", "d", False, 0.5),
+        Request("ae", "a", "e", False, 0.4),
+        Request("ce", "c", "e", False, 0.3),
+    ]
+    p = problem(requests, slots=3, tables=2)
+    before = schedule(p)
+    assert violations(p, before) == []
+    gone = Problem(
+        p.slots,
+        p.tables,
+        {k: v for k, v in p.availability.items() if k != "d"},
+        p.caps,
+        tuple(r for r in requests if "d" not in (r.a, r.b)),
+    )
+    after = repair(gone, before)
+    assert violations(gone, after) == []
+    assert after.solver == "repair"
+    assert moved(before, after) == 0
+    kept = {p.key for p in before.placements} - {"cd"}
+    assert kept <= keys(after)
