@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from tandem_events import service
 from tandem_events.domain.events import CancelIn, EventIn, EventPatch, EventQuery
+from tandem_events.domain.registrations import RegistrationIn, Status
 from tandem_shared.auth import CurrentPrincipal
 from tandem_shared.contracts import EventKind
 from tandem_shared.runtime import DbSession
@@ -137,3 +138,104 @@ async def cancel_event(
     """Cancel the event (once); publishes `event.cancelled`."""
     with service_errors():
         return dict(await service.cancel_event(session, principal, event_id, body.reason))
+
+
+# --------------------------------------------------------------------------- registrations
+
+
+class ParticipantOut(BaseModel):
+    name: str | None
+    email: str | None
+    languages: list[str]
+
+
+class RegistrationOut(BaseModel):
+    id: uuid.UUID
+    event_id: uuid.UUID
+    profile_id: uuid.UUID
+    organisation: str | None
+    hub: str
+    version: int
+    status: Status
+    participant: ParticipantOut | None = None
+    availability: list[int] | None
+    max_meetings: int | None
+    created_at: datetime
+    updated_at: datetime
+
+
+_REGISTRATION: dict[int | str, dict[str, Any]] = {
+    403: {"description": "neither the organising hub nor the participant's hub"},
+    404: {"description": "no such event or registration"},
+}
+
+
+async def _view(
+    session: DbSession, principal: CurrentPrincipal, event_id: uuid.UUID, row: Any
+) -> dict[str, Any]:
+    event = await service.get_event(session, event_id)
+    names = await service.organisation_names(session, [row["profile_id"]])
+    return service.registration_view(row, event, principal, names)
+
+
+@router.post(
+    "/events/{event_id}/registrations",
+    response_model=RegistrationOut,
+    status_code=status.HTTP_201_CREATED,
+    tags=["registrations"],
+    responses={
+        **_NOT_FOUND,
+        409: {"description": "the event is cancelled or the profile is already registered"},
+    },
+)
+async def register(
+    event_id: uuid.UUID, body: RegistrationIn, principal: CurrentPrincipal, session: DbSession
+) -> dict[str, Any]:
+    """Register an organisation profile the caller can see and its participant; waitlisted
+    when the event is full."""
+    with service_errors():
+        row = await service.register(session, principal, event_id, body)
+        return await _view(session, principal, event_id, row)
+
+
+@router.get(
+    "/events/{event_id}/registrations",
+    response_model=list[RegistrationOut],
+    tags=["registrations"],
+    responses=_NOT_FOUND,
+)
+async def list_registrations(
+    event_id: uuid.UUID, principal: CurrentPrincipal, session: DbSession
+) -> list[dict[str, Any]]:
+    """The event's registrations in order; participants' contacts only for the organiser."""
+    with service_errors():
+        return await service.list_registrations(session, principal, event_id)
+
+
+@router.post(
+    "/events/{event_id}/registrations/{registration_id}:withdraw",
+    response_model=RegistrationOut,
+    tags=["registrations"],
+    responses=_REGISTRATION,
+)
+async def withdraw(
+    event_id: uuid.UUID, registration_id: uuid.UUID, principal: CurrentPrincipal, session: DbSession
+) -> dict[str, Any]:
+    """Withdraw; the first waitlisted registration moves up and a schedule is repaired."""
+    with service_errors():
+        row = await service.withdraw(session, principal, event_id, registration_id)
+        return await _view(session, principal, event_id, row)
+
+
+@router.post(
+    "/events/{event_id}/registrations/{registration_id}:check-in",
+    response_model=RegistrationOut,
+    tags=["registrations"],
+    responses={**_ORGANISER, 409: {"description": "the registration holds no place"}},
+)
+async def check_in(
+    event_id: uuid.UUID, registration_id: uuid.UUID, principal: CurrentPrincipal, session: DbSession
+) -> dict[str, Any]:
+    with service_errors():
+        row = await service.check_in(session, principal, event_id, registration_id)
+        return await _view(session, principal, event_id, row)

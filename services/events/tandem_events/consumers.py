@@ -1,14 +1,32 @@
-"""The events service's subscriptions."""
+"""The events service's subscriptions: thin handlers that call one service function each."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tandem_events import service
 from tandem_events.tables import directory
 from tandem_shared.bus.consumer import Subscription
-from tandem_shared.directory import directory_subscription
+from tandem_shared.contracts import PROFILES, ProfileErased, ProfileUpserted
+from tandem_shared.directory import forget_profile, project_profile
 from tandem_shared.runtime import Runtime
 
 
 def subscriptions(_runtime: Runtime) -> Sequence[Subscription]:
-    return [directory_subscription(directory)]
+    async def upserted(session: AsyncSession, message: ProfileUpserted) -> None:
+        await project_profile(session, directory, message.data)
+
+    async def erased(session: AsyncSession, message: ProfileErased) -> None:
+        # The directory entry and the participants' personal data go in one transaction.
+        await forget_profile(session, directory, message.data)
+        await service.forget_participant(session, message.data.id)
+
+    return [
+        Subscription(
+            name="profile-directory",
+            topics=(PROFILES.name,),
+            handlers={ProfileUpserted: upserted, ProfileErased: erased},
+        )
+    ]

@@ -22,17 +22,29 @@ from tandem_events.domain.events import (
     localise,
     table_labels,
 )
+from tandem_events.domain.registrations import (
+    HOLDS_PLACE,
+    RegistrationIn,
+    Status,
+    initial_status,
+    next_from_waitlist,
+    unknown_slots,
+)
 from tandem_events.tables import bus
 from tandem_shared.auth import Principal
 from tandem_shared.bus.outbox import enqueue
 from tandem_shared.contracts import (
     EVENTS,
+    REGISTRATIONS,
     EventCancelled,
     EventCancelledData,
     EventData,
     EventKind,
     EventScheduled,
     EventUpdated,
+    RegistrationCreated,
+    RegistrationData,
+    RegistrationWithdrawn,
 )
 
 
@@ -234,3 +246,202 @@ async def list_events(session: AsyncSession, filters: EventQuery) -> dict[str, A
         "page": filters.page,
         "per_page": filters.per_page,
     }
+
+
+# --------------------------------------------------------------------------- registrations
+
+
+def slot_count(event: RowMapping) -> int:
+    return sum(int(session["slots"]) for session in event["sessions"])
+
+
+def _visible_profile(entry: RowMapping | None, principal: Principal) -> bool:
+    return entry is not None and (
+        principal.may_read_hub(entry["hub"]) or entry["sharing"] == "network"
+    )
+
+
+async def _publish_registration(
+    session: AsyncSession, event: RowMapping, row: RowMapping, *, withdrawn: bool
+) -> None:
+    data = RegistrationData(
+        id=row["id"],
+        event_id=event["id"],
+        profile_id=row["profile_id"],
+        hub=row["hub"],
+        version=row["version"],
+    )
+    message_type = RegistrationWithdrawn if withdrawn else RegistrationCreated
+    message = message_type(
+        source=_source(event["hub"]), subject=str(event["id"]), hub=event["hub"], data=data
+    )
+    await enqueue(session, bus, topic=REGISTRATIONS.name, key=str(event["id"]), message=message)
+
+
+async def register(
+    session: AsyncSession, principal: Principal, event_id: uuid.UUID, body: RegistrationIn
+) -> RowMapping:
+    """Register a profile the caller can see (its hub's, or shared with the network). It
+    gets a place while the capacity lasts, else joins the waitlist; `registration.created`
+    is published when it holds a place."""
+    event = await repository.get_event(session, event_id, for_update=True)
+    if event is None:
+        raise NotFound("event not found")
+    if event["status"] != "active":
+        raise Conflict("the event is cancelled")
+    entry = await repository.get_directory_entry(session, body.profile_id)
+    if not _visible_profile(entry, principal):
+        raise Invalid("profile_id", "no such profile visible to the caller")
+    assert entry is not None
+    bad = unknown_slots(body.availability, slot_count(event))
+    if bad:
+        raise Invalid("availability", f"not slots of this event: {bad}")
+    existing = await repository.event_registrations(session, event_id)
+    if any(
+        row["profile_id"] == body.profile_id and row["status"] != Status.WITHDRAWN
+        for row in existing
+    ):
+        raise Conflict("this profile is already registered for the event")
+    taken = sum(1 for row in existing if row["status"] in HOLDS_PLACE)
+    now = _now()
+    registration_id = uuid.uuid4()
+    await repository.insert_registration(
+        session,
+        {
+            "id": registration_id,
+            "event_id": event_id,
+            "profile_id": body.profile_id,
+            "hub": entry["hub"],
+            "version": 1,
+            "status": initial_status(event["capacity"], taken).value,
+            "participant_name": body.participant.name,
+            "participant_email": str(body.participant.email),
+            "participant_languages": body.participant.languages,
+            "availability": body.availability,
+            "max_meetings": body.max_meetings,
+            "created_at": now,
+            "updated_at": now,
+        },
+    )
+    row = await _registration(session, event_id, registration_id)
+    if row["status"] in HOLDS_PLACE:
+        await _took_place(session, event, row)
+    return row
+
+
+async def _registration(
+    session: AsyncSession, event_id: uuid.UUID, registration_id: uuid.UUID
+) -> RowMapping:
+    row = await repository.get_registration(session, event_id, registration_id)
+    if row is None:
+        raise NotFound("registration not found")
+    return row
+
+
+async def _took_place(session: AsyncSession, event: RowMapping, row: RowMapping) -> None:
+    await _publish_registration(session, event, row, withdrawn=False)
+    await suggest_for_registration(session, event, row)
+
+
+async def withdraw(
+    session: AsyncSession, principal: Principal, event_id: uuid.UUID, registration_id: uuid.UUID
+) -> RowMapping:
+    """Withdraw (once). A freed place goes to the first on the waitlist; the schedule, if
+    there is one, is repaired."""
+    event = await repository.get_event(session, event_id, for_update=True)
+    if event is None:
+        raise NotFound("event not found")
+    row = await _registration(session, event_id, registration_id)
+    if not (principal.may_write_hub(event["hub"]) or principal.may_write_hub(row["hub"])):
+        raise Forbidden("only the organising hub or the participant's hub may withdraw")
+    if row["status"] == Status.WITHDRAWN:
+        return row
+    held_place = row["status"] in HOLDS_PLACE
+    await repository.update_registration(
+        session, registration_id, {"status": Status.WITHDRAWN.value, "updated_at": _now()}
+    )
+    await repository.delete_suggestions(session, registration_id=registration_id)
+    row = await _registration(session, event_id, registration_id)
+    if held_place:
+        await _publish_registration(session, event, row, withdrawn=True)
+        await _promote_from_waitlist(session, event)
+        await reschedule_if_scheduled(session, event)
+    return row
+
+
+async def _promote_from_waitlist(session: AsyncSession, event: RowMapping) -> None:
+    rows = await repository.event_registrations(session, event["id"])
+    promoted = next_from_waitlist(rows, event["capacity"])
+    if promoted is None:
+        return
+    await repository.update_registration(
+        session, promoted, {"status": Status.REGISTERED.value, "updated_at": _now()}
+    )
+    await _took_place(session, event, await _registration(session, event["id"], promoted))
+
+
+async def check_in(
+    session: AsyncSession, principal: Principal, event_id: uuid.UUID, registration_id: uuid.UUID
+) -> RowMapping:
+    event = await writable_event(session, principal, event_id)
+    row = await _registration(session, event["id"], registration_id)
+    if row["status"] == Status.CHECKED_IN:
+        return row
+    if row["status"] != Status.REGISTERED:
+        raise Conflict(f"a {row['status']} registration cannot check in")
+    await repository.update_registration(
+        session, registration_id, {"status": Status.CHECKED_IN.value, "updated_at": _now()}
+    )
+    return await _registration(session, event_id, registration_id)
+
+
+async def list_registrations(
+    session: AsyncSession, principal: Principal, event_id: uuid.UUID
+) -> list[dict[str, Any]]:
+    event = await get_event(session, event_id)
+    rows = await repository.event_registrations(session, event_id)
+    names = await repository.profile_names(session, [row["profile_id"] for row in rows])
+    return [registration_view(row, event, principal, names) for row in rows]
+
+
+async def organisation_names(
+    session: AsyncSession, profile_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    return await repository.profile_names(session, profile_ids)
+
+
+def registration_view(
+    row: RowMapping, event: RowMapping, principal: Principal, names: dict[uuid.UUID, str]
+) -> dict[str, Any]:
+    """The registration as the caller may see it: the participant's contact (personal
+    data) only for the organising hub."""
+    organiser = principal.may_write_hub(event["hub"])
+    return {
+        **dict(row),
+        "organisation": names.get(row["profile_id"]),
+        "participant": {
+            "name": row["participant_name"],
+            "email": row["participant_email"],
+            "languages": row["participant_languages"],
+        }
+        if organiser
+        else None,
+    }
+
+
+async def forget_participant(session: AsyncSession, profile_id: uuid.UUID) -> None:
+    """Erasure of a profile: its participants' names, emails and messages go."""
+    await repository.scrub_participant(session, profile_id)
+
+
+# --------------------------------------------------------------------------- matches
+
+
+async def suggest_for_registration(
+    session: AsyncSession, event: RowMapping, registration: RowMapping
+) -> None:
+    """Placeholder until matches are consumed."""
+
+
+async def reschedule_if_scheduled(session: AsyncSession, event: RowMapping) -> None:
+    """Placeholder until the scheduler is wired."""
