@@ -17,6 +17,7 @@ from tandem_shared.contracts import (
     REGISTRATIONS,
     ProfileErased,
     ProfileErasedData,
+    RegistrationData,
     Sharing,
 )
 from tandem_shared.db import transaction
@@ -64,7 +65,8 @@ async def test_a_full_event_waitlists_and_a_withdrawal_moves_the_first_up(svc: E
 
     # created for the three that got a place (one by promotion), withdrawn for the first
     messages = await svc.messages(REGISTRATIONS.name, expect=4)
-    assert sorted((m.type, str(m.data.id)) for m in messages) == sorted(
+    assert all(isinstance(m.data, RegistrationData) for m in messages)
+    assert sorted((m.type, str(getattr(m.data, "id", ""))) for m in messages) == sorted(
         [
             ("registration.created", made[0]["id"]),
             ("registration.created", made[1]["id"]),
