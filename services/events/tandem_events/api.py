@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from tandem_events import service
 from tandem_events.domain.events import CancelIn, EventIn, EventPatch, EventQuery
 from tandem_events.domain.registrations import RegistrationIn, Status
+from tandem_events.domain.requests import DeclineIn, RequestIn, RequestStatus
 from tandem_shared.auth import CurrentPrincipal
 from tandem_shared.contracts import EventKind
 from tandem_shared.runtime import DbSession
@@ -239,3 +240,113 @@ async def check_in(
     with service_errors():
         row = await service.check_in(session, principal, event_id, registration_id)
         return await _view(session, principal, event_id, row)
+
+
+# --------------------------------------------------------------------------- requests
+
+
+class RequestOut(BaseModel):
+    id: uuid.UUID
+    event_id: uuid.UUID
+    from_registration: uuid.UUID
+    to_registration: uuid.UUID
+    message: str | None
+    status: RequestStatus
+    reason: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class SuggestionOut(BaseModel):
+    pair_id: str
+    registration_a: uuid.UUID
+    registration_b: uuid.UUID
+    score: float
+
+
+_ANSWER: dict[int | str, dict[str, Any]] = {
+    403: {"description": "neither the organising hub nor the asked participant's hub"},
+    404: {"description": "no such event or request"},
+    409: {"description": "the request was already answered the other way"},
+}
+
+
+@router.post(
+    "/events/{event_id}/requests",
+    response_model=RequestOut,
+    status_code=status.HTTP_201_CREATED,
+    tags=["requests"],
+    responses={
+        **_NOT_FOUND,
+        403: {"description": "neither the organising hub nor the asking participant's hub"},
+        409: {"description": "the event is cancelled or the pair already has a request"},
+    },
+)
+async def create_request(
+    event_id: uuid.UUID, body: RequestIn, principal: CurrentPrincipal, session: DbSession
+) -> dict[str, Any]:
+    """A participant asks another for a 1:1 meeting, with a message."""
+    with service_errors():
+        return dict(await service.create_request(session, principal, event_id, body))
+
+
+@router.get(
+    "/events/{event_id}/requests",
+    response_model=list[RequestOut],
+    tags=["requests"],
+    responses=_NOT_FOUND,
+)
+async def list_requests(
+    event_id: uuid.UUID, _principal: CurrentPrincipal, session: DbSession
+) -> list[dict[str, Any]]:
+    with service_errors():
+        return [dict(row) for row in await service.list_requests(session, event_id)]
+
+
+@router.post(
+    "/events/{event_id}/requests/{request_id}:accept",
+    response_model=RequestOut,
+    tags=["requests"],
+    responses=_ANSWER,
+)
+async def accept_request(
+    event_id: uuid.UUID, request_id: uuid.UUID, principal: CurrentPrincipal, session: DbSession
+) -> dict[str, Any]:
+    """Accept; an existing schedule is repaired to fit the meeting in."""
+    with service_errors():
+        row = await service.answer_request(session, principal, event_id, request_id, accept=True)
+        return dict(row)
+
+
+@router.post(
+    "/events/{event_id}/requests/{request_id}:decline",
+    response_model=RequestOut,
+    tags=["requests"],
+    responses=_ANSWER,
+)
+async def decline_request(
+    event_id: uuid.UUID,
+    request_id: uuid.UUID,
+    body: DeclineIn,
+    principal: CurrentPrincipal,
+    session: DbSession,
+) -> dict[str, Any]:
+    with service_errors():
+        row = await service.answer_request(
+            session, principal, event_id, request_id, accept=False, reason=body.reason
+        )
+        return dict(row)
+
+
+@router.get(
+    "/events/{event_id}/suggestions",
+    response_model=list[SuggestionOut],
+    tags=["requests"],
+    responses=_NOT_FOUND,
+)
+async def list_suggestions(
+    event_id: uuid.UUID, _principal: CurrentPrincipal, session: DbSession
+) -> list[dict[str, Any]]:
+    """The matcher's suggested meetings between participants of this event."""
+    with service_errors():
+        return [dict(row) for row in await service.list_suggestions(session, event_id)]

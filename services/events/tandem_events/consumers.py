@@ -9,7 +9,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tandem_events import service
 from tandem_events.tables import directory
 from tandem_shared.bus.consumer import Subscription
-from tandem_shared.contracts import PROFILES, ProfileErased, ProfileUpserted
+from tandem_shared.contracts import (
+    MATCHES,
+    PROFILES,
+    MatchSuggested,
+    MatchUpdated,
+    MatchWithdrawn,
+    ProfileErased,
+    ProfileUpserted,
+)
 from tandem_shared.directory import forget_profile, project_profile
 from tandem_shared.runtime import Runtime
 
@@ -23,10 +31,21 @@ def subscriptions(_runtime: Runtime) -> Sequence[Subscription]:
         await forget_profile(session, directory, message.data)
         await service.forget_participant(session, message.data.id)
 
+    async def matched(session: AsyncSession, message: MatchSuggested | MatchUpdated) -> None:
+        await service.on_match(session, message.data)
+
+    async def unmatched(session: AsyncSession, message: MatchWithdrawn) -> None:
+        await service.on_match_withdrawn(session, message.data)
+
     return [
         Subscription(
             name="profile-directory",
             topics=(PROFILES.name,),
             handlers={ProfileUpserted: upserted, ProfileErased: erased},
-        )
+        ),
+        Subscription(
+            name="matches",
+            topics=(MATCHES.name,),
+            handlers={MatchSuggested: matched, MatchUpdated: matched, MatchWithdrawn: unmatched},
+        ),
     ]

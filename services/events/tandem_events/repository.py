@@ -20,6 +20,7 @@ from tandem_events.tables import (
     registrations,
     suggestions,
 )
+from tandem_shared.db import upsert_if_newer
 
 ACTIVE = ("registered", "checked_in")
 
@@ -271,3 +272,8 @@ async def update_meeting(
     session: AsyncSession, meeting_id: uuid.UUID, values: dict[str, Any]
 ) -> None:
     await session.execute(update(meetings).where(meetings.c.id == meeting_id).values(**values))
+
+
+async def upsert_match(session: AsyncSession, pair: str, values: dict[str, Any]) -> bool:
+    """Store the matcher's latest version of the pair; False for a stale message."""
+    return await upsert_if_newer(session, matches, key={"pair_id": pair}, values=values)

@@ -30,6 +30,7 @@ from tandem_events.domain.registrations import (
     next_from_waitlist,
     unknown_slots,
 )
+from tandem_events.domain.requests import RequestIn, RequestStatus
 from tandem_events.tables import bus
 from tandem_shared.auth import Principal
 from tandem_shared.bus.outbox import enqueue
@@ -42,6 +43,8 @@ from tandem_shared.contracts import (
     EventKind,
     EventScheduled,
     EventUpdated,
+    MatchData,
+    MatchWithdrawnData,
     RegistrationCreated,
     RegistrationData,
     RegistrationWithdrawn,
@@ -434,13 +437,208 @@ async def forget_participant(session: AsyncSession, profile_id: uuid.UUID) -> No
     await repository.scrub_participant(session, profile_id)
 
 
+# --------------------------------------------------------------------------- requests
+
+
+def _may_act_for(principal: Principal, event: RowMapping, registration: RowMapping) -> bool:
+    return principal.may_write_hub(event["hub"]) or principal.may_write_hub(registration["hub"])
+
+
+async def _participant(
+    session: AsyncSession, event_id: uuid.UUID, registration_id: uuid.UUID, field: str
+) -> RowMapping:
+    row = await repository.get_registration(session, event_id, registration_id)
+    if row is None:
+        raise Invalid(field, "no such registration at this event")
+    if row["status"] not in HOLDS_PLACE:
+        raise Invalid(field, f"the registration is {row['status']}")
+    return row
+
+
+async def create_request(
+    session: AsyncSession, principal: Principal, event_id: uuid.UUID, body: RequestIn
+) -> RowMapping:
+    """A asks B for a meeting; the organiser or A's hub may ask on A's behalf."""
+    event = await get_event(session, event_id)
+    if event["status"] != "active":
+        raise Conflict("the event is cancelled")
+    asking = await _participant(session, event_id, body.from_registration, "from_registration")
+    await _participant(session, event_id, body.to_registration, "to_registration")
+    if not _may_act_for(principal, event, asking):
+        raise Forbidden("only the organising hub or the asking participant's hub may ask")
+    pair = {body.from_registration, body.to_registration}
+    for existing in await repository.event_requests(session, event_id):
+        open_request = existing["status"] != RequestStatus.DECLINED
+        if open_request and {existing["from_registration"], existing["to_registration"]} == pair:
+            raise Conflict("these two participants already have an open meeting request")
+    now = _now()
+    request_id = uuid.uuid4()
+    await repository.insert_request(
+        session,
+        {
+            "id": request_id,
+            "event_id": event_id,
+            "from_registration": body.from_registration,
+            "to_registration": body.to_registration,
+            "message": body.message,
+            "status": RequestStatus.PENDING.value,
+            "reason": None,
+            "created_at": now,
+            "updated_at": now,
+        },
+    )
+    return await _request(session, event_id, request_id)
+
+
+async def _request(session: AsyncSession, event_id: uuid.UUID, request_id: uuid.UUID) -> RowMapping:
+    row = await repository.get_request(session, event_id, request_id)
+    if row is None:
+        raise NotFound("meeting request not found")
+    return row
+
+
+async def answer_request(
+    session: AsyncSession,
+    principal: Principal,
+    event_id: uuid.UUID,
+    request_id: uuid.UUID,
+    *,
+    accept: bool,
+    reason: str | None = None,
+) -> RowMapping:
+    """B (its hub, or the organiser) accepts or declines; repeating the same answer is a
+    no-op, changing it is a conflict. An acceptance repairs an existing schedule."""
+    event = await repository.get_event(session, event_id, for_update=True)
+    if event is None:
+        raise NotFound("event not found")
+    request = await _request(session, event_id, request_id)
+    asked = await _registration(session, event_id, request["to_registration"])
+    if not _may_act_for(principal, event, asked):
+        raise Forbidden("only the organising hub or the asked participant's hub may answer")
+    wanted = RequestStatus.ACCEPTED if accept else RequestStatus.DECLINED
+    if request["status"] == wanted:
+        return request
+    if request["status"] != RequestStatus.PENDING:
+        raise Conflict(f"the request is already {request['status']}")
+    await repository.update_request(
+        session, request_id, {"status": wanted.value, "reason": reason, "updated_at": _now()}
+    )
+    if accept:
+        await reschedule_if_scheduled(session, event)
+    return await _request(session, event_id, request_id)
+
+
+async def list_requests(session: AsyncSession, event_id: uuid.UUID) -> list[RowMapping]:
+    await get_event(session, event_id)
+    return list(await repository.event_requests(session, event_id))
+
+
 # --------------------------------------------------------------------------- matches
+
+
+def _upcoming_matching_event(event: RowMapping, now: datetime) -> bool:
+    return bool(
+        event["status"] == "active"
+        and event["kind"] == EventKind.MATCHING_EVENT.value
+        and event["ends_at"] > now
+    )
+
+
+async def on_match(session: AsyncSession, match: MatchData) -> None:
+    """A suggested (or rescored) pair becomes a suggested meeting at every upcoming
+    matching event where both are registered (only `match.event_id` if the matcher named one)."""
+    stored = await repository.upsert_match(
+        session,
+        match.pair_id,
+        {
+            "profile_a": match.profile_a,
+            "profile_b": match.profile_b,
+            "score": match.score,
+            "active": True,
+            "event_id": match.event_id,
+            "version": match.version,
+        },
+    )
+    if not stored:
+        return  # stale or repeated
+    rows = await repository.active_registrations_of_profiles(
+        session, [match.profile_a, match.profile_b]
+    )
+    by_event: dict[uuid.UUID, dict[uuid.UUID, RowMapping]] = {}
+    for row in rows:
+        by_event.setdefault(row["event_id"], {})[row["profile_id"]] = row
+    now = _now()
+    for event_id, registered in by_event.items():
+        a, b = registered.get(match.profile_a), registered.get(match.profile_b)
+        if a is None or b is None or match.event_id not in (None, event_id):
+            continue
+        event = await repository.get_event(session, event_id)
+        if event is not None and _upcoming_matching_event(event, now):
+            await _suggest(session, event_id, match.pair_id, a, b, match.score)
+
+
+async def on_match_withdrawn(session: AsyncSession, match: MatchWithdrawnData) -> None:
+    stored = await repository.upsert_match(
+        session,
+        match.pair_id,
+        {
+            "profile_a": match.profile_a,
+            "profile_b": match.profile_b,
+            "score": 0.0,
+            "active": False,
+            "event_id": None,
+            "version": match.version,
+        },
+    )
+    if stored:
+        await repository.delete_suggestions(session, pair=match.pair_id)
+
+
+async def _suggest(
+    session: AsyncSession,
+    event_id: uuid.UUID,
+    pair: str,
+    a: RowMapping,
+    b: RowMapping,
+    score: float,
+) -> None:
+    await repository.upsert_suggestion(
+        session,
+        {
+            "event_id": event_id,
+            "pair_id": pair,
+            "registration_a": a["id"],
+            "registration_b": b["id"],
+            "score": score,
+        },
+    )
 
 
 async def suggest_for_registration(
     session: AsyncSession, event: RowMapping, registration: RowMapping
 ) -> None:
-    """Placeholder until matches are consumed."""
+    """A participant who gets a place meets the matches already known with others there."""
+    if not _upcoming_matching_event(event, _now()):
+        return
+    matches = await repository.matches_of_profile(session, registration["profile_id"])
+    if not matches:
+        return
+    others = {
+        row["profile_id"]: row
+        for row in await repository.event_registrations(session, event["id"])
+        if row["status"] in HOLDS_PLACE
+    }
+    for match in matches:
+        if match["event_id"] not in (None, event["id"]):
+            continue
+        a, b = others.get(match["profile_a"]), others.get(match["profile_b"])
+        if a is not None and b is not None:
+            await _suggest(session, event["id"], match["pair_id"], a, b, match["score"])
+
+
+async def list_suggestions(session: AsyncSession, event_id: uuid.UUID) -> list[RowMapping]:
+    await get_event(session, event_id)
+    return list(await repository.event_suggestions(session, event_id))
 
 
 async def reschedule_if_scheduled(session: AsyncSession, event: RowMapping) -> None:

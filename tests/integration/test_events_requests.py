@@ -1,0 +1,147 @@
+"""Meeting requests and the matcher's suggestions against PostgreSQL and the real broker."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from tandem_shared.contracts import (
+    MATCHES,
+    MatchWithdrawn,
+    MatchWithdrawnData,
+    ProfileData,
+)
+from tests.integration.events_support import (
+    Events,
+    events_service,
+    match_suggested,
+    matching_event,
+    profile,
+)
+from tests.support import eventually
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def svc(
+    clean_databases: dict[str, str], kafka: Any, topic_prefix: str
+) -> AsyncIterator[Events]:
+    async with events_service(clean_databases, kafka, topic_prefix) as events:
+        yield events
+
+
+async def _register(svc: Events, event_id: str, *people: ProfileData) -> list[dict[str, Any]]:
+    base = f"/v1/events/{event_id}/registrations"
+    return [
+        await svc.call(
+            "POST",
+            base,
+            json={
+                "profile_id": str(p.id),
+                "participant": {"name": p.name, "email": "p@example.org"},
+            },
+            hub=p.hub,
+            expect=201,
+        )
+        for p in people
+    ]
+
+
+async def test_a_request_is_accepted_or_declined_by_the_asked_side(svc: Events) -> None:
+    a, b, c = profile("A"), profile("B", hub="north"), profile("C", hub="south")
+    await svc.add_profiles(a, b, c)
+    event = await svc.call("POST", "/v1/events", json=matching_event(), expect=201)
+    ra, rb, rc = await _register(svc, event["id"], a, b, c)
+    base = f"/v1/events/{event['id']}/requests"
+
+    ask = {"from_registration": rb["id"], "to_registration": rc["id"], "message": "Coffee?"}
+    await svc.call("POST", base, json=ask, hub="south", expect=403)  # south is the asked side
+    first = await svc.call("POST", base, json=ask, hub="north", expect=201)
+    assert first["status"] == "pending"
+    await svc.call("POST", base, json=ask, hub="north", expect=409)  # one open request a pair
+
+    url = f"{base}/{first['id']}"
+    await svc.call("POST", f"{url}:accept", hub="north", expect=403)
+    accepted = await svc.call("POST", f"{url}:accept", hub="south")
+    assert accepted["status"] == "accepted"
+    assert (await svc.call("POST", f"{url}:accept", hub="south"))["status"] == "accepted"
+    await svc.call("POST", f"{url}:decline", json={"reason": "x"}, hub="south", expect=409)
+
+    other = {"from_registration": ra["id"], "to_registration": rc["id"]}
+    second = await svc.call("POST", base, json=other, expect=201)
+    declined = await svc.call(
+        "POST", f"{base}/{second['id']}:decline", json={"reason": "fully booked"}
+    )  # the organiser may answer for anyone
+    assert (declined["status"], declined["reason"]) == ("declined", "fully booked")
+    assert [r["status"] for r in await svc.call("GET", base)] == ["accepted", "declined"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"to_registration": "00000000-0000-0000-0000-000000000001"}, "to_registration"),
+        ({"to_registration": "SELF"}, "must differ"),
+        ({"to_registration": "WITHDRAWN"}, "withdrawn"),
+        ({"message": "x" * 2001}, "message"),
+    ],
+)
+async def test_bad_requests_are_422(svc: Events, body: dict[str, Any], field: str) -> None:
+    a, b, c = profile("A"), profile("B"), profile("C")
+    await svc.add_profiles(a, b, c)
+    event = await svc.call("POST", "/v1/events", json=matching_event(), expect=201)
+    ra, rb, rc = await _register(svc, event["id"], a, b, c)
+    await svc.call("POST", f"/v1/events/{event['id']}/registrations/{rc['id']}:withdraw")
+    aliases = {"SELF": ra["id"], "WITHDRAWN": rc["id"]}
+    ask = {"from_registration": ra["id"], "to_registration": rb["id"], **body}
+    ask["to_registration"] = aliases.get(ask["to_registration"], ask["to_registration"])
+    response = await svc.client.post(
+        f"/v1/events/{event['id']}/requests", json=ask, headers=svc.auth()
+    )
+    assert response.status_code == 422, response.text
+    assert field in response.text
+    assert await svc.call("GET", f"/v1/events/{event['id']}/requests") == []
+
+
+async def test_match_suggestions_for_registered_pairs_come_and_go(svc: Events) -> None:
+    a, b, c, d = (profile(name) for name in "ABCD")
+    await svc.add_profiles(a, b, c, d)
+    event = await svc.call("POST", "/v1/events", json=matching_event(), expect=201)
+    cafe = matching_event(kind="world_cafe", title="Café")
+    other_kind = await svc.call("POST", "/v1/events", json=cafe, expect=201)
+    ra, rb = await _register(svc, event["id"], a, b)
+    await _register(svc, other_kind["id"], a, b)
+    url = f"/v1/events/{event['id']}/suggestions"
+
+    # a-b both registered: a suggestion; a-c: c not registered (yet)
+    ab, ac = match_suggested(a, b, score=0.9), match_suggested(a, c, score=0.7)
+    await svc.publish(MATCHES.name, ab, ac)
+
+    async def suggestions(count: int) -> list[dict[str, Any]] | None:
+        found: list[dict[str, Any]] = await svc.call("GET", url)
+        return found if len(found) == count else None
+
+    [only] = await eventually(lambda: suggestions(1), what="the a-b suggestion")
+    assert (only["pair_id"], only["score"]) == (ab.data.pair_id, 0.9)
+    assert {only["registration_a"], only["registration_b"]} == {ra["id"], rb["id"]}
+    assert await svc.call("GET", f"/v1/events/{other_kind['id']}/suggestions") == []
+
+    # c registers later: the stored a-c match becomes a suggestion at once
+    await _register(svc, event["id"], c)
+    assert {s["pair_id"] for s in await svc.call("GET", url)} == {
+        ab.data.pair_id,
+        ac.data.pair_id,
+    }
+
+    data = MatchWithdrawnData(
+        **ab.data.model_dump(include={"pair_id", "profile_a", "profile_b", "hub_a", "hub_b"}),
+        version=2,
+        reason="score below threshold",
+    )
+    await svc.publish(
+        MATCHES.name, MatchWithdrawn(source="/t", subject=ab.subject, hub="demo", data=data)
+    )
+    [left] = await eventually(lambda: suggestions(1), what="the a-b suggestion withdrawn")
+    assert left["pair_id"] == ac.data.pair_id
