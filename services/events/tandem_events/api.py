@@ -18,7 +18,7 @@ from tandem_events.domain.registrations import RegistrationIn, Status
 from tandem_events.domain.requests import DeclineIn, RequestIn, RequestStatus
 from tandem_shared.auth import CurrentPrincipal
 from tandem_shared.contracts import EventKind
-from tandem_shared.runtime import DbSession
+from tandem_shared.runtime import DbSession, RuntimeDep
 
 router = APIRouter(prefix="/v1")
 
@@ -220,11 +220,21 @@ async def list_registrations(
     responses=_REGISTRATION,
 )
 async def withdraw(
-    event_id: uuid.UUID, registration_id: uuid.UUID, principal: CurrentPrincipal, session: DbSession
+    event_id: uuid.UUID,
+    registration_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    session: DbSession,
+    runtime: RuntimeDep,
 ) -> dict[str, Any]:
     """Withdraw; the first waitlisted registration moves up and a schedule is repaired."""
     with service_errors():
-        row = await service.withdraw(session, principal, event_id, registration_id)
+        row = await service.withdraw(
+            session,
+            principal,
+            event_id,
+            registration_id,
+            repair_time_limit_s=runtime.settings.repair_time_limit_seconds,
+        )
         return await _view(session, principal, event_id, row)
 
 
@@ -310,11 +320,22 @@ async def list_requests(
     responses=_ANSWER,
 )
 async def accept_request(
-    event_id: uuid.UUID, request_id: uuid.UUID, principal: CurrentPrincipal, session: DbSession
+    event_id: uuid.UUID,
+    request_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    session: DbSession,
+    runtime: RuntimeDep,
 ) -> dict[str, Any]:
     """Accept; an existing schedule is repaired to fit the meeting in."""
     with service_errors():
-        row = await service.answer_request(session, principal, event_id, request_id, accept=True)
+        row = await service.answer_request(
+            session,
+            principal,
+            event_id,
+            request_id,
+            accept=True,
+            repair_time_limit_s=runtime.settings.repair_time_limit_seconds,
+        )
         return dict(row)
 
 
@@ -350,3 +371,41 @@ async def list_suggestions(
     """The matcher's suggested meetings between participants of this event."""
     with service_errors():
         return [dict(row) for row in await service.list_suggestions(session, event_id)]
+
+
+# --------------------------------------------------------------------------- schedule
+
+
+class ScheduleChangesOut(BaseModel):
+    new: int
+    moved: int
+    cancelled: int
+    kept: int
+
+
+class ScheduleRunOut(BaseModel):
+    solver: str
+    optimal: bool
+    value: float
+    changes: ScheduleChangesOut
+
+
+@router.post(
+    "/events/{event_id}/schedule",
+    response_model=ScheduleRunOut,
+    tags=["schedule"],
+    responses={**_ORGANISER, 409: {"description": "cancelled, or no slots or tables"}},
+)
+async def run_schedule(
+    event_id: uuid.UUID, principal: CurrentPrincipal, session: DbSession, runtime: RuntimeDep
+) -> dict[str, Any]:
+    """Schedule accepted requests, then the matcher's suggestions, into (slot, table);
+    publishes `meeting.scheduled` for new and moved meetings and `meeting.cancelled` for
+    dropped ones."""
+    with service_errors():
+        return await service.run_schedule(
+            session,
+            principal,
+            event_id,
+            time_limit_s=runtime.settings.schedule_time_limit_seconds,
+        )

@@ -3,7 +3,9 @@ transaction (the outbox), so either both happen or neither does."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,9 +21,12 @@ from tandem_events.domain.events import (
     EventQuery,
     SessionIn,
     check_event,
+    day_of_slot,
     localise,
+    slot_times,
     table_labels,
 )
+from tandem_events.domain.plan import build_problem, diff, meeting_id, stored_schedule
 from tandem_events.domain.registrations import (
     HOLDS_PLACE,
     RegistrationIn,
@@ -31,11 +36,21 @@ from tandem_events.domain.registrations import (
     unknown_slots,
 )
 from tandem_events.domain.requests import RequestIn, RequestStatus
+from tandem_events.domain.scheduling import (
+    Placement,
+    Problem,
+    Schedule,
+    greedy_schedule,
+    repair,
+    schedule,
+    violations,
+)
 from tandem_events.tables import bus
 from tandem_shared.auth import Principal
 from tandem_shared.bus.outbox import enqueue
 from tandem_shared.contracts import (
     EVENTS,
+    MEETINGS,
     REGISTRATIONS,
     EventCancelled,
     EventCancelledData,
@@ -45,10 +60,17 @@ from tandem_shared.contracts import (
     EventUpdated,
     MatchData,
     MatchWithdrawnData,
+    MeetingCancelled,
+    MeetingCancelledData,
+    MeetingData,
+    MeetingScheduled,
     RegistrationCreated,
     RegistrationData,
     RegistrationWithdrawn,
 )
+from tandem_shared.logging import get_logger
+
+log = get_logger(__name__)
 
 
 class NotFound(Exception):
@@ -347,7 +369,12 @@ async def _took_place(session: AsyncSession, event: RowMapping, row: RowMapping)
 
 
 async def withdraw(
-    session: AsyncSession, principal: Principal, event_id: uuid.UUID, registration_id: uuid.UUID
+    session: AsyncSession,
+    principal: Principal,
+    event_id: uuid.UUID,
+    registration_id: uuid.UUID,
+    *,
+    repair_time_limit_s: float = 5.0,
 ) -> RowMapping:
     """Withdraw (once). A freed place goes to the first on the waitlist; the schedule, if
     there is one, is repaired."""
@@ -368,7 +395,9 @@ async def withdraw(
     if held_place:
         await _publish_registration(session, event, row, withdrawn=True)
         await _promote_from_waitlist(session, event)
-        await reschedule_if_scheduled(session, event)
+        await reschedule_if_scheduled(
+            session, event, reason="a participant withdrew", time_limit_s=repair_time_limit_s
+        )
     return row
 
 
@@ -505,6 +534,7 @@ async def answer_request(
     *,
     accept: bool,
     reason: str | None = None,
+    repair_time_limit_s: float = 5.0,
 ) -> RowMapping:
     """B (its hub, or the organiser) accepts or declines; repeating the same answer is a
     no-op, changing it is a conflict. An acceptance repairs an existing schedule."""
@@ -524,7 +554,9 @@ async def answer_request(
         session, request_id, {"status": wanted.value, "reason": reason, "updated_at": _now()}
     )
     if accept:
-        await reschedule_if_scheduled(session, event)
+        await reschedule_if_scheduled(
+            session, event, reason="a request was accepted", time_limit_s=repair_time_limit_s
+        )
     return await _request(session, event_id, request_id)
 
 
@@ -641,5 +673,213 @@ async def list_suggestions(session: AsyncSession, event_id: uuid.UUID) -> list[R
     return list(await repository.event_suggestions(session, event_id))
 
 
-async def reschedule_if_scheduled(session: AsyncSession, event: RowMapping) -> None:
-    """Placeholder until the scheduler is wired."""
+# --------------------------------------------------------------------------- scheduling
+
+
+def event_slot_times(event: RowMapping) -> list[tuple[datetime, datetime]]:
+    sessions = [SessionIn.model_validate(session) for session in event["sessions"]]
+    return slot_times(sessions, event["timezone"])
+
+
+async def _problem(session: AsyncSession, event: RowMapping) -> Problem:
+    event_id = event["id"]
+    return build_problem(
+        slot_count=slot_count(event),
+        day_of_slot=day_of_slot(event_slot_times(event)),
+        tables=event["tables"],
+        registrations=await repository.event_registrations(session, event_id),
+        requests=await repository.event_requests(session, event_id),
+        suggestions=await repository.event_suggestions(session, event_id),
+    )
+
+
+async def run_schedule(
+    session: AsyncSession, principal: Principal, event_id: uuid.UUID, *, time_limit_s: float
+) -> dict[str, Any]:
+    """Schedule the event from scratch (the organiser's explicit run); meetings that stay
+    in the same slot and table are untouched, the others are announced."""
+    event = await writable_event(session, principal, event_id, lock=True)
+    if event["status"] != "active":
+        raise Conflict("the event is cancelled")
+    if slot_count(event) == 0 or not event["tables"]:
+        raise Conflict("the event needs sessions with slots and tables to schedule meetings")
+    problem = await _problem(session, event)
+    result = await asyncio.to_thread(schedule, problem, time_limit_s=time_limit_s)
+    return await _apply(session, event, problem, result, reason="rescheduled by the organiser")
+
+
+async def reschedule_if_scheduled(
+    session: AsyncSession, event: RowMapping, *, reason: str, time_limit_s: float
+) -> None:
+    """After a withdrawal or an acceptance: repair an existing schedule, moving as few
+    meetings as possible. An event never scheduled stays unscheduled."""
+    if event["scheduled_at"] is None or event["status"] != "active":
+        return
+    meetings = await repository.event_meetings(session, event["id"])
+    problem = await _problem(session, event)
+    previous = stored_schedule(meetings)
+    result = await asyncio.to_thread(repair, problem, previous, time_limit_s=time_limit_s)
+    await _apply(session, event, problem, result, reason=reason)
+
+
+async def _apply(
+    session: AsyncSession, event: RowMapping, problem: Problem, result: Schedule, *, reason: str
+) -> dict[str, Any]:
+    """Store `result` and announce each change: `meeting.scheduled` for new and moved
+    meetings (a move is the next version), `meeting.cancelled` for dropped ones."""
+    broken = violations(problem, result)
+    if broken:
+        # Never store an invalid schedule; the greedy baseline is valid by construction.
+        log.error("schedule.invalid", event_id=str(event["id"]), violations=broken[:5])
+        result = greedy_schedule(problem)
+    meetings = await repository.event_meetings(session, event["id"])
+    changes = diff(meetings, result)
+    by_key = {row["key"]: row for row in meetings}
+    times = event_slot_times(event)
+    regs = {row["id"]: row for row in await repository.event_registrations(session, event["id"])}
+    now = _now()
+    scores = {request.key: request.score for request in problem.requests}
+    for placement in (*changes.new, *changes.moved):
+        existing = by_key.get(placement.key)
+        await _place(
+            session, event, existing, placement, (times, regs, scores.get(placement.key, 0.0)), now
+        )
+    for key in changes.cancelled:
+        await _cancel_meeting(session, event, by_key[key], regs, now, reason=reason)
+    await repository.update_event(
+        session, event["id"], {"scheduled_at": now, "schedule_solver": result.solver}
+    )
+    log.info(
+        "schedule.applied", event_id=str(event["id"]), solver=result.solver, **changes.summary()
+    )
+    return {
+        "solver": result.solver,
+        "optimal": result.optimal,
+        "value": result.value,
+        "changes": changes.summary(),
+    }
+
+
+async def _place(
+    session: AsyncSession,
+    event: RowMapping,
+    existing: RowMapping | None,
+    placement: Placement,
+    context: tuple[list[tuple[datetime, datetime]], dict[uuid.UUID, RowMapping], float],
+    now: datetime,
+) -> None:
+    times, regs, score = context
+    starts_at, ends_at = times[placement.slot]
+    values = {
+        "registration_a": uuid.UUID(placement.a),
+        "registration_b": uuid.UUID(placement.b),
+        "status": "scheduled",
+        "slot": placement.slot,
+        "table_label": placement.table,
+        "starts_at": starts_at,
+        "ends_at": ends_at,
+        "score": score,
+        "updated_at": now,
+    }
+    accepted = not placement.key.startswith("suggested:")
+    if existing is None:
+        row_id = meeting_id(event["id"], placement.key)
+        await repository.insert_meeting(
+            session,
+            {
+                **values,
+                "id": row_id,
+                "event_id": event["id"],
+                "key": placement.key,
+                "version": 1,
+                "accepted": accepted,
+                "outcome": None,
+                "rating": None,
+                "outcome_version": 0,
+                "created_at": now,
+            },
+        )
+    else:
+        row_id = existing["id"]
+        await repository.update_meeting(
+            session, row_id, {**values, "version": existing["version"] + 1}
+        )
+    row = await repository.get_meeting(session, event["id"], row_id)
+    assert row is not None
+    data = meeting_data(event, row, regs)
+    message = MeetingScheduled(
+        source=_source(event["hub"]), subject=str(row_id), hub=event["hub"], data=data
+    )
+    await enqueue(session, bus, topic=MEETINGS.name, key=str(event["id"]), message=message)
+
+
+async def _cancel_meeting(
+    session: AsyncSession,
+    event: RowMapping,
+    row: RowMapping,
+    regs: dict[uuid.UUID, RowMapping],
+    now: datetime,
+    *,
+    reason: str,
+) -> None:
+    version = row["version"] + 1
+    await repository.update_meeting(
+        session, row["id"], {"status": "cancelled", "version": version, "updated_at": now}
+    )
+    cancelled = await repository.get_meeting(session, event["id"], row["id"])
+    assert cancelled is not None
+    data = cancelled_data(event, cancelled, regs, reason=reason)
+    message = MeetingCancelled(
+        source=_source(event["hub"]), subject=str(row["id"]), hub=event["hub"], data=data
+    )
+    await enqueue(session, bus, topic=MEETINGS.name, key=str(event["id"]), message=message)
+
+
+def _sides(row: RowMapping, regs: Mapping[uuid.UUID, RowMapping]) -> dict[str, Any]:
+    a, b = regs[row["registration_a"]], regs[row["registration_b"]]
+    return {
+        "profile_a": a["profile_id"],
+        "profile_b": b["profile_id"],
+        "hub_a": a["hub"],
+        "hub_b": b["hub"],
+    }
+
+
+def meeting_data(
+    event: RowMapping, row: RowMapping, regs: Mapping[uuid.UUID, RowMapping]
+) -> MeetingData:
+    return MeetingData(
+        id=row["id"],
+        event_id=event["id"],
+        hub=event["hub"],
+        version=row["version"],
+        event_title=event["title"],
+        timezone=event["timezone"],
+        **_sides(row, regs),
+        starts_at=row["starts_at"],
+        ends_at=row["ends_at"],
+        table=row["table_label"],
+        location=place(event),
+        online=event["online"],
+    )
+
+
+def cancelled_data(
+    event: RowMapping,
+    row: RowMapping,
+    regs: Mapping[uuid.UUID, RowMapping],
+    *,
+    reason: str | None = None,
+) -> MeetingCancelledData:
+    return MeetingCancelledData(
+        id=row["id"],
+        event_id=event["id"],
+        hub=event["hub"],
+        version=row["version"],
+        event_title=event["title"],
+        timezone=event["timezone"],
+        **_sides(row, regs),
+        starts_at=row["starts_at"],
+        ends_at=row["ends_at"],
+        reason=reason,
+    )

@@ -1,0 +1,173 @@
+"""The scheduling flow through the real broker and PostgreSQL: profiles and matches in
+over the topics, registrations and an accepted request over HTTP, a schedule out as
+`meeting.scheduled` messages at the right times, then a withdrawal repaired into
+`meeting.cancelled` and an acceptance repaired into a new meeting."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tandem_shared.contracts import (
+    MATCHES,
+    MEETINGS,
+    MeetingCancelled,
+    MeetingData,
+    MeetingScheduled,
+    ProfileData,
+)
+from tests.integration.events_support import (
+    Events,
+    events_service,
+    match_suggested,
+    matching_event,
+    profile,
+)
+from tests.support import eventually
+
+pytestmark = pytest.mark.integration
+WARSAW = ZoneInfo("Europe/Warsaw")
+# matching_event(): 10:00, 10:25, 10:50, 11:15 then 14:00, 14:20 local time, 20 minutes each
+SLOT_STARTS = [
+    datetime(2027, 1, 20, hour, minute, tzinfo=WARSAW)
+    for hour, minute in ((10, 0), (10, 25), (10, 50), (11, 15), (14, 0), (14, 20))
+]
+
+
+@pytest.fixture
+async def svc(
+    clean_databases: dict[str, str], kafka: Any, topic_prefix: str
+) -> AsyncIterator[Events]:
+    async with events_service(clean_databases, kafka, topic_prefix) as events:
+        yield events
+
+
+async def register(svc: Events, event_id: str, person: ProfileData, **extra: Any) -> Any:
+    body = {
+        "profile_id": str(person.id),
+        "participant": {"name": f"Contact of {person.name}", "email": "c@example.org"},
+        **extra,
+    }
+    return await svc.call(
+        "POST", f"/v1/events/{event_id}/registrations", json=body, hub=person.hub, expect=201
+    )
+
+
+async def meeting_messages(svc: Events, expect: int) -> list[Any]:
+    messages = await svc.messages(MEETINGS.name, expect=expect)
+    assert len(messages) == expect, [m.type for m in messages]
+    return messages
+
+
+def pair(data: Any) -> frozenset[Any]:
+    return frozenset((data.profile_a, data.profile_b))
+
+
+async def scheduled_event(svc: Events) -> dict[str, Any]:
+    """Four organisations, three suggestions and one accepted request, scheduled."""
+    a, b, c, d = (profile("A"), profile("B", hub="north"), profile("C"), profile("D", hub="north"))
+    await svc.add_profiles(a, b, c, d)
+    event = await svc.call("POST", "/v1/events", json=matching_event(), expect=201)
+    event_id = event["id"]
+    ra = await register(svc, event_id, a, availability=[0, 1, 2, 3])
+    rb, rc, rd = [await register(svc, event_id, p) for p in (b, c, d)]
+    await svc.publish(
+        MATCHES.name, match_suggested(a, b, 0.9), match_suggested(c, d, 0.8), match_suggested(a, c)
+    )
+
+    async def three() -> bool:
+        return len(await svc.call("GET", f"/v1/events/{event_id}/suggestions")) == 3
+
+    await eventually(three, what="three suggestions")
+    base = f"/v1/events/{event_id}/requests"
+    asked = {"from_registration": rd["id"], "to_registration": ra["id"], "message": "Hi"}
+    request = await svc.call("POST", base, json=asked, hub="north", expect=201)
+    await svc.call("POST", f"{base}/{request['id']}:accept")
+    run = await svc.call("POST", f"/v1/events/{event_id}/schedule")
+    return {
+        "event": event,
+        "run": run,
+        "profiles": (a, b, c, d),
+        "registrations": (ra, rb, rc, rd),
+    }
+
+
+async def test_schedule_publishes_every_meeting_at_its_slot_time(svc: Events) -> None:
+    setup = await scheduled_event(svc)
+    a, b, c, d = setup["profiles"]
+    event = setup["event"]
+    assert setup["run"]["changes"] == {"new": 4, "moved": 0, "cancelled": 0, "kept": 0}
+
+    messages = await meeting_messages(svc, 4)
+    assert all(isinstance(m, MeetingScheduled) for m in messages)
+    meetings = [m.data for m in messages]
+    assert {pair(m) for m in meetings} == {
+        frozenset((a.id, b.id)),
+        frozenset((c.id, d.id)),
+        frozenset((a.id, c.id)),
+        frozenset((a.id, d.id)),
+    }
+    for meeting in meetings:
+        assert isinstance(meeting, MeetingData)
+        assert meeting.starts_at in SLOT_STARTS
+        assert meeting.ends_at - meeting.starts_at == timedelta(minutes=20)
+        assert (meeting.event_title, meeting.timezone) == (event["title"], "Europe/Warsaw")
+        assert meeting.hub == "demo" and meeting.version == 1 and meeting.table in {"A", "B", "C"}
+        assert meeting.location == "Centrum Praskie Koneser, pl. Konesera 1, 03-736 Warszawa"
+        sides = {meeting.profile_a: meeting.hub_a, meeting.profile_b: meeting.hub_b}
+        assert sides == {p.id: p.hub for p in (a, b, c, d) if p.id in sides}
+    # A is only available in the morning and meets three people: no double booking
+    a_starts = [m.starts_at for m in meetings if a.id in pair(m)]
+    assert len(set(a_starts)) == 3 and max(a_starts) <= SLOT_STARTS[3]
+    per_slot_table = [(m.starts_at, m.table) for m in meetings]
+    assert len(set(per_slot_table)) == len(per_slot_table)
+
+    # running it again keeps every meeting where it is and announces nothing
+    again = await svc.call("POST", f"/v1/events/{event['id']}/schedule")
+    assert again["changes"] == {"new": 0, "moved": 0, "cancelled": 0, "kept": 4}
+
+
+async def test_a_withdrawal_cancels_its_meetings_and_an_acceptance_adds_one(svc: Events) -> None:
+    setup = await scheduled_event(svc)
+    a, b, c, _ = setup["profiles"]
+    _, rb, rc, _ = setup["registrations"]
+    event_id = setup["event"]["id"]
+    first = await meeting_messages(svc, 4)
+
+    await svc.call("POST", f"/v1/events/{event_id}/registrations/{rb['id']}:withdraw")
+    after_withdrawal = await meeting_messages(svc, 5)
+    cancelled = after_withdrawal[4]
+    assert isinstance(cancelled, MeetingCancelled)
+    assert pair(cancelled.data) == frozenset((a.id, b.id))
+    original = next(m.data for m in first if m.data.id == cancelled.data.id)
+    assert cancelled.data.version == original.version + 1
+    assert cancelled.data.starts_at == original.starts_at  # names the instance it cancels
+
+    e = profile("E")
+    await svc.add_profiles(e)
+    re = await register(svc, event_id, e)
+    base = f"/v1/events/{event_id}/requests"
+    ask = {"from_registration": re["id"], "to_registration": rc["id"]}
+    request = await svc.call("POST", base, json=ask, expect=201)
+    await svc.call("POST", f"{base}/{request['id']}:accept")
+    latest = await meeting_messages(svc, 6)
+    added = latest[5]
+    assert isinstance(added, MeetingScheduled) and pair(added.data) == frozenset((e.id, c.id))
+    assert added.data.starts_at.astimezone(UTC) in {s.astimezone(UTC) for s in SLOT_STARTS}
+    # the repairs moved nothing: exactly one message per change
+    assert [m.type for m in latest].count("meeting.scheduled") == 5
+
+
+async def test_only_the_organiser_schedules_and_only_with_slots_and_tables(svc: Events) -> None:
+    event = await svc.call("POST", "/v1/events", json=matching_event(), expect=201)
+    await svc.call("POST", f"/v1/events/{event['id']}/schedule", hub="north", expect=403)
+    bare = await svc.call(
+        "POST", "/v1/events", json=matching_event(sessions=[], tables=0), expect=201
+    )
+    await svc.call("POST", f"/v1/events/{bare['id']}/schedule", expect=409)
+    empty = await svc.call("POST", f"/v1/events/{event['id']}/schedule")
+    assert empty["changes"] == {"new": 0, "moved": 0, "cancelled": 0, "kept": 0}
