@@ -22,6 +22,7 @@ import random
 import statistics
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import replace
 
 from ortools.linear_solver import pywraplp
@@ -61,7 +62,7 @@ def generate(participants: int, seed: int = 7) -> Problem:
             slots.pop(index)
         availability[person] = frozenset(slots)
     pairs: set[frozenset[str]] = set()
-    requests = []
+    requests: list[Request] = []
     for person in people:
         for _ in range(rng.randint(3, 8)):
             other = rng.choice(people)
@@ -152,7 +153,7 @@ def withdraw(problem: Problem, person: str) -> Problem:
     )
 
 
-def timed(run):  # type: ignore[no-untyped-def]
+def timed(run: Callable[[], Schedule]) -> tuple[Schedule, float]:
     start = time.perf_counter()
     result = run()
     return result, time.perf_counter() - start
@@ -183,15 +184,12 @@ def main() -> None:
         )
         lost = sum(1 for p in best.placements if person in (p.a, p.b))
         kept = {p.key for p in fixed.placements}
-        dropped = sum(
-            1 for p in best.placements if person not in (p.a, p.b) and p.key not in kept
-        )
+        dropped = sum(1 for p in best.placements if person not in (p.a, p.b) and p.key not in kept)
         before_keys = {p.key for p in best.placements}
         added = sum(1 for key in kept if key not in before_keys)
-        repairs.append(
-            [str(size), person, str(lost), str(moved(best, fixed)), str(dropped), str(added)]
-            + [f"{repair_s:.2f}", str(violations(after, fixed) == [])]
-        )
+        figures = [lost, moved(best, fixed), dropped, added, f"{repair_s:.2f}"]
+        figures.append(violations(after, fixed) == [])
+        repairs.append([str(size), person, *map(str, figures)])
     for table in (rows, repairs):
         widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
         for row in table:

@@ -75,18 +75,41 @@ def schedule(problem: Problem, *, time_limit_s: float = 10.0, workers: int = 2) 
     return _finish(board, "cp-sat", optimal=optimal)
 
 
-def repair(problem: Problem, previous: Schedule, *, time_limit_s: float = 5.0) -> Schedule:
-    """Re-schedule `problem` (the new state) keeping every previous placement that is still
-    valid in its slot and table; new or freed capacity is filled greedily."""
+def repair(
+    problem: Problem, previous: Schedule, *, time_limit_s: float = 5.0, workers: int = 2
+) -> Schedule:
+    """Re-schedule `problem` (the new state) moving as few meetings as possible.
+
+    Every previous placement that is still valid (request, participants and slot still
+    there; accepted ones first if they conflict) is kept in its slot, and its table when the
+    table still exists; only the freed capacity is re-optimised (greedy, then CP-SAT with the
+    kept meetings fixed). The one exception: an accepted request that can only be placed by
+    displacing suggestions displaces them (at most five per accepted request: both
+    participants' meetings in its slot, one table, and one for each participant's cap).
+    """
     instance = Instance(problem)
-    board = Board(instance)
+    base = Board(instance)
     for placement in _still_valid(instance, previous):
         request = instance.by_key[placement.key]
-        if board.fits(request, placement.slot):
-            board.place(request, placement.slot)
-    greedy(instance, board)
-    polish(board)
-    return _finish(board, "repair", previous=previous)
+        if base.fits(request, placement.slot):
+            base.place(request, placement.slot)
+    kept = dict(base.slot_of)
+    base.protected = set(kept)
+    greedy(instance, base)
+    # Kept meetings an accepted request displaced in `greedy` are free for CP-SAT too.
+    kept = {key: slot for key, slot in kept.items() if base.slot_of.get(key) == slot}
+    best = base
+    if instance.requests:
+        solved = scheduling_cpsat.solve(
+            instance, hint=base, time_limit_s=time_limit_s, fixed=kept, workers=workers
+        )
+        if solved is not None:
+            board, _ = solved
+            board.protected = set(kept)
+            polish(board)
+            if value_units(instance, board.placed()) > value_units(instance, base.placed()):
+                best = board
+    return _finish(best, "repair", previous=previous)
 
 
 def _still_valid(instance: Instance, previous: Schedule) -> list[Placement]:

@@ -104,8 +104,8 @@ class _Model:
                 self._gap_chain(participant, window, used_slots)
 
     def _gap_chain(self, participant: str, window: list[int], used_slots: set[int]) -> None:
-        def used(slot: int) -> cp_model.LinearExprT:
-            return sum(self.at.get((participant, slot), []))
+        def used(slot: int) -> cp_model.LinearExpr:
+            return cp_model.LinearExpr.sum(self.at.get((participant, slot), []))
 
         hinted = [slot in used_slots for slot in window]
         before: list[Var] = []
