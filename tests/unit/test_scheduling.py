@@ -161,3 +161,24 @@ def test_repair_after_a_withdrawal_keeps_the_other_meetings_in_place() -> None:
     assert moved(before, after) == 0
     kept = {p.key for p in before.placements} - {"cd"}
     assert kept <= keys(after)
+
+
+def test_repair_after_a_new_acceptance_displaces_only_what_is_in_the_way() -> None:
+    requests = [
+        Request("ab", "a", "b", False, 0.9),
+        Request("cd", "c", "d", False, 0.8),
+        Request("ef", "e", "f", False, 0.7),
+    ]
+    p = problem(requests, slots=1, tables=3)
+    before = schedule(p, time_limit_s=2)
+    assert keys(before) == {"ab", "cd", "ef"}
+    # a now accepts a meeting with c: it needs a and c, so ab and cd must go; ef stays put.
+    grown = Problem(
+        p.slots, p.tables, p.availability, p.caps, (*requests, Request("ac", "a", "c", True, 0.1))
+    )
+    after = repair(grown, before, time_limit_s=2)
+    assert violations(grown, after) == []
+    assert keys(after) == {"ac", "ef"}
+    assert moved(before, after) == 0
+    table_of_ef = {pl.key: pl.table for pl in before.placements}["ef"]
+    assert {pl.key: pl.table for pl in after.placements}["ef"] == table_of_ef

@@ -6,7 +6,8 @@ tests check:
 
 * accepted: an unplaced accepted request cannot be placed by removing suggestions only;
 * fairness: a participant with a placeable request and no meeting cannot get one directly,
-  nor by removing ONE suggestion whose two participants both keep at least one meeting;
+  nor by removing ONE suggestion whose two participants both keep at least one meeting
+  (in a repair, not one of the kept previous meetings);
 * no single remaining request can be added with a positive gain in the objective.
 """
 
@@ -32,6 +33,8 @@ class Board:
         self.busy: dict[int, dict[str, str]] = {slot: {} for slot in instance.slots}
         self.count: Counter[str] = Counter()
         self.used: dict[str, set[int]] = {}
+        # Kept meetings of a repaired schedule: only an accepted request may displace them.
+        self.protected: set[str] = set()
 
     def placed(self) -> list[tuple[str, int]]:
         return list(self.slot_of.items())
@@ -226,7 +229,12 @@ def _single_swaps(
 
     def droppable(key: str) -> bool:
         dropped = instance.by_key[key]
-        return not dropped.accepted and board.count[dropped.a] > 1 and board.count[dropped.b] > 1
+        return (
+            not dropped.accepted
+            and key not in board.protected
+            and board.count[dropped.a] > 1
+            and board.count[dropped.b] > 1
+        )
 
     found = []
     for slot in instance.common[request.key]:
