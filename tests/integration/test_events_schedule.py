@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from icalendar import Calendar
 
 from tandem_shared.contracts import (
     MATCHES,
@@ -171,3 +172,79 @@ async def test_only_the_organiser_schedules_and_only_with_slots_and_tables(svc: 
     await svc.call("POST", f"/v1/events/{bare['id']}/schedule", expect=409)
     empty = await svc.call("POST", f"/v1/events/{event['id']}/schedule")
     assert empty["changes"] == {"new": 0, "moved": 0, "cancelled": 0, "kept": 0}
+
+
+def _vevents(ics: bytes) -> tuple[Calendar, list[Any]]:
+    calendar = Calendar.from_ical(ics)
+    return calendar, list(calendar.walk("VEVENT"))
+
+
+async def test_outputs_schedule_agenda_calendars_and_table_plan(svc: Events) -> None:
+    setup = await scheduled_event(svc)
+    ra, rb, *_ = setup["registrations"]
+    event_id = setup["event"]["id"]
+
+    board = await svc.call("GET", f"/v1/events/{event_id}/schedule", hub="north")
+    assert [datetime.fromisoformat(s["starts_at"]) for s in board["slots"]] == SLOT_STARTS
+    assert board["slots"][0]["starts_at"].endswith("+01:00")  # local time, with its offset
+    assert len(board["meetings"]) == 4 and board["solver"]
+
+    agenda = await svc.call("GET", f"/v1/events/{event_id}/registrations/{ra['id']}/agenda")
+    assert agenda["organisation"] == "A" and len(agenda["meetings"]) == 3
+    starts = [datetime.fromisoformat(m["starts_at"]) for m in agenda["meetings"]]
+    assert starts == sorted(starts) and {m["with_organisation"] for m in agenda["meetings"]} == {
+        "B",
+        "C",
+        "D",
+    }
+
+    response = await svc.call("GET", f"/v1/events/{event_id}/registrations/{ra['id']}/agenda.ics")
+    assert response.headers["content-type"].startswith("text/calendar")
+    calendar, vevents = _vevents(response.content)
+    assert str(calendar["METHOD"]) == "PUBLISH" and len(vevents) == 3
+    by_uid = {str(v["UID"]): v for v in vevents}
+    for meeting in agenda["meetings"]:
+        vevent = by_uid[f"{meeting['id']}@tandem.meetings"]
+        start = vevent.decoded("DTSTART")
+        assert vevent["DTSTART"].params["TZID"] == "Europe/Warsaw"
+        assert start == datetime.fromisoformat(meeting["starts_at"])
+        assert start.utcoffset() == timedelta(hours=1)
+        assert vevent.decoded("DTEND") - start == timedelta(minutes=20)
+    assert any(tz["TZID"] == "Europe/Warsaw" for tz in calendar.walk("VTIMEZONE"))
+
+    ab = next(m for m in agenda["meetings"] if m["with_organisation"] == "B")
+    invite = await svc.call("GET", f"/v1/events/{event_id}/meetings/{ab['id']}.ics")
+    calendar, [vevent] = _vevents(invite.content)
+    assert (str(calendar["METHOD"]), int(vevent["SEQUENCE"])) == ("REQUEST", 1)
+    assert len(vevent.get("ATTENDEE", [])) == 2  # the organiser's copy names both
+    await svc.call("POST", f"/v1/events/{event_id}/registrations/{rb['id']}:withdraw")
+    cancel = await svc.call("GET", f"/v1/events/{event_id}/meetings/{ab['id']}.ics")
+    calendar, [vevent] = _vevents(cancel.content)
+    assert (str(calendar["METHOD"]), int(vevent["SEQUENCE"])) == ("CANCEL", 2)
+    assert str(vevent["UID"]) == f"{ab['id']}@tandem.meetings"
+    assert vevent.decoded("DTSTART") == datetime.fromisoformat(ab["starts_at"])
+
+    plan = await svc.call("GET", f"/v1/events/{event_id}/table-plan")
+    html = plan.text
+    assert plan.headers["content-type"].startswith("text/html")
+    assert (
+        html.count("<tr><th>") == len(SLOT_STARTS) + 1 and "<th>A</th><th>B</th><th>C</th>" in html
+    )
+    assert "10:00-10:20" in html and "14:20-14:40" in html
+    await svc.call("GET", f"/v1/events/{event_id}/meetings/{ra['id']}.ics", expect=404)
+
+
+async def test_the_table_plan_escapes_organisation_names(svc: Events) -> None:
+    evil, good = profile("<script>alert(1)</script> & Co"), profile("Good")
+    await svc.add_profiles(evil, good)
+    event = await svc.call("POST", "/v1/events", json=matching_event(), expect=201)
+    first = await register(svc, event["id"], evil)
+    second = await register(svc, event["id"], good)
+    base = f"/v1/events/{event['id']}/requests"
+    ask = {"from_registration": first["id"], "to_registration": second["id"]}
+    request = await svc.call("POST", base, json=ask, expect=201)
+    await svc.call("POST", f"{base}/{request['id']}:accept")
+    await svc.call("POST", f"/v1/events/{event['id']}/schedule")
+    html = (await svc.call("GET", f"/v1/events/{event['id']}/table-plan")).text
+    assert "<script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co" in html

@@ -9,7 +9,8 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Query, Response, status
+from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
 from tandem_events import service
@@ -409,3 +410,145 @@ async def run_schedule(
             event_id,
             time_limit_s=runtime.settings.schedule_time_limit_seconds,
         )
+
+
+class SlotOut(BaseModel):
+    index: int
+    starts_at: datetime
+    ends_at: datetime
+
+
+class MeetingOut(BaseModel):
+    id: uuid.UUID
+    key: str
+    version: int
+    status: str
+    slot: int
+    table: str
+    starts_at: datetime
+    ends_at: datetime
+    accepted: bool
+    score: float
+    registration_a: uuid.UUID
+    registration_b: uuid.UUID
+    organisation_a: str
+    organisation_b: str
+    outcome: str | None
+    rating: int | None
+
+
+class ScheduleOut(BaseModel):
+    event_id: uuid.UUID
+    title: str
+    timezone: str
+    scheduled_at: datetime | None
+    solver: str | None
+    tables: list[str]
+    slots: list[SlotOut]
+    meetings: list[MeetingOut]
+
+
+class AgendaMeetingOut(MeetingOut):
+    with_registration: uuid.UUID
+    with_organisation: str
+
+
+class AgendaOut(BaseModel):
+    event_id: uuid.UUID
+    registration_id: uuid.UUID
+    organisation: str
+    timezone: str
+    meetings: list[AgendaMeetingOut]
+
+
+_CALENDAR: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/calendar": {}}, "description": "an iCalendar file"},
+    **_REGISTRATION,
+}
+
+
+def _calendar(ics: bytes, filename: str) -> Response:
+    return Response(
+        ics,
+        media_type="text/calendar; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.get(
+    "/events/{event_id}/schedule",
+    response_model=ScheduleOut,
+    tags=["schedule"],
+    responses=_NOT_FOUND,
+)
+async def read_schedule(
+    event_id: uuid.UUID, _principal: CurrentPrincipal, session: DbSession
+) -> dict[str, Any]:
+    """The slots (times in the event's zone) and the scheduled meetings."""
+    with service_errors():
+        return await service.schedule_view(session, event_id)
+
+
+@router.get(
+    "/events/{event_id}/registrations/{registration_id}/agenda",
+    response_model=AgendaOut,
+    tags=["schedule"],
+    responses=_REGISTRATION,
+)
+async def read_agenda(
+    event_id: uuid.UUID,
+    registration_id: uuid.UUID,
+    _principal: CurrentPrincipal,
+    session: DbSession,
+) -> dict[str, Any]:
+    """One participant's meetings in time order."""
+    with service_errors():
+        return await service.agenda(session, event_id, registration_id)
+
+
+@router.get(
+    "/events/{event_id}/registrations/{registration_id}/agenda.ics",
+    response_class=Response,
+    tags=["schedule"],
+    responses=_CALENDAR,
+)
+async def agenda_ics(
+    event_id: uuid.UUID,
+    registration_id: uuid.UUID,
+    _principal: CurrentPrincipal,
+    session: DbSession,
+) -> Response:
+    """The participant's agenda as iCalendar (METHOD:PUBLISH, one VEVENT per meeting)."""
+    with service_errors():
+        ics = await service.agenda_ics(session, event_id, registration_id)
+    return _calendar(ics, f"agenda-{registration_id}.ics")
+
+
+@router.get(
+    "/events/{event_id}/meetings/{meeting_id}.ics",
+    response_class=Response,
+    tags=["schedule"],
+    responses=_CALENDAR,
+)
+async def meeting_ics(
+    event_id: uuid.UUID, meeting_id: uuid.UUID, principal: CurrentPrincipal, session: DbSession
+) -> Response:
+    """The meeting's invitation (METHOD:REQUEST), or METHOD:CANCEL once it is cancelled;
+    the UID never changes and SEQUENCE is the meeting's version."""
+    with service_errors():
+        ics = await service.meeting_ics(session, principal, event_id, meeting_id)
+    return _calendar(ics, f"meeting-{meeting_id}.ics")
+
+
+@router.get(
+    "/events/{event_id}/table-plan",
+    response_class=HTMLResponse,
+    tags=["schedule"],
+    responses=_NOT_FOUND,
+)
+async def table_plan(
+    event_id: uuid.UUID, _principal: CurrentPrincipal, session: DbSession
+) -> HTMLResponse:
+    """A printable grid: slots down, tables across, who meets at each table."""
+    with service_errors():
+        return HTMLResponse(await service.table_plan(session, event_id))

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -45,9 +46,11 @@ from tandem_events.domain.scheduling import (
     schedule,
     violations,
 )
+from tandem_events.domain.table_plan import render_table_plan
 from tandem_events.tables import bus
 from tandem_shared.auth import Principal
 from tandem_shared.bus.outbox import enqueue
+from tandem_shared.calendar import CalendarEntry, Method, calendar_bytes, meeting_entry
 from tandem_shared.contracts import (
     EVENTS,
     MEETINGS,
@@ -882,4 +885,179 @@ def cancelled_data(
         starts_at=row["starts_at"],
         ends_at=row["ends_at"],
         reason=reason,
+    )
+
+
+# --------------------------------------------------------------------------- outputs
+
+
+@dataclass(frozen=True)
+class _Board:
+    """An event's schedule as read: meetings with the names and rows they refer to."""
+
+    event: RowMapping
+    meetings: Sequence[RowMapping]
+    registrations: dict[uuid.UUID, RowMapping]
+    names: dict[uuid.UUID, str]
+
+    def name(self, registration_id: uuid.UUID) -> str:
+        profile_id = self.registrations[registration_id]["profile_id"]
+        return self.names.get(profile_id, UNKNOWN_ORGANISATION)
+
+
+UNKNOWN_ORGANISATION = "an organisation"
+
+
+async def _board(session: AsyncSession, event_id: uuid.UUID) -> _Board:
+    event = await get_event(session, event_id)
+    meetings = await repository.event_meetings(session, event_id)
+    regs = {row["id"]: row for row in await repository.event_registrations(session, event_id)}
+    names = await repository.profile_names(session, [row["profile_id"] for row in regs.values()])
+    return _Board(event, meetings, regs, names)
+
+
+def _local(moment: datetime, timezone: str) -> datetime:
+    return moment.astimezone(ZoneInfo(timezone))
+
+
+def _meeting_view(board: _Board, row: RowMapping) -> dict[str, Any]:
+    zone = board.event["timezone"]
+    return {
+        "id": row["id"],
+        "key": row["key"],
+        "version": row["version"],
+        "status": row["status"],
+        "slot": row["slot"],
+        "table": row["table_label"],
+        "starts_at": _local(row["starts_at"], zone),
+        "ends_at": _local(row["ends_at"], zone),
+        "accepted": row["accepted"],
+        "score": row["score"],
+        "registration_a": row["registration_a"],
+        "registration_b": row["registration_b"],
+        "organisation_a": board.name(row["registration_a"]),
+        "organisation_b": board.name(row["registration_b"]),
+        "outcome": row["outcome"],
+        "rating": row["rating"],
+    }
+
+
+async def schedule_view(session: AsyncSession, event_id: uuid.UUID) -> dict[str, Any]:
+    """The event's current schedule: its slots (local times) and scheduled meetings."""
+    board = await _board(session, event_id)
+    event = board.event
+    zone = event["timezone"]
+    return {
+        "event_id": event["id"],
+        "title": event["title"],
+        "timezone": zone,
+        "scheduled_at": event["scheduled_at"],
+        "solver": event["schedule_solver"],
+        "tables": event["tables"],
+        "slots": [
+            {"index": index, "starts_at": start, "ends_at": end}
+            for index, (start, end) in enumerate(event_slot_times(event))
+        ],
+        "meetings": [
+            _meeting_view(board, row) for row in board.meetings if row["status"] == "scheduled"
+        ],
+    }
+
+
+def _participant_meetings(board: _Board, registration_id: uuid.UUID) -> list[RowMapping]:
+    return [
+        row
+        for row in board.meetings
+        if row["status"] == "scheduled"
+        and registration_id in (row["registration_a"], row["registration_b"])
+    ]
+
+
+async def agenda(
+    session: AsyncSession, event_id: uuid.UUID, registration_id: uuid.UUID
+) -> dict[str, Any]:
+    """One participant's meetings in time order, each with whom and where."""
+    board = await _board(session, event_id)
+    if registration_id not in board.registrations:
+        raise NotFound("registration not found")
+    meetings = []
+    for row in _participant_meetings(board, registration_id):
+        other = (
+            row["registration_b"]
+            if row["registration_a"] == registration_id
+            else row["registration_a"]
+        )
+        view = _meeting_view(board, row)
+        meetings.append(
+            {**view, "with_registration": other, "with_organisation": board.name(other)}
+        )
+    return {
+        "event_id": event_id,
+        "registration_id": registration_id,
+        "organisation": board.name(registration_id),
+        "timezone": board.event["timezone"],
+        "meetings": meetings,
+    }
+
+
+def _entry(board: _Board, row: RowMapping, *, attendees: tuple[str, ...] = ()) -> CalendarEntry:
+    first, second = board.name(row["registration_a"]), board.name(row["registration_b"])
+    summary = f"{first} & {second} — {board.event['title']}"
+    description = f"1:1 meeting at table {row['table_label']} ({board.event['title']})"
+    data: MeetingData | MeetingCancelledData
+    if row["status"] == "cancelled":
+        data = cancelled_data(board.event, row, board.registrations)
+    else:
+        data = meeting_data(board.event, row, board.registrations)
+    return meeting_entry(data, summary=summary, description=description, attendees=attendees)
+
+
+async def agenda_ics(
+    session: AsyncSession, event_id: uuid.UUID, registration_id: uuid.UUID
+) -> bytes:
+    """The participant's agenda as one calendar (METHOD:PUBLISH), a VEVENT per meeting."""
+    board = await _board(session, event_id)
+    if registration_id not in board.registrations:
+        raise NotFound("registration not found")
+    rows = _participant_meetings(board, registration_id)
+    return calendar_bytes([_entry(board, row) for row in rows], Method.PUBLISH)
+
+
+async def meeting_ics(
+    session: AsyncSession, principal: Principal, event_id: uuid.UUID, meeting_id: uuid.UUID
+) -> bytes:
+    """One meeting's invitation (REQUEST), or its cancellation (CANCEL, higher SEQUENCE).
+    The organiser's copy names both participants as attendees."""
+    board = await _board(session, event_id)
+    row = next((m for m in board.meetings if m["id"] == meeting_id), None)
+    if row is None:
+        raise NotFound("meeting not found")
+    attendees: tuple[str, ...] = ()
+    if principal.may_write_hub(board.event["hub"]):
+        emails = (
+            board.registrations[row[side]]["participant_email"]
+            for side in ("registration_a", "registration_b")
+        )
+        attendees = tuple(email for email in emails if email)
+    method = Method.CANCEL if row["status"] == "cancelled" else Method.REQUEST
+    return calendar_bytes([_entry(board, row, attendees=attendees)], method)
+
+
+async def table_plan(session: AsyncSession, event_id: uuid.UUID) -> str:
+    board = await _board(session, event_id)
+    cells = {
+        (row["slot"], row["table_label"]): (
+            board.name(row["registration_a"]),
+            board.name(row["registration_b"]),
+        )
+        for row in board.meetings
+        if row["status"] == "scheduled"
+    }
+    return render_table_plan(
+        title=board.event["title"],
+        place=place(board.event),
+        timezone=board.event["timezone"],
+        slots=event_slot_times(board.event),
+        tables=board.event["tables"],
+        cells=cells,
     )
