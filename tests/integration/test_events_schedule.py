@@ -20,6 +20,7 @@ from tandem_shared.contracts import (
     MeetingData,
     MeetingScheduled,
     ProfileData,
+    pair_id,
 )
 from tests.integration.events_support import (
     Events,
@@ -248,3 +249,59 @@ async def test_the_table_plan_escapes_organisation_names(svc: Events) -> None:
     html = (await svc.call("GET", f"/v1/events/{event['id']}/table-plan")).text
     assert "<script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co" in html
+
+
+async def test_outcomes_are_published_and_counted(svc: Events) -> None:
+    setup = await scheduled_event(svc)
+    a, b, c, d = setup["profiles"]
+    ra, rb, *_ = setup["registrations"]
+    event_id = setup["event"]["id"]
+    agenda = await svc.call("GET", f"/v1/events/{event_id}/registrations/{ra['id']}/agenda")
+    by_partner = {m["with_organisation"]: m for m in agenda["meetings"]}
+    url = f"/v1/events/{event_id}/meetings/{{}}/outcome"
+
+    await svc.call(
+        "POST", url.format(by_partner["B"]["id"]), json={"outcome": "held"}, hub="x", expect=403
+    )
+    for bad in ({"outcome": "great"}, {"outcome": "held", "rating": 6}, {"rating": 3}):
+        await svc.call("POST", url.format(by_partner["B"]["id"]), json=bad, expect=422)
+    recorded = await svc.call(
+        "POST",
+        url.format(by_partner["B"]["id"]),
+        json={"outcome": "agreement", "rating": 5},
+        hub="north",
+    )  # B's hub
+    assert (recorded["outcome"], recorded["rating"]) == ("agreement", 5)
+    await svc.call("POST", url.format(by_partner["C"]["id"]), json={"outcome": "no_show"})
+    await svc.call(
+        "POST", url.format(by_partner["D"]["id"]), json={"outcome": "follow_up", "rating": 2}
+    )
+
+    messages = await meeting_messages(svc, 7)
+    outcomes = [m.data for m in messages if m.type == "meeting.outcome_recorded"]
+    assert {(o.pair_id, o.outcome.value, o.rating) for o in outcomes} == {
+        (pair_id(a.id, b.id), "agreement", 5),
+        (pair_id(a.id, c.id), "no_show", None),
+        (pair_id(a.id, d.id), "follow_up", 2),
+    }
+
+    stats = await svc.call("GET", f"/v1/events/{event_id}/stats")
+    assert stats == {
+        "requests": 1,
+        "requests_pending": 0,
+        "requests_accepted": 1,
+        "requests_declined": 0,
+        "acceptance_rate": 1.0,
+        "suggestions": 3,
+        "meetings_scheduled": 4,
+        "outcomes_recorded": 3,
+        "meetings_held": 2,
+        "no_shows": 1,
+        "follow_ups": 1,
+        "agreements": 1,
+        "mean_rating": 3.5,
+    }
+    await svc.call("GET", f"/v1/events/{event_id}/stats", hub="north", expect=403)
+
+    await svc.call("POST", f"/v1/events/{event_id}/registrations/{rb['id']}:withdraw")
+    await svc.call("POST", url.format(by_partner["B"]["id"]), json={"outcome": "held"}, expect=409)

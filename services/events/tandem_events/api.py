@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from tandem_events import service
 from tandem_events.domain.events import CancelIn, EventIn, EventPatch, EventQuery
+from tandem_events.domain.outcomes import EventStats, OutcomeIn
 from tandem_events.domain.registrations import RegistrationIn, Status
 from tandem_events.domain.requests import DeclineIn, RequestIn, RequestStatus
 from tandem_shared.auth import CurrentPrincipal
@@ -552,3 +553,41 @@ async def table_plan(
     """A printable grid: slots down, tables across, who meets at each table."""
     with service_errors():
         return HTMLResponse(await service.table_plan(session, event_id))
+
+
+# --------------------------------------------------------------------------- after the event
+
+
+@router.post(
+    "/events/{event_id}/meetings/{meeting_id}/outcome",
+    response_model=MeetingOut,
+    tags=["outcomes"],
+    responses={
+        403: {"description": "neither the organising hub nor a participant's hub"},
+        404: {"description": "no such event or meeting"},
+        409: {"description": "the meeting was cancelled"},
+    },
+)
+async def record_outcome(
+    event_id: uuid.UUID,
+    meeting_id: uuid.UUID,
+    body: OutcomeIn,
+    principal: CurrentPrincipal,
+    session: DbSession,
+) -> dict[str, Any]:
+    """Record how the meeting went (`held`, `no_show`, `follow_up`, `agreement`) and an
+    optional 1-5 rating; publishes `meeting.outcome_recorded`."""
+    with service_errors():
+        return await service.record_outcome(session, principal, event_id, meeting_id, body)
+
+
+@router.get(
+    "/events/{event_id}/stats", response_model=EventStats, tags=["outcomes"], responses=_ORGANISER
+)
+async def read_stats(
+    event_id: uuid.UUID, principal: CurrentPrincipal, session: DbSession
+) -> EventStats:
+    """Requests, acceptance rate, meetings scheduled and held, no-shows, follow-ups,
+    agreements and the mean rating (organiser only)."""
+    with service_errors():
+        return await service.stats(session, principal, event_id)

@@ -27,6 +27,7 @@ from tandem_events.domain.events import (
     slot_times,
     table_labels,
 )
+from tandem_events.domain.outcomes import EventStats, OutcomeIn, event_stats
 from tandem_events.domain.plan import build_problem, diff, meeting_id, stored_schedule
 from tandem_events.domain.registrations import (
     HOLDS_PLACE,
@@ -66,10 +67,13 @@ from tandem_shared.contracts import (
     MeetingCancelled,
     MeetingCancelledData,
     MeetingData,
+    MeetingOutcomeData,
+    MeetingOutcomeRecorded,
     MeetingScheduled,
     RegistrationCreated,
     RegistrationData,
     RegistrationWithdrawn,
+    pair_id,
 )
 from tandem_shared.logging import get_logger
 
@@ -1060,4 +1064,63 @@ async def table_plan(session: AsyncSession, event_id: uuid.UUID) -> str:
         slots=event_slot_times(board.event),
         tables=board.event["tables"],
         cells=cells,
+    )
+
+
+# --------------------------------------------------------------------------- after the event
+
+
+async def record_outcome(
+    session: AsyncSession,
+    principal: Principal,
+    event_id: uuid.UUID,
+    meeting_id: uuid.UUID,
+    body: OutcomeIn,
+) -> dict[str, Any]:
+    """The organiser or either side's hub records how the meeting went; each record is
+    published as `meeting.outcome_recorded` (the matcher learns from it)."""
+    board = await _board(session, event_id)
+    row = next((m for m in board.meetings if m["id"] == meeting_id), None)
+    if row is None:
+        raise NotFound("meeting not found")
+    sides = [board.registrations[row[side]] for side in ("registration_a", "registration_b")]
+    if not any(
+        principal.may_write_hub(hub) for hub in (board.event["hub"], *(s["hub"] for s in sides))
+    ):
+        raise Forbidden("only the organising hub or a participant's hub may record the outcome")
+    if row["status"] != "scheduled":
+        raise Conflict("the meeting was cancelled")
+    version = row["outcome_version"] + 1
+    await repository.update_meeting(
+        session,
+        meeting_id,
+        {"outcome": body.outcome.value, "rating": body.rating, "outcome_version": version},
+    )
+    data = MeetingOutcomeData(
+        id=meeting_id,
+        event_id=event_id,
+        version=version,
+        pair_id=pair_id(sides[0]["profile_id"], sides[1]["profile_id"]),
+        outcome=body.outcome,
+        rating=body.rating,
+    )
+    hub = board.event["hub"]
+    message = MeetingOutcomeRecorded(
+        source=_source(hub), subject=str(meeting_id), hub=hub, data=data
+    )
+    await enqueue(session, bus, topic=MEETINGS.name, key=str(event_id), message=message)
+    updated = await repository.get_meeting(session, event_id, meeting_id)
+    assert updated is not None
+    return _meeting_view(board, updated)
+
+
+async def stats(session: AsyncSession, principal: Principal, event_id: uuid.UUID) -> EventStats:
+    """The organiser's figures for the event."""
+    event = await writable_event(session, principal, event_id)
+    requests = await repository.event_requests(session, event["id"])
+    meetings = await repository.event_meetings(session, event["id"])
+    return event_stats(
+        request_statuses=[row["status"] for row in requests],
+        suggestions=len(await repository.event_suggestions(session, event["id"])),
+        meetings=[(row["status"], row["outcome"], row["rating"]) for row in meetings],
     )
