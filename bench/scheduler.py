@@ -6,10 +6,12 @@ mutual scores ~ Beta(2, 3); availability 70-100% of the slots (late arrival / ea
 plus a few random holes); caps 4-8; tables = N/3 so tables bind.
 
 Per solver: wall time, value as a fraction of an upper bound (the LP relaxation of the
-same model without the gap penalty, solved with GLOP), meetings, min and median meetings per
-participant, idle gaps, accepted placed / accepted total, participants with a placeable
-request left without a meeting. Then repair after one withdrawal (the participant with the
-most meetings): meetings moved, dropped (withdrawn ones excluded) and time.
+same model without the gap penalty, solved with GLOP), plain/UB (score + base of the
+meetings minus gap penalty, over the LP bound of score + base alone), meetings, min and
+median meetings per participant, idle gaps, accepted placed / accepted total, participants
+with a placeable request left without a meeting. Then repair after one withdrawal (the
+participant with the most meetings): meetings moved, dropped (withdrawn ones excluded),
+added, and time.
 
     .venv/bin/python bench/scheduler.py                  # 100, 500, 1000 participants
     .venv/bin/python bench/scheduler.py 100 --limit 5    # one size, CP-SAT time limit 5 s
@@ -39,7 +41,9 @@ from tandem_events.domain.scheduling import (
     violations,
 )
 from tandem_events.domain.scheduling_model import (
+    ACCEPTED,
     FAIRNESS,
+    GAP,
     SCALE,
     Instance,
     meeting_units,
@@ -88,8 +92,9 @@ def generate(participants: int, seed: int = 7) -> Problem:
     )
 
 
-def lp_upper_bound(problem: Problem) -> float:
-    """LP relaxation of the objective without gaps (gaps only subtract): an upper bound."""
+def lp_upper_bound(problem: Problem, *, priorities: bool = True) -> float:
+    """LP relaxation of the objective without gaps (gaps only subtract): an upper bound.
+    Without `priorities`: of the meetings' own value (score + base) alone."""
     instance = Instance(problem)
     solver = pywraplp.Solver.CreateSolver("GLOP")
     objective = solver.Objective()
@@ -100,7 +105,10 @@ def lp_upper_bound(problem: Problem) -> float:
         options = []
         for slot in instance.common[request.key]:
             var = solver.NumVar(0, 1, "")
-            objective.SetCoefficient(var, meeting_units(request))
+            units = meeting_units(request) - (ACCEPTED if request.accepted else 0)
+            objective.SetCoefficient(
+                var, units + (ACCEPTED if priorities and request.accepted else 0)
+            )
             options.append(var)
             per_slot.setdefault(slot, []).append(var)
             for person in (request.a, request.b):
@@ -115,13 +123,24 @@ def lp_upper_bound(problem: Problem) -> float:
         solver.Add(sum(options) <= instance.cap[person])
         covered = solver.NumVar(0, 1, "")
         solver.Add(covered <= sum(options))
-        objective.SetCoefficient(covered, FAIRNESS)
+        objective.SetCoefficient(covered, FAIRNESS if priorities else 0)
     objective.SetMaximization()
     solver.Solve()
     return float(objective.Value()) / SCALE
 
 
-def describe(problem: Problem, result: Schedule, seconds: float, bound: float) -> list[str]:
+def meetings_value(problem: Problem, result: Schedule) -> float:
+    """Score + base of the placed meetings minus the gap penalty, without priorities."""
+    instance = Instance(problem)
+    units = sum(meeting_units(instance.by_key[p.key]) for p in result.placements)
+    units -= sum(1 for p in result.placements if instance.by_key[p.key].accepted) * ACCEPTED
+    units -= GAP * sum(participant_gaps(problem, result).values())
+    return units / SCALE
+
+
+def describe(
+    problem: Problem, result: Schedule, seconds: float, bound: float, plain_bound: float
+) -> list[str]:
     assert violations(problem, result) == [], violations(problem, result)
     instance = Instance(problem)
     meetings: Counter[str] = Counter()
@@ -136,6 +155,7 @@ def describe(problem: Problem, result: Schedule, seconds: float, bound: float) -
         result.solver + (" (opt)" if result.optimal else ""),
         f"{seconds:.2f}",
         f"{result.value / bound:.4f}",
+        f"{meetings_value(problem, result) / plain_bound:.4f}",
         str(len(result.placements)),
         str(min(counts)),
         f"{statistics.median(counts):g}",
@@ -164,18 +184,29 @@ def main() -> None:
     parser.add_argument("sizes", nargs="*", type=int, default=[100, 500, 1000])
     parser.add_argument("--limit", type=float, default=10.0, help="CP-SAT time limit (s)")
     args = parser.parse_args()
-    header = ["N", "requests", "solver", "time s", "value/UB", "meetings", "min", "median"]
+    header = [
+        "N",
+        "requests",
+        "solver",
+        "time s",
+        "value/UB",
+        "plain/UB",
+        "meetings",
+        "min",
+        "median",
+    ]
     header += ["gaps", "accepted", "uncovered"]
     rows = [header]
     repairs = [["N", "withdrawn", "lost", "moved", "dropped", "added", "repair s", "valid"]]
     for size in args.sizes:
         problem = generate(size)
         bound = lp_upper_bound(problem)
+        plain = lp_upper_bound(problem, priorities=False)
         base = [str(size), str(len(problem.requests))]
         greedy, greedy_s = timed(lambda: greedy_schedule(problem))  # noqa: B023
-        rows.append(base + describe(problem, greedy, greedy_s, bound))
+        rows.append(base + describe(problem, greedy, greedy_s, bound, plain))
         best, best_s = timed(lambda: schedule(problem, time_limit_s=args.limit))  # noqa: B023
-        rows.append(base + describe(problem, best, best_s, bound))
+        rows.append(base + describe(problem, best, best_s, bound, plain))
         per_person = Counter(x for p in best.placements for x in (p.a, p.b))
         person = per_person.most_common(1)[0][0]
         after = withdraw(problem, person)

@@ -17,6 +17,8 @@ from tandem_events.domain.scheduling import (
     schedule,
     violations,
 )
+from tandem_events.domain.scheduling_greedy import Board, polish
+from tandem_events.domain.scheduling_model import Instance
 
 pytestmark = pytest.mark.unit
 
@@ -182,3 +184,23 @@ def test_repair_after_a_new_acceptance_displaces_only_what_is_in_the_way() -> No
     assert moved(before, after) == 0
     table_of_ef = {pl.key: pl.table for pl in before.placements}["ef"]
     assert {pl.key: pl.table for pl in after.placements}["ef"] == table_of_ef
+
+
+def test_polish_swaps_out_a_second_meeting_for_someone_with_none() -> None:
+    # p can only meet q, and only in slot 0, where q meets x; q and x both have another
+    # meeting, so dropping q-x for p-q covers p and leaves nobody without a meeting.
+    requests = [
+        Request("pq", "p", "q", False, 0.1),
+        Request("qx", "q", "x", False, 0.9),
+        Request("qy", "q", "y", False, 0.9),
+        Request("xy", "x", "y", False, 0.9),
+    ]
+    p = problem(requests, slots=3, tables=2, unavailable={"p": {1, 2}})
+    instance = Instance(p)
+    board = Board(instance)
+    for key, slot in (("qx", 0), ("qy", 1), ("xy", 2)):
+        board.place(instance.by_key[key], slot)
+    polish(board)
+    assert board.slot_of == {"pq": 0, "qy": 1, "xy": 2}
+    for solve in SOLVERS:  # from scratch all four fit: p-q and x-y in slot 0
+        assert keys(solve(p)) == {"pq", "qx", "qy", "xy"}
