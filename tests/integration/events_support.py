@@ -162,7 +162,7 @@ async def events_service(
         database_url=databases["events"],
         kafka=kafka,
         prefix=prefix,
-        **{"schedule_time_limit_seconds": 2.0, **overrides},
+        **{"schedule_time_limit_seconds": 2.0, "repair_poll_seconds": 0.5, **overrides},
     )
     app = create_app(settings)
     async with running(app) as client:

@@ -5,6 +5,9 @@ over the topics, registrations and an accepted request over HTTP, a schedule out
 
 from __future__ import annotations
 
+import asyncio
+import threading
+import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,7 +15,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from icalendar import Calendar
+from sqlalchemy import select, update
 
+from tandem_events import repository, service
+from tandem_events.domain.scheduling import Problem, Schedule
+from tandem_events.domain.scheduling import schedule as real_schedule
+from tandem_events.tables import events as events_table
+from tandem_events.tables import registrations
 from tandem_shared.contracts import (
     MATCHES,
     MEETINGS,
@@ -22,6 +31,7 @@ from tandem_shared.contracts import (
     ProfileData,
     pair_id,
 )
+from tandem_shared.db import transaction
 from tests.integration.events_support import (
     Events,
     events_service,
@@ -305,3 +315,103 @@ async def test_outcomes_are_published_and_counted(svc: Events) -> None:
 
     await svc.call("POST", f"/v1/events/{event_id}/registrations/{rb['id']}:withdraw")
     await svc.call("POST", url.format(by_partner["B"]["id"]), json={"outcome": "held"}, expect=409)
+
+
+async def test_a_withdrawal_answers_while_the_solver_runs_and_the_stale_result_is_not_stored(
+    svc: Events, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The explicit run solves outside any transaction: a withdrawal during the solve is
+    not blocked by it, and the run's result (computed before the withdrawal) is not
+    stored: the run re-solves on the new state."""
+    setup = await scheduled_event(svc)
+    a, b, *_ = setup["profiles"]
+    _, rb, *_ = setup["registrations"]
+    event_id = setup["event"]["id"]
+    await meeting_messages(svc, 4)
+    solving, release = threading.Event(), threading.Event()
+
+    def held_schedule(problem: Problem, *, time_limit_s: float) -> Schedule:
+        solving.set()
+        release.wait(60)  # bounded: a failing test must not hang the session
+        return real_schedule(problem, time_limit_s=time_limit_s)
+
+    monkeypatch.setattr(service, "schedule", held_schedule)
+    run = asyncio.create_task(
+        svc.client.post(f"/v1/events/{event_id}/schedule", headers=svc.auth())
+    )
+    try:
+        assert await asyncio.to_thread(solving.wait, 30)
+        # Before: the run held the event row lock while solving, and this waited for it.
+        withdraw = svc.call("POST", f"/v1/events/{event_id}/registrations/{rb['id']}:withdraw")
+        withdrawn = await asyncio.wait_for(withdraw, 30)
+        assert withdrawn["status"] == "withdrawn"
+    finally:
+        release.set()
+    response = await run
+    assert response.status_code == 200, response.text
+    board = await svc.call("GET", f"/v1/events/{event_id}/schedule")
+    assert rb["id"] not in {m[side] for m in board["meetings"] for side in SIDES}
+    # (the run from scratch may move meetings: only the cancellation is certain)
+    published = await svc.messages(MEETINGS.name, expect=5)
+    cancelled = [m for m in published if isinstance(m, MeetingCancelled)]
+    assert [pair(m.data) for m in cancelled] == [frozenset((a.id, b.id))]
+
+
+SIDES = ("registration_a", "registration_b")
+
+
+async def test_the_explicit_run_answers_409_when_the_event_keeps_changing(
+    svc: Events, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    setup = await scheduled_event(svc)
+    event_id = setup["event"]["id"]
+
+    def changing_schedule(problem: Problem, *, time_limit_s: float) -> Schedule:
+        # A change commits while every run solves (as a busy registration desk would).
+        asyncio.run_coroutine_threadsafe(_touch(svc, event_id), loop).result(30)
+        return real_schedule(problem, time_limit_s=time_limit_s)
+
+    loop = asyncio.get_running_loop()
+    monkeypatch.setattr(service, "schedule", changing_schedule)
+    await svc.call("POST", f"/v1/events/{event_id}/schedule", expect=409)
+    board = await svc.call("GET", f"/v1/events/{event_id}/schedule")
+    assert len(board["meetings"]) == 4  # the earlier schedule is intact
+
+
+async def _touch(svc: Events, event_id: str) -> None:
+    async with transaction(svc.app.state.runtime.sessionmaker) as session:
+        await repository.touch_schedule(session, uuid.UUID(event_id))
+
+
+async def test_a_repair_pending_at_a_crash_runs_when_the_service_starts(
+    clean_databases: dict[str, str], kafka: Any, topic_prefix: str
+) -> None:
+    async with events_service(clean_databases, kafka, topic_prefix) as first:
+        setup = await scheduled_event(first)
+        a, b, *_ = setup["profiles"]
+        _, rb, *_ = setup["registrations"]
+        await meeting_messages(first, 4)
+    # The state a crash leaves between a committed withdrawal and its repair.
+    async with transaction(first.app.state.runtime.sessionmaker) as session:
+        await session.execute(
+            update(registrations)
+            .where(registrations.c.id == uuid.UUID(rb["id"]))
+            .values(status="withdrawn")
+        )
+        await session.execute(
+            update(events_table)
+            .where(events_table.c.id == uuid.UUID(setup["event"]["id"]))
+            .values(repair_pending="a participant withdrew")
+        )
+    async with events_service(clean_databases, kafka, topic_prefix) as second:
+        messages = await meeting_messages(second, 5)
+        assert isinstance(messages[4], MeetingCancelled)
+        assert pair(messages[4].data) == frozenset((a.id, b.id))
+        assert messages[4].data.reason == "a participant withdrew"
+
+        async def repaired() -> bool:
+            async with transaction(second.app.state.runtime.sessionmaker) as session:
+                query = select(events_table.c.repair_pending)
+                return (await session.execute(query)).scalar_one() is None
+
+        await eventually(repaired, what="the pending repair cleared")

@@ -9,11 +9,11 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Response, status
+from fastapi import APIRouter, BackgroundTasks, HTTPException, Query, Response, status
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
-from tandem_events import service
+from tandem_events import repairer, service
 from tandem_events.domain.events import CancelIn, EventIn, EventPatch, EventQuery
 from tandem_events.domain.outcomes import EventStats, OutcomeIn
 from tandem_events.domain.registrations import RegistrationIn, Status
@@ -227,16 +227,14 @@ async def withdraw(
     principal: CurrentPrincipal,
     session: DbSession,
     runtime: RuntimeDep,
+    background: BackgroundTasks,
 ) -> dict[str, Any]:
-    """Withdraw; the first waitlisted registration moves up and a schedule is repaired."""
+    """Withdraw; the first waitlisted registration moves up, the participant's meetings
+    are cancelled and the rest of a schedule is repaired in the background."""
     with service_errors():
-        row = await service.withdraw(
-            session,
-            principal,
-            event_id,
-            registration_id,
-            repair_time_limit_s=runtime.settings.repair_time_limit_seconds,
-        )
+        row = await service.withdraw(session, principal, event_id, registration_id)
+        # Background tasks run after the response, so after the commit.
+        background.add_task(repairer.wake, runtime)
         return await _view(session, principal, event_id, row)
 
 
@@ -327,17 +325,12 @@ async def accept_request(
     principal: CurrentPrincipal,
     session: DbSession,
     runtime: RuntimeDep,
+    background: BackgroundTasks,
 ) -> dict[str, Any]:
-    """Accept; an existing schedule is repaired to fit the meeting in."""
+    """Accept; an existing schedule is repaired in the background to fit the meeting in."""
     with service_errors():
-        row = await service.answer_request(
-            session,
-            principal,
-            event_id,
-            request_id,
-            accept=True,
-            repair_time_limit_s=runtime.settings.repair_time_limit_seconds,
-        )
+        row = await service.answer_request(session, principal, event_id, request_id, accept=True)
+        background.add_task(repairer.wake, runtime)
         return dict(row)
 
 
@@ -396,20 +389,25 @@ class ScheduleRunOut(BaseModel):
     "/events/{event_id}/schedule",
     response_model=ScheduleRunOut,
     tags=["schedule"],
-    responses={**_ORGANISER, 409: {"description": "cancelled, or no slots or tables"}},
+    responses={
+        **_ORGANISER,
+        409: {"description": "cancelled, no slots or tables, or changed while scheduling"},
+    },
 )
 async def run_schedule(
-    event_id: uuid.UUID, principal: CurrentPrincipal, session: DbSession, runtime: RuntimeDep
+    event_id: uuid.UUID, principal: CurrentPrincipal, runtime: RuntimeDep
 ) -> dict[str, Any]:
     """Schedule accepted requests, then the matcher's suggestions, into (slot, table);
     publishes `meeting.scheduled` for new and moved meetings and `meeting.cancelled` for
-    dropped ones."""
+    dropped ones. No request transaction: the solver runs outside any (409 if the event
+    kept changing while it ran)."""
     with service_errors():
         return await service.run_schedule(
-            session,
+            runtime.sessionmaker,
             principal,
             event_id,
             time_limit_s=runtime.settings.schedule_time_limit_seconds,
+            attempts=runtime.settings.schedule_attempts,
         )
 
 

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tandem_events import repository
 from tandem_events.domain.events import (
@@ -75,6 +75,7 @@ from tandem_shared.contracts import (
     RegistrationWithdrawn,
     pair_id,
 )
+from tandem_shared.db import transaction
 from tandem_shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -238,6 +239,7 @@ async def update_event(
     await repository.update_event(
         session, event_id, {**changes, "version": row["version"] + 1, "updated_at": _now()}
     )
+    await repository.touch_schedule(session, event_id)
     row = await get_event(session, event_id)
     await _publish_event(session, row, created=False)
     return row
@@ -262,6 +264,7 @@ async def cancel_event(
         event_id,
         {"status": "cancelled", "cancel_reason": reason, "version": version, "updated_at": _now()},
     )
+    await repository.touch_schedule(session, event_id)
     data = EventCancelledData(id=event_id, hub=row["hub"], version=version, reason=reason)
     message = EventCancelled(
         source=_source(row["hub"]), subject=str(event_id), hub=row["hub"], data=data
@@ -357,6 +360,7 @@ async def register(
     )
     row = await _registration(session, event_id, registration_id)
     if row["status"] in HOLDS_PLACE:
+        await repository.touch_schedule(session, event_id)
         await _took_place(session, event, row)
     return row
 
@@ -380,11 +384,11 @@ async def withdraw(
     principal: Principal,
     event_id: uuid.UUID,
     registration_id: uuid.UUID,
-    *,
-    repair_time_limit_s: float = 5.0,
 ) -> RowMapping:
-    """Withdraw (once). A freed place goes to the first on the waitlist; the schedule, if
-    there is one, is repaired."""
+    """Withdraw (once). A freed place goes to the first on the waitlist. The participant's
+    meetings are cancelled at once; the rest of a schedule is repaired after the commit
+    (the durable `repair_pending` flag, see `repair_pending_schedules`), so the answer
+    never waits for the solver."""
     event = await repository.get_event(session, event_id, for_update=True)
     if event is None:
         raise NotFound("event not found")
@@ -401,11 +405,29 @@ async def withdraw(
     row = await _registration(session, event_id, registration_id)
     if held_place:
         await _publish_registration(session, event, row, withdrawn=True)
+        await _cancel_meetings_of(session, event, registration_id, reason=WITHDREW)
         await _promote_from_waitlist(session, event)
-        await reschedule_if_scheduled(
-            session, event, reason="a participant withdrew", time_limit_s=repair_time_limit_s
-        )
+        await repository.touch_schedule(session, event_id, repair=WITHDREW)
     return row
+
+
+WITHDREW = "a participant withdrew"
+ACCEPTED = "a request was accepted"
+
+
+async def _cancel_meetings_of(
+    session: AsyncSession, event: RowMapping, registration_id: uuid.UUID, *, reason: str
+) -> None:
+    """A withdrawn participant's meetings cannot happen: cancel them now, without the
+    solver (the repair later only fills the freed places)."""
+    meetings = await repository.event_meetings(session, event["id"], status="scheduled")
+    mine = [m for m in meetings if registration_id in (m["registration_a"], m["registration_b"])]
+    if not mine:
+        return
+    regs = {row["id"]: row for row in await repository.event_registrations(session, event["id"])}
+    now = _now()
+    for meeting in mine:
+        await _cancel_meeting(session, event, meeting, regs, now, reason=reason)
 
 
 async def _promote_from_waitlist(session: AsyncSession, event: RowMapping) -> None:
@@ -431,6 +453,7 @@ async def check_in(
     await repository.update_registration(
         session, registration_id, {"status": Status.CHECKED_IN.value, "updated_at": _now()}
     )
+    await repository.touch_schedule(session, event_id)
     return await _registration(session, event_id, registration_id)
 
 
@@ -541,10 +564,10 @@ async def answer_request(
     *,
     accept: bool,
     reason: str | None = None,
-    repair_time_limit_s: float = 5.0,
 ) -> RowMapping:
     """B (its hub, or the organiser) accepts or declines; repeating the same answer is a
-    no-op, changing it is a conflict. An acceptance repairs an existing schedule."""
+    no-op, changing it is a conflict. An acceptance marks an existing schedule for repair
+    (done after the commit, see `repair_pending_schedules`)."""
     event = await repository.get_event(session, event_id, for_update=True)
     if event is None:
         raise NotFound("event not found")
@@ -560,10 +583,8 @@ async def answer_request(
     await repository.update_request(
         session, request_id, {"status": wanted.value, "reason": reason, "updated_at": _now()}
     )
-    if accept:
-        await reschedule_if_scheduled(
-            session, event, reason="a request was accepted", time_limit_s=repair_time_limit_s
-        )
+    # A decline matters too: the pair's suggestion no longer counts.
+    await repository.touch_schedule(session, event_id, repair=ACCEPTED if accept else None)
     return await _request(session, event_id, request_id)
 
 
@@ -630,6 +651,8 @@ async def on_match_withdrawn(session: AsyncSession, match: MatchWithdrawnData) -
         },
     )
     if stored:
+        for event_id in await repository.events_suggesting(session, match.pair_id):
+            await repository.touch_schedule(session, event_id)
         await repository.delete_suggestions(session, pair=match.pair_id)
 
 
@@ -651,6 +674,7 @@ async def _suggest(
             "score": score,
         },
     )
+    await repository.touch_schedule(session, event_id)
 
 
 async def suggest_for_registration(
@@ -700,33 +724,116 @@ async def _problem(session: AsyncSession, event: RowMapping) -> Problem:
     )
 
 
+@dataclass(frozen=True)
+class ScheduleInput:
+    """What one solver run reads, and the revision it was read at."""
+
+    event: RowMapping
+    revision: int
+    problem: Problem
+    previous: Schedule
+
+
+async def _schedule_input(session: AsyncSession, event: RowMapping) -> ScheduleInput:
+    # `event` (and its revision) is read before the rest: a change committed in between
+    # bumps the revision after ours, so the result of this read can never be stored.
+    meetings = await repository.event_meetings(session, event["id"])
+    return ScheduleInput(
+        event=event,
+        revision=event["schedule_revision"],
+        problem=await _problem(session, event),
+        previous=stored_schedule(meetings),
+    )
+
+
+async def _apply_if_current(
+    session: AsyncSession, read: ScheduleInput, result: Schedule, *, reason: str
+) -> dict[str, Any] | None:
+    """Store `result` if nothing the scheduler read changed since (None otherwise); the
+    event row lock is held only for this short write."""
+    event = await repository.get_event(session, read.event["id"], for_update=True)
+    if event is None or event["schedule_revision"] != read.revision:
+        return None
+    return await _apply(session, event, read.problem, result, reason=reason)
+
+
 async def run_schedule(
-    session: AsyncSession, principal: Principal, event_id: uuid.UUID, *, time_limit_s: float
+    sessionmaker: async_sessionmaker[AsyncSession],
+    principal: Principal,
+    event_id: uuid.UUID,
+    *,
+    time_limit_s: float,
+    attempts: int = 2,
 ) -> dict[str, Any]:
     """Schedule the event from scratch (the organiser's explicit run); meetings that stay
-    in the same slot and table are untouched, the others are announced."""
-    event = await writable_event(session, principal, event_id, lock=True)
-    if event["status"] != "active":
-        raise Conflict("the event is cancelled")
-    if slot_count(event) == 0 or not event["tables"]:
-        raise Conflict("the event needs sessions with slots and tables to schedule meetings")
-    problem = await _problem(session, event)
-    result = await asyncio.to_thread(schedule, problem, time_limit_s=time_limit_s)
-    return await _apply(session, event, problem, result, reason="rescheduled by the organiser")
+    in the same slot and table are untouched, the others are announced.
+
+    Owns its transactions because the solver (seconds of CPU) must run outside any: read
+    the problem in one short transaction, solve in a thread, store in a second one only
+    if the event's schedule revision is unchanged; re-solve on a conflict, at most
+    `attempts` runs, then answer Conflict (409)."""
+    for _ in range(attempts):
+        async with transaction(sessionmaker) as session:
+            event = await writable_event(session, principal, event_id)
+            if event["status"] != "active":
+                raise Conflict("the event is cancelled")
+            if slot_count(event) == 0 or not event["tables"]:
+                raise Conflict(
+                    "the event needs sessions with slots and tables to schedule meetings"
+                )
+            read = await _schedule_input(session, event)
+        result = await asyncio.to_thread(schedule, read.problem, time_limit_s=time_limit_s)
+        async with transaction(sessionmaker) as session:
+            applied = await _apply_if_current(
+                session, read, result, reason="rescheduled by the organiser"
+            )
+        if applied is not None:
+            return applied
+        log.info("schedule.conflict", event_id=str(event_id))
+    raise Conflict("the event changed while it was being scheduled; run the schedule again")
 
 
-async def reschedule_if_scheduled(
-    session: AsyncSession, event: RowMapping, *, reason: str, time_limit_s: float
-) -> None:
-    """After a withdrawal or an acceptance: repair an existing schedule, moving as few
-    meetings as possible. An event never scheduled stays unscheduled."""
-    if event["scheduled_at"] is None or event["status"] != "active":
-        return
-    meetings = await repository.event_meetings(session, event["id"])
-    problem = await _problem(session, event)
-    previous = stored_schedule(meetings)
-    result = await asyncio.to_thread(repair, problem, previous, time_limit_s=time_limit_s)
-    await _apply(session, event, problem, result, reason=reason)
+async def repair_schedule(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    event_id: uuid.UUID,
+    *,
+    time_limit_s: float,
+    attempts: int = 3,
+) -> bool:
+    """Repair the event's schedule if a repair is pending, moving as few meetings as
+    possible; the same read / solve / store-if-unchanged cycle as `run_schedule`. False
+    if every attempt met a concurrent change: the repair stays pending for the next round."""
+    for _ in range(attempts):
+        async with transaction(sessionmaker) as session:
+            event = await repository.get_event(session, event_id)
+            if event is None or event["repair_pending"] is None:
+                return True
+            if event["status"] != "active" or event["scheduled_at"] is None:
+                await repository.update_event(session, event_id, {"repair_pending": None})
+                return True
+            read = await _schedule_input(session, event)
+        result = await asyncio.to_thread(
+            repair, read.problem, read.previous, time_limit_s=time_limit_s
+        )
+        async with transaction(sessionmaker) as session:
+            applied = await _apply_if_current(session, read, result, reason=event["repair_pending"])
+        if applied is not None:
+            return True
+        log.info("schedule.repair_conflict", event_id=str(event_id))
+    return False
+
+
+async def repair_pending_schedules(
+    sessionmaker: async_sessionmaker[AsyncSession], *, time_limit_s: float
+) -> int:
+    """Run every pending repair (at start, this catches up on repairs decided before a
+    crash); the number of events repaired."""
+    async with transaction(sessionmaker) as session:
+        pending = await repository.pending_repairs(session)
+    repaired = 0
+    for event_id in pending:
+        repaired += await repair_schedule(sessionmaker, event_id, time_limit_s=time_limit_s)
+    return repaired
 
 
 async def _apply(
@@ -753,9 +860,16 @@ async def _apply(
         )
     for key in changes.cancelled:
         await _cancel_meeting(session, event, by_key[key], regs, now, reason=reason)
+    # The stored schedule now answers the current problem: no repair is pending.
     await repository.update_event(
-        session, event["id"], {"scheduled_at": now, "schedule_solver": result.solver}
+        session,
+        event["id"],
+        {"scheduled_at": now, "schedule_solver": result.solver, "repair_pending": None},
     )
+    if changes.new or changes.moved or changes.cancelled:
+        # Only a real change invalidates other runs' reads (a no-op repair must not make a
+        # concurrent explicit run start over).
+        await repository.touch_schedule(session, event["id"])
     log.info(
         "schedule.applied", event_id=str(event["id"]), solver=result.solver, **changes.summary()
     )
