@@ -80,6 +80,15 @@ async def test_list_filters_by_kind_hub_and_status(svc: Events) -> None:
     assert [e["hub"] for e in north["items"]] == ["north"]
     assert (await svc.call("GET", "/v1/events", params={"status": "cancelled"}))["total"] == 0
     await svc.call("GET", "/v1/events", params={"kind": "rave"}, expect=422)
+    await svc.call("GET", "/v1/events", params={"hub": "no\x00rth"}, expect=422)
+    await svc.call("GET", "/v1/events", params={"starts_after": "0001-01-01T00:00:00Z"}, expect=422)
+
+
+async def test_a_cancellation_reason_with_a_nul_character_is_422(svc: Events) -> None:
+    created = await svc.call("POST", "/v1/events", json=matching_event(), expect=201)
+    url = f"/v1/events/{created['id']}:cancel"
+    await svc.call("POST", url, json={"reason": "flooded\x00"}, expect=422)
+    assert (await svc.call("GET", f"/v1/events/{created['id']}"))["status"] == "active"
 
 
 @pytest.mark.parametrize(
@@ -99,6 +108,12 @@ async def test_list_filters_by_kind_hub_and_status(svc: Events) -> None:
             "between starts_at and ends_at",
         ),
         ({"unknown": 1}, "unknown"),
+        # found by the fuzzer or by review: each was a 500 or was stored before
+        ({"title": "Winter\x00Market"}, "NUL"),
+        ({"languages": ["zz"]}, "ISO 639-1"),
+        ({"online": True, "url": "https://example.org/" + "a" * 2048}, "url"),
+        ({"starts_at": "0001-01-01T00:00:00+14:00"}, "between the years"),
+        ({"ends_at": "9999-12-31T23:59:59-14:00"}, "between the years"),
     ],
 )
 async def test_bad_events_are_refused_with_422_and_store_nothing(
