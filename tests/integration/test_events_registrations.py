@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from tandem_events.tables import registrations
+from tandem_events.tables import matches, registrations
 from tandem_shared.contracts import (
+    MATCHES,
     PROFILES,
     REGISTRATIONS,
     ProfileErased,
@@ -21,7 +22,13 @@ from tandem_shared.contracts import (
     Sharing,
 )
 from tandem_shared.db import transaction
-from tests.integration.events_support import Events, events_service, matching_event, profile
+from tests.integration.events_support import (
+    Events,
+    events_service,
+    match_suggested,
+    matching_event,
+    profile,
+)
 from tests.support import eventually
 
 pytestmark = pytest.mark.integration
@@ -109,6 +116,9 @@ async def test_only_visible_profiles_register_and_only_once(svc: Events) -> None
         ({"max_meetings": -1}, "max_meetings"),
         ({"participant": {"name": "A", "email": "not-an-email"}}, "email"),
         ({"participant": {"name": "", "email": "a@example.org"}}, "name"),
+        ({"participant": {"name": "A\x00", "email": "a@example.org"}}, "NUL"),
+        ({"participant": {"name": "A", "email": "a@example.org", "languages": ["xx"]}}, "639"),
+        ({"surprise": True}, "surprise"),
     ],
 )
 async def test_bad_registrations_are_422(svc: Events, changes: dict[str, Any], field: str) -> None:
@@ -147,6 +157,9 @@ async def test_erasure_of_a_profile_removes_its_participants_personal_data(svc: 
     base = f"/v1/events/{event['id']}/registrations"
     await svc.call("POST", base, json=registration(org.id, "Erased Person"), expect=201)
     await svc.call("POST", base, json=registration(other.id, "Kept Person"), expect=201)
+    await svc.publish(MATCHES.name, match_suggested(org, other))
+    suggestions_url = f"/v1/events/{event['id']}/suggestions"
+    await eventually(lambda: svc.call("GET", suggestions_url), what="the suggestion")
 
     data = ProfileErasedData(id=org.id, hub=org.hub, version=2, erased_at=datetime.now(UTC))
     erased = ProfileErased(
@@ -163,3 +176,7 @@ async def test_erasure_of_a_profile_removes_its_participants_personal_data(svc: 
     rows = await eventually(scrubbed, what="the erased participant's data cleared")
     erased_row = next(r for r in rows if r["profile_id"] == org.id)
     assert erased_row["participant_email"] is None and erased_row["participant_languages"] == []
+    # what the matcher said about the erased organisation goes too
+    assert await svc.call("GET", suggestions_url) == []
+    async with transaction(svc.app.state.runtime.sessionmaker) as session:
+        assert (await session.execute(select(matches))).all() == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -12,6 +13,8 @@ from tandem_shared.contracts import (
     MatchWithdrawn,
     MatchWithdrawnData,
     ProfileData,
+    dead_letter_topic,
+    pair_id,
 )
 from tests.integration.events_support import (
     Events,
@@ -20,7 +23,7 @@ from tests.integration.events_support import (
     matching_event,
     profile,
 )
-from tests.support import eventually
+from tests.support import eventually, read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -78,6 +81,41 @@ async def test_a_request_is_accepted_or_declined_by_the_asked_side(svc: Events) 
     assert (declined["status"], declined["reason"]) == ("declined", "fully booked")
     assert [r["status"] for r in await svc.call("GET", base)] == ["accepted", "declined"]
 
+    # What people wrote is only for the organiser and the two sides' hubs.
+    by_hub = {hub: await svc.call("GET", base, hub=hub) for hub in ("demo", "north", "elsewhere")}
+    assert [(r["message"], r["reason"]) for r in by_hub["demo"]] == [
+        ("Coffee?", None),
+        (None, "fully booked"),
+    ]  # the organiser sees everything
+    assert by_hub["north"][0]["message"] == "Coffee?"  # the asking side
+    assert by_hub["north"][1]["reason"] is None  # not north's request
+    assert all(r["message"] is None and r["reason"] is None for r in by_hub["elsewhere"])
+    assert [r["status"] for r in by_hub["elsewhere"]] == ["accepted", "declined"]
+
+
+async def test_a_match_of_a_profile_with_itself_goes_to_the_dlq(svc: Events) -> None:
+    a, b = profile("A"), profile("B")
+    await svc.add_profiles(a, b)
+    event = await svc.call("POST", "/v1/events", json=matching_event(), expect=201)
+    await _register(svc, event["id"], a, b)
+    itself = match_suggested(a, a)
+    ab = match_suggested(a, b)
+    wrong = ab.data.model_copy(update={"pair_id": pair_id(a.id, uuid.uuid4())})
+    wrong_pair = ab.model_copy(update={"data": wrong})
+    good = match_suggested(a, b)
+    await svc.publish(MATCHES.name, itself, wrong_pair, good)
+
+    url = f"/v1/events/{event['id']}/suggestions"
+    found = await eventually(lambda: svc.call("GET", url), what="the good suggestion")
+    dead = await read_topic(
+        svc.kafka.bootstrap, svc.settings.topic(dead_letter_topic(MATCHES.name)), expect=2
+    )
+    assert sorted(dict(r.headers)["dlq_reason"].decode() for r in dead) == [
+        "rejected by handler",
+        "rejected by handler",
+    ]
+    assert [(s["registration_a"] != s["registration_b"]) for s in found] == [True]
+
 
 @pytest.mark.parametrize(
     ("body", "field"),
@@ -86,6 +124,7 @@ async def test_a_request_is_accepted_or_declined_by_the_asked_side(svc: Events) 
         ({"to_registration": "SELF"}, "must differ"),
         ({"to_registration": "WITHDRAWN"}, "withdrawn"),
         ({"message": "x" * 2001}, "message"),
+        ({"message": "Coffee?\x00"}, "NUL"),
     ],
 )
 async def test_bad_requests_are_422(svc: Events, body: dict[str, Any], field: str) -> None:

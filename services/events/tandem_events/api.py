@@ -307,10 +307,12 @@ async def create_request(
     responses=_NOT_FOUND,
 )
 async def list_requests(
-    event_id: uuid.UUID, _principal: CurrentPrincipal, session: DbSession
+    event_id: uuid.UUID, principal: CurrentPrincipal, session: DbSession
 ) -> list[dict[str, Any]]:
+    """The event's meeting requests; messages and reasons only for the organiser and the
+    two participants' hubs."""
     with service_errors():
-        return [dict(row) for row in await service.list_requests(session, event_id)]
+        return await service.list_requests(session, principal, event_id)
 
 
 @router.post(

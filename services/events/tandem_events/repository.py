@@ -239,6 +239,23 @@ async def matches_of_profile(session: AsyncSession, profile_id: uuid.UUID) -> Se
     return (await session.execute(query)).mappings().all()
 
 
+async def all_matches_of_profile(
+    session: AsyncSession, profile_id: uuid.UUID
+) -> Sequence[RowMapping]:
+    query = select(matches).where(
+        or_(matches.c.profile_a == profile_id, matches.c.profile_b == profile_id)
+    )
+    return (await session.execute(query)).mappings().all()
+
+
+async def delete_matches_of_profile(session: AsyncSession, profile_id: uuid.UUID) -> None:
+    await session.execute(
+        delete(matches).where(
+            or_(matches.c.profile_a == profile_id, matches.c.profile_b == profile_id)
+        )
+    )
+
+
 async def upsert_suggestion(session: AsyncSession, values: dict[str, Any]) -> None:
     key = (suggestions.c.event_id == values["event_id"]) & (
         suggestions.c.pair_id == values["pair_id"]

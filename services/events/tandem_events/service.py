@@ -50,6 +50,7 @@ from tandem_events.domain.scheduling import (
 from tandem_events.domain.table_plan import render_table_plan
 from tandem_events.tables import bus
 from tandem_shared.auth import Principal
+from tandem_shared.bus.consumer import PoisonMessage
 from tandem_shared.bus.outbox import enqueue
 from tandem_shared.calendar import CalendarEntry, Method, calendar_bytes, meeting_entry
 from tandem_shared.contracts import (
@@ -492,8 +493,15 @@ def registration_view(
 
 
 async def forget_participant(session: AsyncSession, profile_id: uuid.UUID) -> None:
-    """Erasure of a profile: its participants' names, emails and messages go."""
+    """Erasure of a profile: its participants' names, emails and languages, the messages of
+    their requests, and what the matcher said about the organisation (its matches and the
+    suggested meetings drawn from them) go."""
     await repository.scrub_participant(session, profile_id)
+    for match in await repository.all_matches_of_profile(session, profile_id):
+        for event_id in await repository.events_suggesting(session, match["pair_id"]):
+            await repository.touch_schedule(session, event_id)
+        await repository.delete_suggestions(session, pair=match["pair_id"])
+    await repository.delete_matches_of_profile(session, profile_id)
 
 
 # --------------------------------------------------------------------------- requests
@@ -588,9 +596,23 @@ async def answer_request(
     return await _request(session, event_id, request_id)
 
 
-async def list_requests(session: AsyncSession, event_id: uuid.UUID) -> list[RowMapping]:
-    await get_event(session, event_id)
-    return list(await repository.event_requests(session, event_id))
+async def list_requests(
+    session: AsyncSession, principal: Principal, event_id: uuid.UUID
+) -> list[dict[str, Any]]:
+    """Every hub sees who asked whom and the answers; the message and the reason (written
+    by people, possibly personal) only the organiser and the two participants' hubs."""
+    event = await get_event(session, event_id)
+    hubs = {
+        row["id"]: row["hub"] for row in await repository.event_registrations(session, event_id)
+    }
+    views = []
+    for row in await repository.event_requests(session, event_id):
+        concerned = principal.may_write_hub(event["hub"]) or any(
+            principal.may_write_hub(hubs[row[side]])
+            for side in ("from_registration", "to_registration")
+        )
+        views.append(dict(row) if concerned else {**row, "message": None, "reason": None})
+    return views
 
 
 # --------------------------------------------------------------------------- matches
@@ -607,6 +629,7 @@ def _upcoming_matching_event(event: RowMapping, now: datetime) -> bool:
 async def on_match(session: AsyncSession, match: MatchData) -> None:
     """A suggested (or rescored) pair becomes a suggested meeting at every upcoming
     matching event where both are registered (only `match.event_id` if the matcher named one)."""
+    _check_pair(match.pair_id, match.profile_a, match.profile_b)
     stored = await repository.upsert_match(
         session,
         match.pair_id,
@@ -637,7 +660,17 @@ async def on_match(session: AsyncSession, match: MatchData) -> None:
             await _suggest(session, event_id, match.pair_id, a, b, match.score)
 
 
+def _check_pair(pair: str, profile_a: uuid.UUID, profile_b: uuid.UUID) -> None:
+    """A pair is two different profiles under their canonical pair id; anything else would
+    store a meeting of a participant with itself or a second row for one pair."""
+    if profile_a == profile_b:
+        raise PoisonMessage("a match must pair two different profiles")
+    if pair != pair_id(profile_a, profile_b):
+        raise PoisonMessage(f"pair_id {pair!r} is not the pair id of its two profiles")
+
+
 async def on_match_withdrawn(session: AsyncSession, match: MatchWithdrawnData) -> None:
+    _check_pair(match.pair_id, match.profile_a, match.profile_b)
     stored = await repository.upsert_match(
         session,
         match.pair_id,
@@ -832,7 +865,12 @@ async def repair_pending_schedules(
         pending = await repository.pending_repairs(session)
     repaired = 0
     for event_id in pending:
-        repaired += await repair_schedule(sessionmaker, event_id, time_limit_s=time_limit_s)
+        try:
+            repaired += await repair_schedule(sessionmaker, event_id, time_limit_s=time_limit_s)
+        except Exception:
+            # One event that cannot be repaired must not hold up the others; it stays
+            # pending and is tried again next round.
+            log.exception("schedule.repair_failed", event_id=str(event_id))
     return repaired
 
 
