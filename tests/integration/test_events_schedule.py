@@ -13,11 +13,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 from icalendar import Calendar
 from sqlalchemy import select, update
 
-from tandem_events import repository, service
+from tandem_events import calendar_links, repository, service
 from tandem_events.domain.scheduling import Problem, Schedule
 from tandem_events.domain.scheduling import schedule as real_schedule
 from tandem_events.tables import events as events_table
@@ -415,3 +416,39 @@ async def test_a_repair_pending_at_a_crash_runs_when_the_service_starts(
                 return (await session.execute(query)).scalar_one() is None
 
         await eventually(repaired, what="the pending repair cleared")
+
+
+async def test_a_signed_link_opens_exactly_one_agenda_without_a_bearer_token(svc: Events) -> None:
+    setup = await scheduled_event(svc)
+    ra, rb, *_ = setup["registrations"]
+    event_id = setup["event"]["id"]
+    base = f"/v1/events/{event_id}/registrations"
+    await svc.call("POST", f"{base}/{ra['id']}/calendar-link", hub="elsewhere", expect=403)
+    link = await svc.call("POST", f"{base}/{rb['id']}/calendar-link", hub="north")  # B's hub
+    assert datetime.fromisoformat(link["expires_at"]) > datetime.now(UTC) + timedelta(days=30)
+    url = httpx.URL(link["url"])
+    assert url.path == f"{base}/{rb['id']}/agenda.ics"
+
+    subscribed = await svc.client.get(url)  # no Authorization header, as a calendar app
+    assert subscribed.status_code == 200, subscribed.text
+    _, vevents = _vevents(subscribed.content)
+    assert len(vevents) == 1  # B meets A
+
+    token = url.params["token"]
+    other_agenda = f"{base}/{ra['id']}/agenda.ics"
+    for bad in (
+        svc.client.get(other_agenda, params={"token": token}),  # another registration
+        svc.client.get(url.path, params={"token": token[:-2] + "xx"}),  # tampered
+        svc.client.get(url.path, params={"token": svc.auth()["Authorization"][7:]}),  # bearer
+        svc.client.get(url.path),  # nothing
+    ):
+        assert (await bad).status_code == 401
+    secret = svc.settings.jwt_secret.get_secret_value()
+    expired, _ = calendar_links.sign(
+        secret,
+        uuid.UUID(event_id),
+        uuid.UUID(rb["id"]),
+        valid_for=timedelta(days=1),
+        now=datetime.now(UTC) - timedelta(days=2),
+    )
+    assert (await svc.client.get(url.path, params={"token": expired})).status_code == 401

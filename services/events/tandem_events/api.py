@@ -6,19 +6,30 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, HTTPException, Query, Response, status
+from fastapi import (
+    APIRouter,
+    BackgroundTasks,
+    Depends,
+    HTTPException,
+    Query,
+    Request,
+    Response,
+    status,
+)
 from fastapi.responses import HTMLResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
-from tandem_events import repairer, service
+from tandem_events import calendar_links, repairer, service
 from tandem_events.domain.events import CancelIn, EventIn, EventPatch, EventQuery
 from tandem_events.domain.outcomes import EventStats, OutcomeIn
 from tandem_events.domain.registrations import RegistrationIn, Status
 from tandem_events.domain.requests import DeclineIn, RequestIn, RequestStatus
-from tandem_shared.auth import CurrentPrincipal
+from tandem_events.settings import EventsSettings
+from tandem_shared.auth import CurrentPrincipal, current_principal
 from tandem_shared.contracts import EventKind
 from tandem_shared.runtime import DbSession, RuntimeDep
 
@@ -507,19 +518,83 @@ async def read_agenda(
         return await service.agenda(session, event_id, registration_id)
 
 
+_bearer = HTTPBearer(auto_error=False)
+
+
+def calendar_reader(
+    request: Request,
+    event_id: uuid.UUID,
+    registration_id: uuid.UUID,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    token: Annotated[
+        str | None,
+        Query(max_length=2000, description="a signed link's token, instead of a bearer header"),
+    ] = None,
+) -> None:
+    """A bearer token, or a signed link for exactly this agenda (calendar apps subscribe by
+    URL and cannot send headers); 401 otherwise."""
+    if token is None:
+        current_principal(request, credentials)
+        return
+    settings: EventsSettings = request.app.state.runtime.settings
+    try:
+        calendar_links.verify(
+            settings.jwt_secret.get_secret_value(), token, event_id, registration_id
+        )
+    except calendar_links.InvalidLink as error:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, "the calendar link is invalid or expired"
+        ) from error
+
+
+class CalendarLinkOut(BaseModel):
+    url: str
+    expires_at: datetime
+
+
+@router.post(
+    "/events/{event_id}/registrations/{registration_id}/calendar-link",
+    response_model=CalendarLinkOut,
+    tags=["schedule"],
+    responses=_REGISTRATION,
+)
+async def calendar_link(
+    event_id: uuid.UUID,
+    registration_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    session: DbSession,
+    runtime: RuntimeDep,
+    request: Request,
+) -> dict[str, Any]:
+    """A signed, expiring URL of the participant's agenda.ics that calendar apps can
+    subscribe to without a token (organiser or the participant's hub)."""
+    with service_errors():
+        await service.calendar_link_registration(session, principal, event_id, registration_id)
+    settings: EventsSettings = runtime.settings
+    token, expires_at = calendar_links.sign(
+        settings.jwt_secret.get_secret_value(),
+        event_id,
+        registration_id,
+        valid_for=timedelta(days=settings.calendar_link_days),
+    )
+    url = request.url_for("agenda_ics", event_id=event_id, registration_id=registration_id)
+    return {"url": str(url.include_query_params(token=token)), "expires_at": expires_at}
+
+
 @router.get(
     "/events/{event_id}/registrations/{registration_id}/agenda.ics",
     response_class=Response,
     tags=["schedule"],
-    responses=_CALENDAR,
+    responses={**_CALENDAR, 401: {"description": "no valid bearer token or signed link"}},
+    dependencies=[Depends(calendar_reader)],
 )
 async def agenda_ics(
     event_id: uuid.UUID,
     registration_id: uuid.UUID,
-    _principal: CurrentPrincipal,
     session: DbSession,
 ) -> Response:
-    """The participant's agenda as iCalendar (METHOD:PUBLISH, one VEVENT per meeting)."""
+    """The participant's agenda as iCalendar (METHOD:PUBLISH, one VEVENT per meeting);
+    with a bearer token or `?token=` from `POST .../calendar-link`."""
     with service_errors():
         ics = await service.agenda_ics(session, event_id, registration_id)
     return _calendar(ics, f"agenda-{registration_id}.ics")

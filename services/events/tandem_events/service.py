@@ -442,6 +442,18 @@ async def _promote_from_waitlist(session: AsyncSession, event: RowMapping) -> No
     await _took_place(session, event, await _registration(session, event["id"], promoted))
 
 
+async def calendar_link_registration(
+    session: AsyncSession, principal: Principal, event_id: uuid.UUID, registration_id: uuid.UUID
+) -> RowMapping:
+    """The registration whose agenda link the caller may hand out: the organising hub's
+    or the participant's hub's."""
+    event = await get_event(session, event_id)
+    row = await _registration(session, event_id, registration_id)
+    if not _may_act_for(principal, event, row):
+        raise Forbidden("only the organising hub or the participant's hub may share the agenda")
+    return row
+
+
 async def check_in(
     session: AsyncSession, principal: Principal, event_id: uuid.UUID, registration_id: uuid.UUID
 ) -> RowMapping:

@@ -19,3 +19,5 @@ class EventsSettings(ServiceSettings):
     repair_poll_seconds: float = Field(5.0, gt=0, le=3600)
     # Solver runs of an explicit POST .../schedule before a concurrent change answers 409.
     schedule_attempts: int = Field(2, ge=1, le=10)
+    # How long a signed agenda.ics link (for calendar subscriptions) stays valid.
+    calendar_link_days: int = Field(180, ge=1, le=3650)
