@@ -17,8 +17,8 @@ What is proven for `schedule` (CP-SAT), `greedy_schedule` and `repair`, on every
   (an accepted request displaces at most: both participants' meetings in its slot, one
   table's meeting and one meeting for each participant's cap); `moved` obeys the same bound.
 * CP-SAT reports `optimal` with the same value as a brute-force search over every schedule.
-* local search (`scheduling_local`): from any valid partial schedule, `improve` returns a
-  valid schedule with all the properties above whose objective is never lower, and never
+* local search (`scheduling_local`): from any valid partial schedule, `improve` (and then
+  `perturb`, the iterated local search) returns a valid schedule with all the properties above whose objective is never lower, and never
   moves a protected meeting except to make room for an accepted request it newly places
   (at most five per such request, as in a repair); a single `try_move` either leaves the
   board exactly as it was or leaves a valid board with a strictly higher objective.
@@ -27,6 +27,7 @@ What is proven for `schedule` (CP-SAT), `greedy_schedule` and `repair`, on every
 from __future__ import annotations
 
 import itertools
+import time
 from collections import Counter
 from dataclasses import replace
 from random import Random
@@ -46,7 +47,7 @@ from tandem_events.domain.scheduling import (
     violations,
 )
 from tandem_events.domain.scheduling_greedy import Board, placements, polish
-from tandem_events.domain.scheduling_local import improve, try_move
+from tandem_events.domain.scheduling_local import improve, perturb, try_move
 from tandem_events.domain.scheduling_model import SCALE, Instance, value_units
 
 pytestmark = pytest.mark.unit
@@ -282,7 +283,12 @@ def test_local_search_keeps_validity_and_never_lowers_the_objective(
     board.protected = set(protected)
     accepted_before = {k for k in board.slot_of if board.instance.by_key[k].accepted}
     improve(board)
-    assert value_units(board.instance, board.placed()) >= before
+    improved = value_units(board.instance, board.placed())
+    assert improved >= before
+    assert_all(problem, as_schedule(board), protected=frozenset(protected))
+    # Iterated local search, bounded by tries (not time) so that every run is the same.
+    perturb(board, deadline=time.perf_counter() + 600, seed=rng.randrange(100), patience=20)
+    assert value_units(board.instance, board.placed()) >= improved
     assert_all(problem, as_schedule(board), protected=frozenset(protected))
     newly_accepted = sum(
         1 for k in board.slot_of if board.instance.by_key[k].accepted and k not in accepted_before

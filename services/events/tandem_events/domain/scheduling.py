@@ -6,9 +6,10 @@ participants covered, then mutual score, minus idle gaps), with no participant o
 double-booked, availability and caps respected, and at most one meeting per pair.
 
 Strategy (size-aware, measured with bench/scheduler.py): greedy, then local search
-(`scheduling_local`: gap compaction, swaps, eject-and-insert, replace), then — only for
-small models, where it measurably finds a little more and the time limit leaves room to
-build the model — CP-SAT warm-started from the local-search schedule. `Schedule.solver`
+(`scheduling_local`: gap compaction, swaps, eject-and-insert, replace, then iterated local
+search for the time left), then — only for small models, where the time limit leaves room
+to build the model — CP-SAT warm-started from the local-search schedule (it may find a
+little more, and can prove optimality). `Schedule.solver`
 names the stages that actually produced the result ("greedy", "greedy+ls",
 "greedy+ls+cp-sat", "repair", "repair+cp-sat"); `optimal` is True only when CP-SAT proved
 that no schedule has a higher value (never for a repair: it keeps previous placements).
@@ -21,7 +22,7 @@ from collections.abc import Iterable
 
 from tandem_events.domain import scheduling_cpsat
 from tandem_events.domain.scheduling_greedy import Board, greedy, placements
-from tandem_events.domain.scheduling_local import improve
+from tandem_events.domain.scheduling_local import improve, perturb
 from tandem_events.domain.scheduling_model import (
     SCALE,
     Instance,
@@ -107,6 +108,7 @@ def schedule(
     # The final polish after the search costs at most about what greedy did: keep that back.
     reserve = min(time.perf_counter() - started, time_limit_s / 4)
     improve(board, deadline=deadline - reserve)
+    perturb(board, deadline=_search_until(instance, deadline - reserve, cp_sat_max_variables))
     if _units(board) > start:
         stages.append("ls")
     optimal = False
@@ -123,6 +125,15 @@ def schedule(
             # CP-SAT's proof covers every schedule, so it also proves an equal board optimal.
             optimal = proven and _units(board) >= _units(found)
     return _finish(board, "+".join(stages), optimal=optimal)
+
+
+def _search_until(instance: Instance, deadline: float, cp_sat_max_variables: int) -> float:
+    """When iterated local search must stop: half of the time left when CP-SAT runs next
+    (it then gets the other half), else at `deadline`."""
+    if scheduling_cpsat.variables(instance) > cp_sat_max_variables:
+        return deadline
+    now = time.perf_counter()
+    return now + (deadline - now) / 2
 
 
 def _cp_sat_pays(instance: Instance, deadline: float, max_variables: int) -> bool:

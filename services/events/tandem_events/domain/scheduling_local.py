@@ -14,16 +14,24 @@ dropped, so a repair stays minimal-move. The moves:
 * replace: drop a capped participant's cheapest suggestion for a more valuable unplaced one.
 
 `improve` alternates these passes with `polish` (which restores the accepted-first and
-fairness properties the tests check) until nothing improves or the deadline passes.
+fairness properties the tests check) until nothing improves or the deadline passes;
+`perturb` then uses the time left to escape its local optimum (iterated local search).
 """
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Iterable, Sequence
 
 from tandem_events.domain.scheduling_greedy import Board, polish
-from tandem_events.domain.scheduling_model import FAIRNESS, GAP, Request, meeting_units
+from tandem_events.domain.scheduling_model import (
+    FAIRNESS,
+    GAP,
+    Request,
+    meeting_units,
+    value_units,
+)
 
 Addition = tuple[Request, int]
 
@@ -42,16 +50,89 @@ def improve(
     changed = False
     while not run.up():
         polish(board)
-        run.touched = set()
-        _compact(board, run)
-        _insert_with_ejection(board, run)
-        _replace_capped(board, run)
-        if not run.touched:
+        if not _round(board, run):
             break
         changed = True
-        run.dirty = run.touched
     polish(board)
     return changed
+
+
+def _round(board: Board, run: _Run) -> bool:
+    """One pass of every move over the participants in view; True if any move was kept."""
+    run.touched = set()
+    _compact(board, run)
+    _insert_with_ejection(board, run)
+    _replace_capped(board, run)
+    run.dirty = run.touched
+    return bool(run.touched)
+
+
+def perturb(
+    board: Board, *, deadline: float, seed: int = 0, size: int = 5, patience: int = 200
+) -> bool:
+    """Iterated local search, for the time left after `improve`: free the suggestions of a
+    few random participants with idle gaps, re-place them (best slot first) and run the
+    moves around them; keep the result when the objective did not drop, else restore.
+    Stops at `deadline`, when nobody has a gap, or after `patience` tries in a row without a
+    strict improvement. The board never gets worse; the last `polish` keeps the accepted
+    and fairness properties. Returns whether the objective rose."""
+    instance = board.instance
+    rng = random.Random(seed)
+    best = value_units(instance, board.placed())
+    start, stale = best, 0
+    while time.perf_counter() < deadline and stale < patience:
+        gapped = sorted(p for p, used in board.used.items() if used and instance.gaps(used))
+        if not gapped:
+            break
+        snapshot = dict(board.slot_of)
+        freed = _free_suggestions(board, rng.sample(gapped, min(size, len(gapped))))
+        _refill(board, freed)
+        run = _Run(deadline)
+        run.dirty = freed
+        while not run.up() and _round(board, run):
+            pass
+        value = value_units(instance, board.placed())
+        stale = 0 if value > best else stale + 1
+        if value >= best:
+            best = value
+        else:
+            _restore(board, snapshot)
+    polish(board)
+    return value_units(instance, board.placed()) > start
+
+
+def _free_suggestions(board: Board, people: Iterable[str]) -> set[str]:
+    """Remove the movable suggestions of `people`; the participants they involved."""
+    freed: set[str] = set()
+    for participant in people:
+        for key in board.meetings_of(participant):
+            request = board.instance.by_key[key]
+            if not request.accepted and key not in board.protected:
+                board.remove(key)
+                freed.update((request.a, request.b))
+    return freed
+
+
+def _refill(board: Board, people: set[str]) -> None:
+    """Place the unplaced requests of `people` (priority order) where they gain the most."""
+    instance = board.instance
+    keys = {r.key for p in people for r in instance.of_participant.get(p, ())}
+    for request in instance.requests:  # priority order
+        if request.key not in keys or request.key in board.slot_of:
+            continue
+        best = board.best_slot(request)
+        if best is not None and best[0] > 0:
+            board.place(request, best[1])
+
+
+def _restore(board: Board, snapshot: dict[str, int]) -> None:
+    """Put the board back to `snapshot` (request key -> slot), touching only the changes."""
+    for key, slot in list(board.slot_of.items()):
+        if snapshot.get(key) != slot:
+            board.remove(key)
+    for key, slot in snapshot.items():
+        if key not in board.slot_of:
+            board.place(board.instance.by_key[key], slot)
 
 
 class _Run:
@@ -126,10 +207,11 @@ def _compact(board: Board, run: _Run) -> None:
     days: dict[int, list[int]] = {}
     for slot in instance.slots:
         days.setdefault(instance.day[slot], []).append(slot)
-    for participant in sorted(board.used):
+    people = board.used if run.dirty is None else run.dirty
+    for participant in sorted(people):
         if run.up():
             break
-        if not run.looks_at(participant) or instance.gaps(board.used[participant]) == 0:
+        if not board.used.get(participant) or instance.gaps(board.used[participant]) == 0:
             continue
         for day_slots in days.values():
             _compact_day(board, run, participant, day_slots)
@@ -178,10 +260,35 @@ def _relocate_or_swap(board: Board, run: _Run, key: str, slot: int, target: int)
     if len(blockers) == 1:
         (other,) = blockers
         if slot in instance.common[other]:
-            moves = [(key, slot, target), (other, target, slot)]
-            if _gap_change(board, moves) < 0:
-                mate = instance.by_key[other]
-                return run.move(board, [key, other], [(request, target), (mate, slot)])
+            return _swap_or_chain(board, run, key, other, slot, target)
+    return False
+
+
+def _swap_or_chain(board: Board, run: _Run, key: str, other: str, slot: int, target: int) -> bool:
+    """Swap `key` (slot -> target) with `other` (target -> slot); when `other`'s second
+    participant is busy in `slot`, also move that meeting to a slot with room (a chain)."""
+    by_key = board.instance.by_key
+    request, mate = by_key[key], by_key[other]
+    moves = [(key, slot, target), (other, target, slot)]
+    busy = board.busy[slot]
+    third = {busy[x] for x in (mate.a, mate.b) if x in busy} - {key}
+    if not third:
+        if _gap_change(board, moves) >= 0:
+            return False
+        return run.move(board, [key, other], [(request, target), (mate, slot)])
+    if len(third) > 1:
+        return False
+    (last,) = third
+    if last in board.protected:
+        return False
+    for free in _free_slots(board, last, slot):
+        chain = [*moves, (last, slot, free)]
+        if _gap_change(board, chain) < 0 and run.move(
+            board,
+            [key, other, last],
+            [(request, target), (mate, slot), (by_key[last], free)],
+        ):
+            return True
     return False
 
 
@@ -199,15 +306,22 @@ def _gap_change(board: Board, moves: Sequence[tuple[str, int, int]]) -> int:
     return sum(gaps(used) - gaps(board.used[x]) for x, used in after.items())
 
 
-def _unplaced(board: Board) -> list[Request]:
-    requests = [r for r in board.instance.requests if r.key not in board.slot_of]
+def _unplaced(board: Board, run: _Run) -> list[Request]:
+    """Unplaced requests of the participants in view, most valuable first."""
+    instance = board.instance
+    if run.dirty is None:
+        pool: Iterable[Request] = instance.requests
+    else:
+        keys = {r.key for p in run.dirty for r in instance.of_participant.get(p, ())}
+        pool = [instance.by_key[key] for key in sorted(keys)]
+    requests = [r for r in pool if r.key not in board.slot_of]
     return sorted(requests, key=meeting_units, reverse=True)
 
 
 def _insert_with_ejection(board: Board, run: _Run) -> None:
     """Place unplaced requests by first relocating what blocks them."""
     cap = board.instance.cap
-    for request in _unplaced(board):
+    for request in _unplaced(board, run):
         if run.up():
             break
         if not run.looks_at(request.a, request.b):
@@ -266,7 +380,7 @@ def _free_slots(board: Board, key: str, slot: int) -> list[int]:
 def _replace_capped(board: Board, run: _Run) -> None:
     """Swap a capped participant's cheapest droppable suggestion for a better request."""
     instance = board.instance
-    for request in _unplaced(board):
+    for request in _unplaced(board, run):
         if run.up():
             break
         capped = [p for p in (request.a, request.b) if board.count[p] >= instance.cap[p] > 0]

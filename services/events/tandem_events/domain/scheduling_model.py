@@ -119,6 +119,7 @@ class Instance:
             )
             for request in self.requests
         }
+        self.units = {request.key: meeting_units(request) for request in self.requests}
         self.of_participant: dict[str, list[Request]] = defaultdict(list)
         for request in self.requests:
             self.of_participant[request.a].append(request)
@@ -168,9 +169,10 @@ def value_units(instance: Instance, placements: Iterable[tuple[str, int]]) -> in
     """The objective in integer units for (request key, slot) pairs."""
     total = 0
     used: dict[str, list[int]] = defaultdict(list)
+    units = instance.units
     for key, slot in placements:
         request = instance.by_key[key]
-        total += meeting_units(request)
+        total += units[key]
         used[request.a].append(slot)
         used[request.b].append(slot)
     total += FAIRNESS * len(used)
