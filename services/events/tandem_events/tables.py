@@ -53,7 +53,7 @@ events = Table(
     Column("tables", JSON, nullable=False),
     # The last scheduler run (None until the organiser schedules).
     Column("scheduled_at", DateTime(timezone=True), nullable=True),
-    Column("schedule_solver", String(16), nullable=True),
+    Column("schedule_solver", String(32), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
