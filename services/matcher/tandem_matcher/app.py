@@ -20,7 +20,9 @@ log = get_logger(__name__)
 
 async def _build_index(runtime: Runtime) -> None:
     settings: MatcherSettings = runtime.settings
-    index = ProfileIndex(build_encoder(settings.encoder, settings.encoder_threads))
+    index = ProfileIndex(
+        build_encoder(settings.encoder, settings.encoder_threads), settings.structure()
+    )
     async with transaction(runtime.sessionmaker) as session:
         loaded = await service.load_index(session, index)
     runtime.state["matcher"] = service.MatcherContext(
@@ -29,6 +31,7 @@ async def _build_index(runtime: Runtime) -> None:
         top_k=settings.top_k,
         material_change=settings.material_change,
         source=f"/tandem/matcher/{settings.hub}",
+        weights=settings.weights.weights(),
     )
     log.info("matcher.index_loaded", profiles=loaded)
 

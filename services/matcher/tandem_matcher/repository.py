@@ -26,6 +26,8 @@ async def project_profile(session: AsyncSession, data: ProfileData) -> bool:
             "looking_for",
             "languages",
             "country",
+            "region",
+            "website",
             "offers",
             "needs",
         },
