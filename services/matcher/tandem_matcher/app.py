@@ -23,9 +23,7 @@ async def _build_index(runtime: Runtime) -> None:
     index = ProfileIndex(
         build_encoder(settings.encoder, settings.encoder_threads), settings.structure()
     )
-    async with transaction(runtime.sessionmaker) as session:
-        loaded = await service.load_index(session, index)
-    runtime.state["matcher"] = service.MatcherContext(
+    ctx = service.MatcherContext(
         index=index,
         threshold=settings.threshold,
         top_k=settings.top_k,
@@ -33,7 +31,11 @@ async def _build_index(runtime: Runtime) -> None:
         source=f"/tandem/matcher/{settings.hub}",
         weights=settings.weights.weights(),
     )
-    log.info("matcher.index_loaded", profiles=loaded)
+    async with transaction(runtime.sessionmaker) as session:
+        loaded = await service.load_index(session, index)
+        standing = await service.load_standing(session, ctx)
+    runtime.state["matcher"] = ctx
+    log.info("matcher.index_loaded", profiles=loaded, standing_matches=standing)
 
 
 SPEC = ServiceSpec(

@@ -13,7 +13,8 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tandem_matcher import repository
-from tandem_matcher.domain.scoring import ProfileVectors, Scored, ScoreTable, Weights, explain
+from tandem_matcher.domain.scoring import ProfileVectors, Scored, Weights, explain
+from tandem_matcher.domain.topk import TopScores
 from tandem_matcher.index import ProfileIndex
 from tandem_matcher.tables import bus
 from tandem_shared.auth import Principal
@@ -32,6 +33,17 @@ from tandem_shared.contracts import (
     pair_id,
 )
 
+# Match statuses. A rescore may update or withdraw a `suggested` pair; `accepted` and
+# `partners` pairs are shown but never withdrawn by a rescore; `declined` and `withdrawn`
+# are not shown.
+SUGGESTED = "suggested"
+ACCEPTED = "accepted"
+PARTNER_STATUS = "partners"
+DECLINED_STATUS = "declined"
+WITHDRAWN = "withdrawn"
+LISTED = (SUGGESTED, ACCEPTED, PARTNER_STATUS)
+STICKY = (ACCEPTED, PARTNER_STATUS, DECLINED_STATUS)
+
 
 @dataclass
 class MatcherContext:
@@ -41,6 +53,16 @@ class MatcherContext:
     material_change: float
     source: str
     weights: Weights = field(default_factory=Weights)
+    top: TopScores | None = None
+
+    def __post_init__(self) -> None:
+        if self.top is None:
+            self.top = TopScores(self.top_k, on_kth=self.index.vectors.set_kth_best)
+
+    @property
+    def standing(self) -> TopScores:
+        assert self.top is not None
+        return self.top
 
 
 class NotFound(Exception):
@@ -51,10 +73,29 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _other(match: RowMapping, profile_id: str) -> str:
+    return str(match["profile_b"] if str(match["profile_a"]) == profile_id else match["profile_a"])
+
+
 async def load_index(session: AsyncSession, index: ProfileIndex) -> int:
+    """Fill the index from the tables: profiles, active registrations, pair relations."""
     rows = await repository.all_profiles(session)
     for row in rows:
         index.put(await asyncio.to_thread(index.vectors_for, dict(row)))
+    for registration in await repository.active_registrations(session):
+        index.vectors.register(str(registration["event_id"]), str(registration["profile_id"]))
+    for relation in await repository.all_relations(session):
+        index.vectors.set_relation(
+            str(relation["profile_a"]), str(relation["profile_b"]), relation["relation"]
+        )
+    return len(rows)
+
+
+async def load_standing(session: AsyncSession, ctx: MatcherContext) -> int:
+    """Every suggested pair's score, so each profile's k-th best is known at start."""
+    rows = await repository.matches_with_status(session, (SUGGESTED,))
+    for row in rows:
+        ctx.standing.set(str(row["profile_a"]), str(row["profile_b"]), row["score"])
     return len(rows)
 
 
@@ -67,32 +108,86 @@ async def on_profile_upserted(
     row = {**data.model_dump(mode="json"), "id": data.id}
     vectors = await asyncio.to_thread(ctx.index.vectors_for, row)
     ctx.index.put(vectors)
-    table = ctx.index.vectors.score(vectors, ctx.weights)
-    existing = {m["pair_id"]: m for m in await repository.matches_of(session, data.id)}
-    suggested = table.top(ctx.top_k, min_score=ctx.threshold)
-    for result in suggested:
-        key = pair_id(data.id, result.candidate.id)
-        await _suggest_or_update(session, ctx, vectors, result, existing.pop(key, None))
-    for match in existing.values():
-        await _review_existing(session, ctx, vectors, table, match)
+    await rescore(session, ctx, vectors)
 
 
-async def _review_existing(
+async def rescore(
     session: AsyncSession,
     ctx: MatcherContext,
     profile: ProfileVectors,
-    table: ScoreTable,
-    match: RowMapping,
+    among: frozenset[str] | None = None,
 ) -> None:
-    """A standing match outside the profile's top-k stays while it still qualifies."""
-    other = str(match["profile_b"] if str(match["profile_a"]) == profile.id else match["profile_a"])
-    result = table.for_id(other)
+    """Score `profile` against every candidate (one matrix product per direction) and bring
+    its pairs up to date: review each standing pair, suggest new pairs in either side's
+    top-k, then withdraw pairs the new ones pushed out of both top-ks. `among` restricts
+    the changes to those candidates (an event's participants)."""
+    table = ctx.index.vectors.score(profile, ctx.weights)
+    mine = table.top_ids(ctx.top_k, ctx.threshold)
+    existing = {
+        _other(match, profile.id): match
+        for match in await repository.matches_of(session, uuid.UUID(profile.id), active_only=False)
+    }
+    if among is not None:
+        existing = {other: match for other, match in existing.items() if other in among}
+    raised: set[str] = set()
+    for other, match in existing.items():
+        if match["status"] != SUGGESTED:
+            continue  # sticky (accepted, partners, declined) or history (withdrawn)
+        if await _review(session, ctx, profile, table.for_id(other), match, mine):
+            raised.add(other)
+    for result in table.either_side_top(ctx.top_k, ctx.threshold):
+        other = result.candidate.id
+        current = existing.get(other)
+        if (among is not None and other not in among) or (
+            current is not None and current["status"] != WITHDRAWN
+        ):
+            continue
+        await _store(session, ctx, profile, result, current)
+        raised.add(other)
+    await _withdraw_displaced(session, ctx, profile.id, raised)
+
+
+async def _review(
+    session: AsyncSession,
+    ctx: MatcherContext,
+    profile: ProfileVectors,
+    result: Scored | None,
+    match: RowMapping,
+    mine: set[str],
+) -> bool:
+    """Keep, update or withdraw a standing suggested pair; True if it stays."""
     if result is None:
         await _withdraw(session, ctx, match, reason="no longer visible to each other")
-    elif result.score < ctx.threshold:
+        return False
+    if result.blocked is not None:
+        await _withdraw(session, ctx, match, reason=f"known relation: {result.blocked}")
+        return False
+    if result.score < ctx.threshold:
         await _withdraw(session, ctx, match, reason="score fell below the threshold")
-    else:
-        await _suggest_or_update(session, ctx, profile, result, match)
+        return False
+    other = result.candidate.id
+    ctx.standing.set(profile.id, other, result.score)
+    if other not in mine and not ctx.standing.in_top_k(other, profile.id):
+        await _withdraw(session, ctx, match, reason="out of both profiles' top-k")
+        return False
+    await _store(session, ctx, profile, result, match)
+    return True
+
+
+async def _withdraw_displaced(
+    session: AsyncSession, ctx: MatcherContext, profile_id: str, raised: set[str]
+) -> None:
+    """A pair that entered B's top-k pushes B's former k-th pair (B, C) out of it; that
+    pair stays only while it is still in C's top-k."""
+    for b in raised:
+        for c in ctx.standing.outside_top_k(b):
+            if c == profile_id or ctx.standing.in_top_k(c, b):
+                continue
+            match = await repository.get_match(session, pair_id(b, c))
+            if match is not None and match["status"] == SUGGESTED:
+                await _withdraw(session, ctx, match, reason="out of both profiles' top-k")
+            else:
+                ctx.standing.remove(b, c)
 
 
 def _oriented(profile: ProfileVectors, result: Scored) -> dict[str, Any]:
@@ -126,19 +221,25 @@ def _oriented(profile: ProfileVectors, result: Scored) -> dict[str, Any]:
     return {"components": components, "explanation": explanation}
 
 
-async def _suggest_or_update(
+def _material(ctx: MatcherContext, current: RowMapping | None, result: Scored) -> bool:
+    if current is None or current["status"] == WITHDRAWN:
+        return True
+    event_id = str(current["event_id"]) if current["event_id"] else None
+    return abs(current["score"] - result.score) >= ctx.material_change or (
+        event_id != result.event_id
+    )
+
+
+async def _store(
     session: AsyncSession,
     ctx: MatcherContext,
     profile: ProfileVectors,
     result: Scored,
     current: RowMapping | None,
 ) -> None:
-    unchanged = (
-        current is not None
-        and current["status"] != "withdrawn"
-        and (abs(current["score"] - result.score) < ctx.material_change)
-    )
-    if unchanged:
+    """Suggest a new (or withdrawn) pair, or update a standing one on a material change."""
+    ctx.standing.set(profile.id, result.candidate.id, result.score)
+    if not _material(ctx, current, result):
         return
     hubs = {profile.id: profile.hub, result.candidate.id: result.candidate.hub}
     a, b = sorted(hubs)
@@ -154,6 +255,7 @@ async def _suggest_or_update(
         score=result.score,
         components=oriented["components"],
         explanation=oriented["explanation"],
+        event_id=uuid.UUID(result.event_id) if result.event_id else None,
     )
     values = {
         "profile_a": data.profile_a,
@@ -164,26 +266,35 @@ async def _suggest_or_update(
         "score": data.score,
         "components": data.components,
         "explanation": data.explanation.model_dump(mode="json"),
-        "status": "suggested",
+        "status": SUGGESTED,
+        "event_id": data.event_id,
         "updated_at": _now(),
     }
+    envelope = {"source": ctx.source, "subject": data.pair_id, "hub": data.hub_a, "data": data}
     if current is None:
         await repository.insert_match(session, {"pair_id": data.pair_id, **values})
-        message: MatchSuggested | MatchUpdated = MatchSuggested(
-            source=ctx.source, subject=data.pair_id, hub=data.hub_a, data=data
-        )
+        message: MatchSuggested | MatchUpdated = MatchSuggested(**envelope)
+    elif current["status"] == WITHDRAWN:
+        await repository.update_match(session, data.pair_id, values)
+        message = MatchSuggested(**envelope)
     else:
         await repository.update_match(session, data.pair_id, values)
-        message = MatchUpdated(source=ctx.source, subject=data.pair_id, hub=data.hub_a, data=data)
+        message = MatchUpdated(**envelope)
     await enqueue(session, bus, topic=MATCHES.name, key=data.pair_id, message=message)
 
 
 async def _withdraw(
-    session: AsyncSession, ctx: MatcherContext, match: RowMapping, *, reason: str
+    session: AsyncSession,
+    ctx: MatcherContext,
+    match: RowMapping,
+    *,
+    reason: str,
+    status: str = WITHDRAWN,
 ) -> None:
     version = match["version"] + 1
+    ctx.standing.remove(str(match["profile_a"]), str(match["profile_b"]))
     await repository.update_match(
-        session, match["pair_id"], {"status": "withdrawn", "version": version, "updated_at": _now()}
+        session, match["pair_id"], {"status": status, "version": version, "updated_at": _now()}
     )
     data = MatchWithdrawnData(
         pair_id=match["pair_id"],
@@ -208,12 +319,12 @@ async def on_profile_erased(
 ) -> None:
     profile_id = message.data.id
     for match in await repository.matches_of(session, profile_id, active_only=False):
-        if match["status"] != "withdrawn":
+        if match["status"] not in (WITHDRAWN, DECLINED_STATUS):
             await _withdraw(session, ctx, match, reason="profile erased")
         # The compacted topic then forgets the pair entirely.
         await enqueue_tombstone(session, bus, topic=MATCHES.name, key=match["pair_id"])
-    await repository.delete_matches_of(session, profile_id)
-    await repository.delete_profile(session, profile_id)
+    await repository.forget_profile(session, profile_id)
+    ctx.standing.forget(str(profile_id))
     ctx.index.remove(str(profile_id))
 
 
