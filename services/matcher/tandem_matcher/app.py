@@ -30,6 +30,7 @@ async def _build_index(runtime: Runtime) -> None:
         material_change=settings.material_change,
         source=f"/tandem/matcher/{settings.hub}",
         weights=settings.weights.weights(),
+        learning_rate=settings.learning_rate,
     )
     async with transaction(runtime.sessionmaker) as session:
         loaded = await service.load_index(session, index)

@@ -13,11 +13,20 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tandem_matcher import repository
-from tandem_matcher.domain.scoring import ProfileVectors, Scored, Weights, explain
+from tandem_matcher.domain import learning
+from tandem_matcher.domain.scoring import (
+    DECLINED,
+    PARTNERS,
+    ProfileVectors,
+    Scored,
+    Weights,
+    explain,
+)
 from tandem_matcher.domain.topk import TopScores
 from tandem_matcher.index import ProfileIndex
 from tandem_matcher.tables import bus
-from tandem_shared.auth import Principal
+from tandem_shared.auth import Principal, Role
+from tandem_shared.bus.consumer import PoisonMessage
 from tandem_shared.bus.outbox import enqueue, enqueue_tombstone
 from tandem_shared.contracts import (
     MATCHES,
@@ -27,11 +36,15 @@ from tandem_shared.contracts import (
     MatchUpdated,
     MatchWithdrawn,
     MatchWithdrawnData,
+    MeetingOutcomeRecorded,
     ProfileErased,
     ProfileUpserted,
+    RegistrationCreated,
+    RegistrationWithdrawn,
     TextPair,
     pair_id,
 )
+from tandem_shared.logging import get_logger
 
 # Match statuses. A rescore may update or withdraw a `suggested` pair; `accepted` and
 # `partners` pairs are shown but never withdrawn by a rescore; `declined` and `withdrawn`
@@ -54,18 +67,34 @@ class MatcherContext:
     source: str
     weights: Weights = field(default_factory=Weights)
     top: TopScores | None = None
+    configured: Weights | None = None  # the weights learning is bounded around
+    learning_rate: float = 0.0
 
     def __post_init__(self) -> None:
         if self.top is None:
             self.top = TopScores(self.top_k, on_kth=self.index.vectors.set_kth_best)
+        if self.configured is None:
+            self.configured = self.weights
 
     @property
     def standing(self) -> TopScores:
         assert self.top is not None
         return self.top
 
+    @property
+    def configured_weights(self) -> Weights:
+        assert self.configured is not None
+        return self.configured
+
+
+log = get_logger(__name__)
+
 
 class NotFound(Exception):
+    pass
+
+
+class Forbidden(Exception):
     pass
 
 
@@ -92,10 +121,14 @@ async def load_index(session: AsyncSession, index: ProfileIndex) -> int:
 
 
 async def load_standing(session: AsyncSession, ctx: MatcherContext) -> int:
-    """Every suggested pair's score, so each profile's k-th best is known at start."""
+    """Every suggested pair's score, so each profile's k-th best is known at start, and
+    the weights learned so far."""
     rows = await repository.matches_with_status(session, (SUGGESTED,))
     for row in rows:
         ctx.standing.set(str(row["profile_a"]), str(row["profile_b"]), row["score"])
+    learned = await repository.learned(session)
+    if learned:
+        ctx.weights = Weights(**{**ctx.configured_weights.as_dict(), **learned})
     return len(rows)
 
 
@@ -328,25 +361,243 @@ async def on_profile_erased(
     ctx.index.remove(str(profile_id))
 
 
+# ------------------------------------------------------------------ registrations
+
+
+async def on_registration(
+    session: AsyncSession,
+    message: RegistrationCreated | RegistrationWithdrawn,
+    ctx: MatcherContext,
+) -> None:
+    """Co-registration changed: rescore the profile within the event's participants."""
+    data = message.data
+    active = isinstance(message, RegistrationCreated)
+    if not await repository.project_registration(session, data, active=active, at=message.time):
+        return  # stale or repeated
+    event_id, profile_id = str(data.event_id), str(data.profile_id)
+    if active:
+        ctx.index.vectors.register(event_id, profile_id)
+    elif not await repository.registered(session, data.event_id, data.profile_id):
+        ctx.index.vectors.unregister(event_id, profile_id)
+    profile = ctx.index.get(profile_id)
+    if profile is None:
+        return  # the profile's own upsert will score it with this registration
+    participants = ctx.index.vectors.participants(event_id) - {profile_id}
+    await rescore(session, ctx, profile, among=participants)
+
+
+# ------------------------------------------------------------------ relations, learning
+
+
+async def _relate(
+    session: AsyncSession, ctx: MatcherContext, pair: str, relation: str
+) -> tuple[uuid.UUID, uuid.UUID]:
+    a, b = _pair_members(pair)
+    await repository.set_relation(session, pair, a, b, relation, _now())
+    ctx.index.vectors.set_relation(str(a), str(b), relation)
+    ctx.standing.remove(str(a), str(b))
+    return a, b
+
+
+def _pair_members(pair: str) -> tuple[uuid.UUID, uuid.UUID]:
+    first, _, second = pair.partition(":")
+    a, b = uuid.UUID(first), uuid.UUID(second)
+    if pair_id(a, b) != pair or a == b:
+        raise ValueError(f"not a pair id: {pair!r}")
+    return a, b
+
+
+async def _decline(
+    session: AsyncSession, ctx: MatcherContext, match: RowMapping, reason: str
+) -> None:
+    await _relate(session, ctx, match["pair_id"], DECLINED)
+    if match["status"] in LISTED:
+        await _withdraw(session, ctx, match, reason=f"declined: {reason}", status=DECLINED_STATUS)
+    else:
+        await repository.update_match(session, match["pair_id"], {"status": DECLINED_STATUS})
+
+
+async def _mark(session: AsyncSession, ctx: MatcherContext, match: RowMapping, status: str) -> None:
+    if status == PARTNER_STATUS:
+        await _relate(session, ctx, match["pair_id"], PARTNERS)
+    else:
+        ctx.standing.remove(str(match["profile_a"]), str(match["profile_b"]))
+    await repository.update_match(
+        session, match["pair_id"], {"status": status, "updated_at": _now()}
+    )
+
+
+async def _learn(
+    session: AsyncSession,
+    ctx: MatcherContext,
+    components: dict[str, float],
+    signal: learning.Signal,
+    pair: str,
+) -> None:
+    before = ctx.weights
+    after = learning.nudge(
+        before, ctx.configured_weights, components, signal.direction, ctx.learning_rate
+    )
+    if after == before:
+        return
+    await repository.save_learned(session, after.as_dict(), _now())
+    ctx.weights = after
+    log.info(
+        "matcher.weights_learned",
+        pair_id=pair,
+        why=signal.why,
+        change=learning.changes(before, after),
+    )
+
+
+async def on_meeting_outcome(
+    session: AsyncSession, message: MeetingOutcomeRecorded, ctx: MatcherContext
+) -> None:
+    data = message.data
+    try:
+        _pair_members(data.pair_id)
+    except ValueError as error:
+        raise PoisonMessage(str(error)) from error
+    claimed = await repository.claim_outcome(
+        session,
+        {
+            "meeting_id": data.id,
+            "pair_id": data.pair_id,
+            "outcome": data.outcome.value,
+            "version": data.version,
+        },
+    )
+    if not claimed:
+        return  # this meeting's outcome was already learned from
+    match = await repository.get_match(session, data.pair_id)
+    if data.outcome.value in ("held", "follow_up", "agreement"):
+        if match is not None and match["status"] != DECLINED_STATUS:
+            await _mark(session, ctx, match, PARTNER_STATUS)
+        elif match is None:
+            await _relate(session, ctx, data.pair_id, PARTNERS)
+    if match is not None:
+        signal = learning.meeting_signal(data.outcome.value, data.rating)
+        await _learn(session, ctx, dict(match["components"]), signal, data.pair_id)
+
+
+# ------------------------------------------------------------------ API use cases
+
+
+def _may_see(principal: Principal, profile: RowMapping) -> bool:
+    return principal.may_read_hub(profile["hub"]) or profile["sharing"] == "network"
+
+
 async def matches_for(
     session: AsyncSession, principal: Principal, profile_id: uuid.UUID, limit: int
 ) -> list[dict[str, Any]]:
+    """The profile's listed matches, best first, each with a partner the caller may see."""
     profile = await repository.get_profile(session, profile_id)
-    if profile is None or not (
-        principal.may_read_hub(profile["hub"]) or profile["sharing"] == "network"
-    ):
+    if profile is None or not _may_see(principal, profile):
         raise NotFound("profile not found")
     rows = await repository.matches_of(session, profile_id)
-    return [_match_view(row, profile_id) for row in rows[:limit]]
+    others = await repository.profiles_by_id(session, [_other_id(row, profile_id) for row in rows])
+    visible = [
+        row
+        for row in rows
+        if (other := others.get(_other_id(row, profile_id))) is not None
+        and _may_see(principal, other)
+    ]
+    return [_match_view(row, profile_id) for row in visible[:limit]]
+
+
+def _other_id(row: RowMapping, profile_id: uuid.UUID) -> uuid.UUID:
+    other: uuid.UUID = row["profile_b"] if row["profile_a"] == profile_id else row["profile_a"]
+    return other
 
 
 def _match_view(row: RowMapping, profile_id: uuid.UUID) -> dict[str, Any]:
-    other = row["profile_b"] if row["profile_a"] == profile_id else row["profile_a"]
     return {
         "pair_id": row["pair_id"],
-        "profile_id": other,
+        "profile_id": _other_id(row, profile_id),
         "score": row["score"],
         "components": row["components"],
         "explanation": row["explanation"],
         "status": row["status"],
+        "event_id": row["event_id"],
+    }
+
+
+async def _visible_match(session: AsyncSession, principal: Principal, pair: str) -> RowMapping:
+    """The match, if both its profiles are visible to the caller; NotFound otherwise (the
+    same answer for unknown and hidden, so existence does not leak)."""
+    match = await repository.get_match(session, pair)
+    if match is None:
+        raise NotFound("match not found")
+    members = await repository.profiles_by_id(session, [match["profile_a"], match["profile_b"]])
+    if len(members) != 2 or not all(_may_see(principal, row) for row in members.values()):
+        raise NotFound("match not found")
+    return match
+
+
+async def match_for(session: AsyncSession, principal: Principal, pair: str) -> dict[str, Any]:
+    match = await _visible_match(session, principal, pair)
+    return {
+        key: match[key]
+        for key in (
+            "pair_id",
+            "profile_a",
+            "profile_b",
+            "hub_a",
+            "hub_b",
+            "version",
+            "score",
+            "components",
+            "explanation",
+            "status",
+            "event_id",
+        )
+    }
+
+
+async def record_feedback(
+    session: AsyncSession,
+    ctx: MatcherContext,
+    principal: Principal,
+    pair: str,
+    outcome: str,
+    reason: str | None,
+) -> dict[str, Any]:
+    """Store staff feedback on a pair and apply it: declined → withdrawn and never
+    suggested again; met/agreement → already partners; accepted → kept. Every outcome
+    nudges the learned weights."""
+    match = await _visible_match(session, principal, pair)
+    if not (principal.may_write_hub(match["hub_a"]) or principal.may_write_hub(match["hub_b"])):
+        raise Forbidden("only staff of the pair's hubs may give feedback")
+    record = {
+        "id": uuid.uuid4(),
+        "pair_id": pair,
+        "outcome": outcome,
+        "reason": reason,
+        "given_by": principal.subject,
+        "hub": principal.hub,
+        "created_at": _now(),
+    }
+    await repository.add_feedback(session, record)
+    if outcome == "declined":
+        await _decline(session, ctx, match, reason or "")
+        status = DECLINED_STATUS
+    elif outcome in ("met", "agreement"):
+        status = PARTNER_STATUS
+        await _mark(session, ctx, match, status)
+    else:
+        status = match["status"] if match["status"] in STICKY else ACCEPTED
+        await _mark(session, ctx, match, status)
+    signal = learning.FEEDBACK_SIGNALS[outcome]
+    await _learn(session, ctx, dict(match["components"]), signal, pair)
+    return {**record, "status": status}
+
+
+def weights_view(ctx: MatcherContext, principal: Principal) -> dict[str, Any]:
+    if principal.role is not Role.NETWORK_ADMIN:
+        raise Forbidden("only a network admin may read the learned weights")
+    return {
+        "configured": ctx.configured_weights.as_dict(),
+        "current": ctx.weights.as_dict(),
+        "bounds": {"lower": learning.LOWER, "upper": learning.UPPER},
+        "learning_rate": ctx.learning_rate,
     }
