@@ -92,11 +92,12 @@ class Matcher:
         )
         return unsent is None
 
-    async def matches_of(self, profile_id: uuid.UUID, auth: dict[str, str] | None = None) -> Any:
-        response = await self.client.get(
+    async def matches_of(
+        self, profile_id: uuid.UUID, auth: dict[str, str] | None = None
+    ) -> httpx.Response:
+        return await self.client.get(
             f"/v1/profiles/{profile_id}/matches", headers=auth or self.auth()
         )
-        return response
 
 
 @pytest.fixture
