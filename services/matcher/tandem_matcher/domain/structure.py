@@ -139,6 +139,8 @@ _NOT_WORD = re.compile(r"[\W_]+", re.UNICODE)
 
 def organisation_name(name: str) -> str:
     """A name normalised for identity: case, accents, punctuation and spacing ignored."""
-    decomposed = unicodedata.normalize("NFKD", name.casefold())
-    plain = "".join(char for char in decomposed if not unicodedata.combining(char))
-    return _NOT_WORD.sub(" ", plain).strip()
+    folded = name.casefold()
+    if not folded.isascii():  # strip accents only when there are any (index builds)
+        decomposed = unicodedata.normalize("NFKD", folded)
+        folded = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return _NOT_WORD.sub(" ", folded).strip()
