@@ -3,6 +3,7 @@ list, the two-hub authorisation rules, erasure and export."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -170,6 +171,35 @@ async def test_rejected_patches_change_nothing(registry: Registry) -> None:
     assert conflict.status_code == 409
     assert (await registry.client.patch(url, json={"name": "x"})).status_code == 401
     assert await registry.snapshot() == before
+
+
+async def test_concurrent_creates_with_one_external_id_make_one_profile(
+    registry: Registry,
+) -> None:
+    """The unique (hub, external_id) race: every loser answers 409, never 500."""
+    body = museum(external_id="crm-race")
+    responses = await asyncio.gather(
+        *(registry.client.post("/v1/profiles", json=body, headers=registry.admin) for _ in range(8))
+    )
+    statuses = sorted(response.status_code for response in responses)
+    assert statuses == [201] + [409] * 7, [response.text for response in responses]
+    rows = await registry.rows(profiles)
+    assert [row["external_id"] for row in rows] == ["crm-race"]
+
+    other = await registry.post(museum(external_id="crm-other"))
+    patches = await asyncio.gather(
+        *(
+            registry.client.patch(
+                f"/v1/profiles/{profile_id}",
+                json={"external_id": "crm-new"},
+                headers=registry.admin,
+            )
+            for profile_id in (rows[0]["id"], other["id"])
+        )
+    )
+    assert sorted(response.status_code for response in patches) == [200, 409]
+    ids = sorted(row["external_id"] for row in await registry.rows(profiles))
+    assert ids in (["crm-new", "crm-other"], ["crm-new", "crm-race"])
 
 
 # --------------------------------------------------------------------------- list

@@ -10,10 +10,12 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, String, and_, cast, delete, func, or_, select, true, update
 from sqlalchemy.engine import RowMapping
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tandem_registry.domain.profiles import ProfileQuery
 from tandem_registry.tables import bus, erasures, hubs, profiles, staff
+from tandem_shared.db import insert_ignoring_conflict
 
 # Stable pagination: creation order, the id breaking ties.
 _ORDER = (profiles.c.created_at, profiles.c.id)
@@ -47,18 +49,33 @@ async def get_profile(session: AsyncSession, profile_id: uuid.UUID) -> RowMappin
     return (await session.execute(query)).mappings().first()
 
 
-async def insert_profile(session: AsyncSession, values: dict[str, Any]) -> None:
-    await session.execute(profiles.insert().values(**values))
+async def insert_profile(session: AsyncSession, values: dict[str, Any]) -> bool:
+    """Insert unless (hub, external_id) is taken; False when it is. ON CONFLICT rather than
+    a prior SELECT: two concurrent inserts both pass a SELECT, and the loser would then fail
+    with a unique violation that aborts the transaction."""
+    return await insert_ignoring_conflict(session, profiles, values)
 
 
 async def update_profile(
     session: AsyncSession, profile_id: uuid.UUID, values: dict[str, Any], updated_at: datetime
-) -> None:
-    await session.execute(
+) -> bool:
+    """Apply `values` with the next version; False (nothing changed) when a new
+    external_id is taken — caught from the unique constraint inside a savepoint, so a
+    concurrent writer cannot turn the conflict into an aborted transaction."""
+    statement = (
         update(profiles)
         .where(profiles.c.id == profile_id)
         .values(**values, version=profiles.c.version + 1, updated_at=updated_at)
     )
+    if "external_id" not in values:
+        await session.execute(statement)
+        return True
+    try:
+        async with session.begin_nested():
+            await session.execute(statement)
+    except IntegrityError:
+        return False
+    return True
 
 
 async def profile_by_external_id(

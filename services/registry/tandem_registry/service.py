@@ -130,6 +130,10 @@ def _profile_message(row: RowMapping, *, source: str) -> ProfileUpserted:
     return ProfileUpserted(source=source, subject=str(row["id"]), hub=row["hub"], data=data)
 
 
+def _taken(external_id: str | None) -> Conflict:
+    return Conflict(f"a profile with external_id {external_id!r} exists in this hub")
+
+
 async def _check_external_id(
     session: AsyncSession, hub: str, external_id: str | None, *, own_id: uuid.UUID | None = None
 ) -> None:
@@ -137,7 +141,7 @@ async def _check_external_id(
         return
     existing = await repository.profile_by_external_id(session, hub, external_id)
     if existing is not None and existing["id"] != own_id:
-        raise Conflict(f"a profile with external_id {external_id!r} exists in this hub")
+        raise _taken(external_id)
 
 
 async def create_profile(
@@ -146,7 +150,7 @@ async def create_profile(
     await _check_external_id(session, principal.hub, profile.external_id)
     now = _now()
     profile_id = uuid.uuid4()
-    await repository.insert_profile(
+    inserted = await repository.insert_profile(
         session,
         {
             **_profile_columns(profile),
@@ -157,6 +161,8 @@ async def create_profile(
             "updated_at": now,
         },
     )
+    if not inserted:  # a concurrent request took the external_id after our check
+        raise _taken(profile.external_id)
     return await _publish_current(session, profile_id, source=source)
 
 
@@ -223,7 +229,8 @@ async def update_profile(
         return row
     if "external_id" in changes:
         await _check_external_id(session, row["hub"], changes["external_id"], own_id=row["id"])
-    await repository.update_profile(session, profile_id, changes, _now())
+    if not await repository.update_profile(session, profile_id, changes, _now()):
+        raise _taken(changes.get("external_id"))
     return await _publish_current(session, profile_id, source=source)
 
 
