@@ -8,7 +8,19 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, and_, cast, delete, func, or_, select, true, update
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    and_,
+    bindparam,
+    cast,
+    delete,
+    func,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -83,6 +95,35 @@ async def profile_by_external_id(
 ) -> RowMapping | None:
     query = select(profiles).where(profiles.c.hub == hub, profiles.c.external_id == external_id)
     return (await session.execute(query)).mappings().first()
+
+
+async def profiles_by_external_ids(
+    session: AsyncSession, hub: str, external_ids: Sequence[str]
+) -> dict[str, RowMapping]:
+    query = select(profiles).where(
+        profiles.c.hub == hub, profiles.c.external_id.in_(list(external_ids))
+    )
+    return {row["external_id"]: row for row in (await session.execute(query)).mappings()}
+
+
+async def insert_profiles(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        await session.execute(profiles.insert(), list(rows))
+
+
+async def replace_profiles(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Overwrite whole profiles (every key of each row; "id" selects the row) in one
+    executemany; each row carries its own next version."""
+    if not rows:
+        return
+    columns = [name for name in rows[0] if name != "id"]
+    statement = (
+        update(profiles)
+        .where(profiles.c.id == bindparam("_id"))
+        .values({name: bindparam(f"_{name}") for name in columns})
+    )
+    params = [{f"_{name}": value for name, value in row.items()} for row in rows]
+    await session.execute(statement, params)
 
 
 async def delete_profile(session: AsyncSession, profile_id: uuid.UUID) -> None:

@@ -4,21 +4,25 @@ transaction (the outbox), so either both happen or neither does."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.engine import RowMapping
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tandem_registry import repository
 from tandem_registry.domain.accounts import HubIn
 from tandem_registry.domain.export import profiles_csv
+from tandem_registry.domain.imports import ImportRow, profile_changes
 from tandem_registry.domain.profiles import ProfileIn, ProfilePatch, ProfileQuery
 from tandem_registry.tables import bus
 from tandem_shared.auth import Principal, Role
-from tandem_shared.bus.outbox import enqueue, enqueue_tombstone
+from tandem_shared.bus.outbox import enqueue, enqueue_many, enqueue_tombstone
 from tandem_shared.contracts import (
     PROFILES,
     ProfileData,
@@ -125,7 +129,7 @@ def _profile_columns(profile: ProfileIn) -> dict[str, Any]:
     return profile.model_dump(mode="json")
 
 
-def _profile_message(row: RowMapping, *, source: str) -> ProfileUpserted:
+def _profile_message(row: Mapping[Any, Any], *, source: str) -> ProfileUpserted:
     data = ProfileData.model_validate(dict(row))
     return ProfileUpserted(source=source, subject=str(row["id"]), hub=row["hub"], data=data)
 
@@ -274,6 +278,79 @@ async def erase_profile(
     message = ProfileErased(source=source, subject=key, hub=row["hub"], data=data)
     await enqueue(session, bus, topic=PROFILES.name, key=key, message=message)
     await enqueue_tombstone(session, bus, topic=PROFILES.name, key=key)
+
+
+# --------------------------------------------------------------------------- import
+
+
+@dataclass
+class ImportCounts:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def add(self, other: ImportCounts) -> None:
+        self.created += other.created
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+
+
+IMPORT_BATCH = 500
+
+
+async def import_profiles(
+    session: AsyncSession,
+    principal: Principal,
+    rows: Sequence[ImportRow],
+    *,
+    source: str,
+) -> ImportCounts:
+    """Create or update the caller's hub's profiles by external_id, in batches (one
+    SELECT, one multi-row INSERT and one executemany UPDATE per batch). A profile
+    identical to the stored one is left alone: same version, no message."""
+    counts = ImportCounts()
+    for start in range(0, len(rows), IMPORT_BATCH):
+        counts.add(
+            await _import_batch(
+                session, principal.hub, rows[start : start + IMPORT_BATCH], source=source
+            )
+        )
+    return counts
+
+
+async def _import_batch(
+    session: AsyncSession, hub: str, rows: Sequence[ImportRow], *, source: str
+) -> ImportCounts:
+    stored = await repository.profiles_by_external_ids(
+        session, hub, [row.external_id for row in rows]
+    )
+    now = _now()
+    new: list[dict[str, Any]] = []
+    changed: list[dict[str, Any]] = []
+    current: list[dict[str, Any]] = []  # what to publish, in row order
+    for row in rows:
+        old = stored.get(row.external_id)
+        columns = _profile_columns(row)
+        if old is None:
+            values = {**columns, "id": uuid.uuid4(), "hub": hub, "version": 1,
+                      "created_at": now, "updated_at": now}  # fmt: skip
+            new.append(values)
+        elif profile_changes(dict(old), row):
+            values = {**columns, "id": old["id"], "version": old["version"] + 1, "updated_at": now}
+            changed.append(values)
+            values = {**old, **values}
+        else:
+            continue
+        current.append(values)
+    try:
+        async with session.begin_nested():
+            await repository.insert_profiles(session, new)
+    except IntegrityError as error:
+        raise Conflict("another import or request created some of these profiles; retry") from error
+    await repository.replace_profiles(session, changed)
+    messages = [(str(values["id"]), _profile_message(values, source=source)) for values in current]
+    await enqueue_many(session, bus, topic=PROFILES.name, messages=messages)
+    return ImportCounts(created=len(new), updated=len(changed), unchanged=len(rows) - len(current))
 
 
 async def export_profiles(session: AsyncSession, principal: Principal) -> str:
