@@ -29,6 +29,16 @@ from tandem_registry.domain.keep_eu import (
     project_from_row,
 )
 
+# Re-exported: a benchmark needs only this module.
+__all__ = [
+    "KeepEuData",
+    "KeepOrganisation",
+    "KeepProject",
+    "keep_eu_profiles",
+    "load_keep_eu",
+    "organisation_profile",
+]
+
 PROJECTS_FILE = "keep1420_projects.csv"
 PARTNERS_FILE = "keep1420_partners.csv"
 
