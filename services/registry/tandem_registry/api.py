@@ -11,11 +11,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from tandem_registry import service
 from tandem_registry.domain import export, imports
-from tandem_registry.domain.profiles import ProfileIn, ProfilePatch, ProfileQuery
+from tandem_registry.domain.profiles import ProfileIn, ProfilePatch, ProfileQuery, TextItem
 from tandem_shared.auth import CurrentPrincipal, issue_token
 from tandem_shared.runtime import DbSession, RuntimeDep
 
@@ -50,7 +50,16 @@ class TokenOut(BaseModel):
     expires_in: int
 
 
+class TextItemOut(TextItem):
+    language: str | None = Field(None, description="detected ISO 639-1 language of the text")
+
+
 class ProfileOut(ProfileIn):
+    offers: list[TextItemOut] = Field(default_factory=list, max_length=20)  # type: ignore[assignment]
+    needs: list[TextItemOut] = Field(default_factory=list, max_length=20)  # type: ignore[assignment]
+    description_language: str | None = Field(
+        None, description="detected ISO 639-1 language of the description"
+    )
     id: uuid.UUID
     hub: str
     version: int

@@ -3,6 +3,7 @@ transaction (the outbox), so either both happen or neither does."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from tandem_registry.domain.accounts import HubIn
 from tandem_registry.domain.export import profiles_csv
 from tandem_registry.domain.imports import ImportRow, profile_changes
 from tandem_registry.domain.profiles import ProfileIn, ProfilePatch, ProfileQuery
+from tandem_registry.languages import TEXT_FIELDS, text_languages, with_languages
 from tandem_registry.tables import bus
 from tandem_shared.auth import Principal, Role
 from tandem_shared.bus.outbox import enqueue, enqueue_many, enqueue_tombstone
@@ -130,7 +132,7 @@ def _profile_columns(profile: ProfileIn) -> dict[str, Any]:
 
 
 def _profile_message(row: Mapping[Any, Any], *, source: str) -> ProfileUpserted:
-    data = ProfileData.model_validate(dict(row))
+    data = ProfileData.model_validate(with_languages(row))
     return ProfileUpserted(source=source, subject=str(row["id"]), hub=row["hub"], data=data)
 
 
@@ -154,10 +156,12 @@ async def create_profile(
     await _check_external_id(session, principal.hub, profile.external_id)
     now = _now()
     profile_id = uuid.uuid4()
+    columns = _profile_columns(profile)
     inserted = await repository.insert_profile(
         session,
         {
-            **_profile_columns(profile),
+            **columns,
+            "text_languages": await asyncio.to_thread(text_languages, columns),
             "id": profile_id,
             "hub": principal.hub,
             "version": 1,
@@ -201,7 +205,7 @@ async def read_profile(
 def public_view(row: RowMapping, principal: Principal) -> dict[str, Any]:
     """The profile as the caller may see it: contact details (personal data) only for its
     own hub; a network_admin reads other hubs' profiles but not their contacts."""
-    view = dict(row)
+    view = with_languages(row)
     if row["hub"] != principal.hub:
         view["contact"] = None
     return view
@@ -231,6 +235,9 @@ async def update_profile(
     changes = {name: value for name, value in patch.changes().items() if row[name] != value}
     if not changes:
         return row
+    if TEXT_FIELDS.intersection(changes):
+        merged = {**row, **changes}
+        changes["text_languages"] = await asyncio.to_thread(text_languages, merged)
     if "external_id" in changes:
         await _check_external_id(session, row["hub"], changes["external_id"], own_id=row["id"])
     if not await repository.update_profile(session, profile_id, changes, _now()):
@@ -327,30 +334,35 @@ async def _import_batch(
     now = _now()
     new: list[dict[str, Any]] = []
     changed: list[dict[str, Any]] = []
-    current: list[dict[str, Any]] = []  # what to publish, in row order
+    written: list[tuple[dict[str, Any], RowMapping | None]] = []  # in row order, for messages
     for row in rows:
         old = stored.get(row.external_id)
+        if old is not None and not profile_changes(dict(old), row):
+            continue
         columns = _profile_columns(row)
         if old is None:
             values = {**columns, "id": uuid.uuid4(), "hub": hub, "version": 1,
                       "created_at": now, "updated_at": now}  # fmt: skip
             new.append(values)
-        elif profile_changes(dict(old), row):
+        else:
             values = {**columns, "id": old["id"], "version": old["version"] + 1, "updated_at": now}
             changed.append(values)
-            values = {**old, **values}
-        else:
-            continue
-        current.append(values)
+        written.append((values, old))
+    detected = await asyncio.to_thread(lambda: [text_languages(values) for values, _ in written])
+    for (values, _), languages in zip(written, detected, strict=True):
+        values["text_languages"] = languages
     try:
         async with session.begin_nested():
             await repository.insert_profiles(session, new)
     except IntegrityError as error:
         raise Conflict("another import or request created some of these profiles; retry") from error
     await repository.replace_profiles(session, changed)
-    messages = [(str(values["id"]), _profile_message(values, source=source)) for values in current]
+    messages = [
+        (str(values["id"]), _profile_message({**(old or {}), **values}, source=source))
+        for values, old in written
+    ]
     await enqueue_many(session, bus, topic=PROFILES.name, messages=messages)
-    return ImportCounts(created=len(new), updated=len(changed), unchanged=len(rows) - len(current))
+    return ImportCounts(created=len(new), updated=len(changed), unchanged=len(rows) - len(written))
 
 
 async def export_profiles(session: AsyncSession, principal: Principal) -> str:

@@ -65,6 +65,9 @@ profiles = Table(
     Column("contact", JSON, nullable=True),
     Column("sharing", String(16), nullable=False),
     Column("external_id", String(200), nullable=True),
+    # Detected languages of the texts: {"description": code, "offers": [code], "needs": [...]}
+    # (codes may be null); kept apart so comparing what a client sent ignores it.
+    Column("text_languages", JSON, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     # external_id makes imports idempotent within a hub.
