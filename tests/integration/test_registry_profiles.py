@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tandem_registry.tables import erasures, profiles, staff
+from tandem_registry.tables import consents, erasures, profiles, staff
 from tandem_shared.contracts import parse_message
 from tests.integration.registry_support import CONTACT, Registry, museum
 from tests.support import complementary_profiles
@@ -226,7 +226,7 @@ async def test_erasure_leaves_no_personal_data_and_publishes_erased_then_tombsto
     dump = json.dumps(snapshot, default=str)
     for personal in ("Anna", "Nowak", CONTACT["email"], CONTACT["phone"], "Rzeszów"):
         assert personal not in dump, personal
-    assert await registry.rows(profiles) == []
+    assert await registry.rows(profiles) == [] and await registry.rows(consents) == []
     [logged] = await registry.rows(erasures)
     assert (str(logged["profile_id"]), logged["hub"]) == (created["id"], "demo")
     [admin] = [row for row in await registry.rows(staff) if row["email"] == "admin@demo.local"]
@@ -237,6 +237,51 @@ async def test_erasure_leaves_no_personal_data_and_publishes_erased_then_tombsto
     erased = parse_message(records[2].value)
     assert erased.type == "profile.erased" and erased.data.version == 3
     assert records[3].value is None
+
+
+# --------------------------------------------------------------------------- consents
+
+
+async def test_storing_a_contact_or_sharing_with_the_network_records_a_consent(
+    registry: Registry,
+) -> None:
+    async def recorded() -> list[tuple[str, str]]:
+        rows = sorted(await registry.rows(consents), key=lambda row: row["recorded_at"])
+        return [(str(row["profile_id"]), row["purpose"]) for row in rows]
+
+    [admin] = [row for row in await registry.rows(staff) if row["email"] == "admin@demo.local"]
+    shared = await registry.post(museum(contact=CONTACT))  # network-shared, with a contact
+    private = await registry.post(museum(sharing="hub"))
+    assert await recorded() == [
+        (shared["id"], "contact_storage"),
+        (shared["id"], "network_sharing"),
+    ]
+    assert {row["recorded_by"] for row in await registry.rows(consents)} == {str(admin["id"])}
+
+    async def patch(profile: Any, body: dict[str, Any]) -> None:
+        url = f"/v1/profiles/{profile['id']}"
+        response = await registry.client.patch(url, json=body, headers=registry.admin)
+        assert response.status_code == 200, response.text
+
+    await patch(shared, {"name": "Muzeum Nowe", "sharing": "network"})  # nothing new
+    await patch(private, {"sharing": "network", "contact": {"name": "Jan"}})
+    await patch(shared, {"contact": {**CONTACT, "phone": None}})
+    assert (await recorded())[2:] == [
+        (private["id"], "contact_storage"),
+        (private["id"], "network_sharing"),
+        (shared["id"], "contact_storage"),
+    ]
+
+    imported = museum(external_id="crm-9", contact=CONTACT, sharing="hub")
+    response = await registry.client.post(
+        "/v1/profiles:import", json=[imported], headers=registry.admin
+    )
+    assert response.json()["created"] == 1
+    assert [purpose for _, purpose in await recorded()][5:] == ["contact_storage"]
+
+    await registry.client.delete(f"/v1/profiles/{shared['id']}", headers=registry.admin)
+    assert all(profile_id != shared["id"] for profile_id, _ in await recorded())
+    assert len(await recorded()) == 3
 
 
 # --------------------------------------------------------------------------- export

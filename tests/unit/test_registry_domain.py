@@ -14,6 +14,7 @@ import pytest
 from pydantic import ValidationError
 
 from tandem_registry.domain.accounts import HubIn, PasswordIn, StaffIn
+from tandem_registry.domain.consents import Purpose, purposes
 from tandem_registry.domain.export import COLUMNS, profiles_csv
 from tandem_registry.domain.imports import (
     MAX_ROWS,
@@ -120,3 +121,16 @@ def test_import_rows_are_checked_one_by_one() -> None:
     too_many = json.dumps([{}] * (MAX_ROWS + 1)).encode()
     with pytest.raises(ImportFormatError):
         parse_import(too_many, "json")
+
+
+def test_consents_are_needed_for_new_contacts_and_new_network_sharing() -> None:
+    contact = {"name": "Anna", "email": None, "phone": None}
+    new = {"contact": contact, "sharing": "network"}
+    assert purposes(None, new) == [Purpose.CONTACT_STORAGE, Purpose.NETWORK_SHARING]
+    assert purposes(None, {"contact": None, "sharing": "hub"}) == []
+    assert purposes(new, new) == []
+    assert purposes(new, {**new, "contact": {**contact, "name": "Jan"}}) == [
+        Purpose.CONTACT_STORAGE
+    ]
+    assert purposes({**new, "sharing": "hub"}, new) == [Purpose.NETWORK_SHARING]
+    assert purposes(new, {**new, "contact": None, "sharing": "hub"}) == []

@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tandem_registry.domain.profiles import ProfileQuery
-from tandem_registry.tables import bus, erasures, hubs, profiles, staff
+from tandem_registry.tables import bus, consents, erasures, hubs, profiles, staff
 from tandem_shared.db import insert_ignoring_conflict
 
 # Stable pagination: creation order, the id breaking ties.
@@ -124,6 +124,15 @@ async def replace_profiles(session: AsyncSession, rows: Sequence[dict[str, Any]]
     )
     params = [{f"_{name}": value for name, value in row.items()} for row in rows]
     await session.execute(statement, params)
+
+
+async def insert_consents(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        await session.execute(consents.insert(), list(rows))
+
+
+async def delete_consents(session: AsyncSession, profile_id: uuid.UUID) -> None:
+    await session.execute(delete(consents).where(consents.c.profile_id == profile_id))
 
 
 async def delete_profile(session: AsyncSession, profile_id: uuid.UUID) -> None:

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tandem_registry import repository
 from tandem_registry.domain.accounts import HubIn
+from tandem_registry.domain.consents import purposes
 from tandem_registry.domain.export import profiles_csv
 from tandem_registry.domain.imports import ImportRow, profile_changes
 from tandem_registry.domain.profiles import ProfileIn, ProfilePatch, ProfileQuery
@@ -136,6 +137,26 @@ def _profile_message(row: Mapping[Any, Any], *, source: str) -> ProfileUpserted:
     return ProfileUpserted(source=source, subject=str(row["id"]), hub=row["hub"], data=data)
 
 
+async def _actor(session: AsyncSession, principal: Principal) -> str:
+    """Who acts, for the audit tables: the staff account id, not its email (no personal
+    data in the logs); the subject itself for callers without an account (the CLI)."""
+    account = await repository.staff_by_email(session, principal.subject)
+    return str(account["id"]) if account else principal.subject
+
+
+def _consent_rows(
+    actor: str, hub: str, changes: Sequence[tuple[Mapping[Any, Any] | None, Mapping[Any, Any]]]
+) -> list[dict[str, Any]]:
+    """Consent audit rows for (before, after) pairs of profiles (`after` holds the id)."""
+    now = _now()
+    return [
+        {"id": uuid.uuid4(), "profile_id": after["id"], "hub": hub, "purpose": purpose.value,
+         "recorded_by": actor, "recorded_at": now}
+        for before, after in changes
+        for purpose in purposes(before, after)
+    ]  # fmt: skip
+
+
 def _taken(external_id: str | None) -> Conflict:
     return Conflict(f"a profile with external_id {external_id!r} exists in this hub")
 
@@ -171,6 +192,10 @@ async def create_profile(
     )
     if not inserted:  # a concurrent request took the external_id after our check
         raise _taken(profile.external_id)
+    consents = _consent_rows(
+        await _actor(session, principal), principal.hub, [(None, {**columns, "id": profile_id})]
+    )
+    await repository.insert_consents(session, consents)
     return await _publish_current(session, profile_id, source=source)
 
 
@@ -242,6 +267,10 @@ async def update_profile(
         await _check_external_id(session, row["hub"], changes["external_id"], own_id=row["id"])
     if not await repository.update_profile(session, profile_id, changes, _now()):
         raise _taken(changes.get("external_id"))
+    consents = _consent_rows(
+        await _actor(session, principal), row["hub"], [(row, {**row, **changes})]
+    )
+    await repository.insert_consents(session, consents)
     return await _publish_current(session, profile_id, source=source)
 
 
@@ -267,7 +296,8 @@ async def erase_profile(
     row = await _writable_profile(session, principal, profile_id)
     now = _now()
     key = str(profile_id)
-    account = await repository.staff_by_email(session, principal.subject)
+    actor = await _actor(session, principal)
+    await repository.delete_consents(session, profile_id)
     await repository.delete_profile(session, profile_id)
     await repository.delete_outbox_messages(session, topic=PROFILES.name, key=key)
     await repository.insert_erasure(
@@ -275,8 +305,7 @@ async def erase_profile(
         id=uuid.uuid4(),
         profile_id=profile_id,
         hub=row["hub"],
-        # The account id, not the email: the log itself holds no personal data.
-        erased_by=str(account["id"]) if account else principal.subject,
+        erased_by=actor,
         erased_at=now,
     )
     data = ProfileErasedData(
@@ -316,17 +345,18 @@ async def import_profiles(
     SELECT, one multi-row INSERT and one executemany UPDATE per batch). A profile
     identical to the stored one is left alone: same version, no message."""
     counts = ImportCounts()
+    actor = await _actor(session, principal)
     for start in range(0, len(rows), IMPORT_BATCH):
         counts.add(
             await _import_batch(
-                session, principal.hub, rows[start : start + IMPORT_BATCH], source=source
+                session, principal.hub, rows[start : start + IMPORT_BATCH], actor, source=source
             )
         )
     return counts
 
 
 async def _import_batch(
-    session: AsyncSession, hub: str, rows: Sequence[ImportRow], *, source: str
+    session: AsyncSession, hub: str, rows: Sequence[ImportRow], actor: str, *, source: str
 ) -> ImportCounts:
     stored = await repository.profiles_by_external_ids(
         session, hub, [row.external_id for row in rows]
@@ -357,6 +387,8 @@ async def _import_batch(
     except IntegrityError as error:
         raise Conflict("another import or request created some of these profiles; retry") from error
     await repository.replace_profiles(session, changed)
+    before_after = [(old, values) for values, old in written]
+    await repository.insert_consents(session, _consent_rows(actor, hub, before_after))
     messages = [
         (str(values["id"]), _profile_message({**(old or {}), **values}, source=source))
         for values, old in written

@@ -85,3 +85,22 @@ erasures = Table(
     Column("erased_by", String(254), nullable=False),
     Column("erased_at", DateTime(timezone=True), nullable=False),
 )
+
+# Consent audit trail: for which purpose personal data is stored or a profile shared, who
+# (staff account id) recorded it and when. Deleted with the profile it belongs to.
+consents = Table(
+    "consents",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column(
+        "profile_id",
+        Uuid,
+        ForeignKey("profiles.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("hub", String(64), ForeignKey("hubs.id"), nullable=False),
+    Column("purpose", String(32), nullable=False),
+    Column("recorded_by", String(254), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
