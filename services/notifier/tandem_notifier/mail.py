@@ -168,7 +168,6 @@ def build_message(
     message["From"] = settings.smtp_from
     message["To"] = to
     message["Message-ID"] = make_msgid(idstring=delivery_id)
-    message["Content-Language"] = language
     message["X-Tandem-Delivery"] = delivery_id
     message.set_content(text)
     message.add_alternative(html, subtype="html")
@@ -182,6 +181,8 @@ def build_message(
             filename="invite.ics",
             params={"method": method},
         )
+    # Last: making the body multipart moves every Content-* header into the first part.
+    message["Content-Language"] = language
     return message
 
 
