@@ -597,3 +597,40 @@ async def test_email_channel_needs_an_address(notifier: Notifier) -> None:
         "/v1/preferences", json={"email": "not an address"}, headers=auth
     )
     assert bad.status_code == 422
+
+
+async def test_a_restart_resumes_pending_deliveries(
+    clean_databases: dict[str, str], kafka: Any, topic_prefix: str
+) -> None:
+    smtp = SmtpServer()  # down while the first process runs
+    settings = notifier_settings(clean_databases, kafka, topic_prefix, smtp)
+    settings = settings.model_copy(update={"delivery_backoff_seconds": 60.0})  # no retry soon
+    first = create_app(settings)
+    async with served(first) as base_url, httpx.AsyncClient(base_url=base_url) as client:
+        notifier = Notifier(first, client, settings, kafka, smtp)
+        await notifier.staff("anna@demo.example")
+        await notifier.publish(MEETINGS.name, meeting())
+
+        async def tried() -> list[dict[str, Any]] | None:
+            rows = await notifier.deliveries(status="pending")
+            return rows if rows and rows[0]["attempts"] == 1 else None
+
+        (row,) = await eventually(tried, what="a first failed attempt")
+    smtp.start()
+    try:
+        # A new process on the same database: the row is due at its backoff; make it due now
+        # (as a later clock would) and let the new worker pick it up.
+        second = create_app(settings)
+        async with served(second) as base_url, httpx.AsyncClient(base_url=base_url) as client:
+            notifier = Notifier(second, client, settings, kafka, smtp)
+            worker = DeliveryWorker(
+                second.state.runtime.sessionmaker, settings, delivery_signal(second.state.runtime)
+            )
+            later = datetime.now(UTC) + timedelta(seconds=61)
+            assert await worker.run_once(now=later) == 1
+            (mail,) = await notifier.mail_to("anna@demo.example")
+            assert mail["X-Tandem-Delivery"] == row["id"]
+            (sent,) = await notifier.deliveries(status="sent")
+            assert sent["id"] == row["id"] and sent["attempts"] == 2
+    finally:
+        smtp.stop()

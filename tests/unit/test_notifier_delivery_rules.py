@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tandem_notifier.domain.digest import group_by_profile
+from tandem_notifier.domain.digest import group_by_profile, held_events
 from tandem_notifier.domain.i18n import STRINGS, strings
 from tandem_notifier.domain.policy import (
     Status,
@@ -183,3 +183,16 @@ def test_every_language_has_every_string() -> None:
     for language, words in STRINGS.items():
         assert set(words) == set(STRINGS["en"]), language
     assert strings("fr") == strings("en")
+
+
+def test_held_events_are_listed_soonest_first() -> None:
+    def event(title: str, starts: str) -> tuple[str, Any]:
+        data = {"title": title, "starts_at": starts, "timezone": "UTC", "sectors": []}
+        return ("event.scheduled", {"event": data})
+
+    entries = [
+        event("Later", "2027-02-01T10:00:00+00:00"),
+        event("Sooner", "2027-01-01T10:00:00+00:00"),
+    ]
+    entries.append(("match.suggested", _match_payload(MUSEUM, STUDIO, ("M", "S"), 0.5)))
+    assert [e["title"] for e in held_events(entries)] == ["Sooner", "Later"]

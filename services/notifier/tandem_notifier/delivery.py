@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tandem_notifier import mail, repository, webhooks
-from tandem_notifier.domain.digest import digest_payload, group_by_profile
+from tandem_notifier.domain.digest import digest_payload, group_by_profile, held_events
 from tandem_notifier.domain.policy import Status, after_failure, digest_date, quiet_until
 from tandem_notifier.domain.preferences import Preferences, email_address, preferences_of
 from tandem_notifier.live import FeedSignal
@@ -165,7 +165,8 @@ async def _digest_for(
     address = email_address(preferences, recipient) or rows[-1]["address"]
     if day is None or address is None:
         return None
-    groups = group_by_profile([(row["kind"], row["payload"]) for row in rows], hub)
+    entries = [(row["kind"], row["payload"]) for row in rows]
+    groups = group_by_profile(entries, hub)
     digest_id = uuid.uuid4()
     values = {
         "id": digest_id,
@@ -179,7 +180,7 @@ async def _digest_for(
         "transactional": False,
         "address": address,
         "language": preferences.language,
-        "payload": digest_payload(groups, day.isoformat()),
+        "payload": digest_payload(groups, held_events(entries), day.isoformat()),
         "status": Status.PENDING.value,
         "attempts": 0,
         "next_attempt_at": quiet_until(now, preferences.quiet_hours) or now,

@@ -49,6 +49,11 @@ def _when(starts_at: str, ends_at: str, zone: str) -> str:
     return f"{start:%Y-%m-%d %H:%M}-{end:%H:%M} ({zone})"
 
 
+def _starts(starts_at: str, zone: str) -> str:
+    start = datetime.fromisoformat(starts_at).astimezone(ZoneInfo(zone))
+    return f"{start:%Y-%m-%d %H:%M} ({zone})"
+
+
 def _match_view(kind: str, payload: Mapping[str, Any], t: Mapping[str, str]) -> dict[str, Any]:
     match, a, b = payload["match"], payload["name_a"], payload["name_b"]
     explanation = match.get("explanation") or {}
@@ -117,9 +122,14 @@ def _view(kind: str, payload: Mapping[str, Any], t: Mapping[str, str]) -> dict[s
         return _meeting_view(kind, payload, t)
     if kind == "event.scheduled":
         return _event_view(payload, t)
+    events = [
+        {"title": e["title"], "when": _starts(e["starts_at"], e["timezone"])}
+        for e in payload.get("events", [])
+    ]
     return {
         "subject": t["subject.digest"].format(date=payload["date"]),
         "groups": payload["groups"],
+        "events": events,
     }
 
 

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,6 +39,7 @@ from tandem_notifier.domain.recipients import (
 from tandem_notifier.live import FeedSignal, notify_after_commit
 from tandem_notifier.settings import NotifierSettings
 from tandem_shared.auth import Principal, Role
+from tandem_shared.bus.consumer import PoisonMessage
 from tandem_shared.contracts import (
     Envelope,
     EventScheduled,
@@ -78,6 +80,15 @@ class Outgoing:
     @property
     def transactional(self) -> bool:
         return self.kind in TRANSACTIONAL
+
+
+def _known_zone(zone: str) -> None:
+    """A meeting or event in a time zone nobody knows can never be rendered: dead-letter
+    it at once instead of retrying."""
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise PoisonMessage(f"unknown time zone {zone!r}") from error
 
 
 async def _names(session: AsyncSession, a: uuid.UUID, b: uuid.UUID) -> tuple[str, str]:
@@ -342,6 +353,7 @@ async def on_meeting(
     organiser) gets it in its feed and webhook, and every staff member of those hubs who
     takes email gets it at once with the invite attached, whatever their subscriptions."""
     meeting = message.data
+    _known_zone(meeting.timezone)
     name_a, name_b = await _names(session, meeting.profile_a, meeting.profile_b)
     rendered = render_meeting(meeting, name_a, name_b)
     hubs = sorted({meeting.hub_a, meeting.hub_b, meeting.hub})
@@ -370,6 +382,7 @@ async def on_event_scheduled(
     """A new event reaches the staff subscribed to any of its sectors (feed of their
     hubs, their email, their hubs' webhooks)."""
     event = message.data
+    _known_zone(event.timezone)
     rows = await repository.sector_subscriptions(session)
     subscriptions = _stored(rows)
     staff = event_recipients(subscriptions, [sector.value for sector in event.sectors])

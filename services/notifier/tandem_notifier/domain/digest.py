@@ -56,5 +56,19 @@ def group_by_profile(
     ]
 
 
-def digest_payload(groups: Sequence[DigestGroup], day: str) -> dict[str, Any]:
-    return {"date": day, "groups": [asdict(group) for group in groups]}
+def held_events(entries: Sequence[tuple[str, Mapping[str, Any]]]) -> list[dict[str, Any]]:
+    """The scheduled events among held alerts, soonest first."""
+    events = [payload["event"] for kind, payload in entries if kind == "event.scheduled"]
+    return sorted(
+        (
+            {"title": e["title"], "starts_at": e["starts_at"], "timezone": e["timezone"]}
+            for e in events
+        ),
+        key=lambda e: e["starts_at"],
+    )
+
+
+def digest_payload(
+    groups: Sequence[DigestGroup], events: Sequence[Mapping[str, Any]], day: str
+) -> dict[str, Any]:
+    return {"date": day, "groups": [asdict(group) for group in groups], "events": list(events)}

@@ -35,6 +35,7 @@ STRINGS: Mapping[str, Mapping[str, str]] = {
         "reason": "Reason",
         "online": "online",
         "digest.intro": "Partner alerts held for your daily digest, by profile:",
+        "digest.events": "New events for your sectors:",
         "digest.withdrawn": "withdrawn",
         "footer": "You receive this because of your Tandem subscriptions and preferences.",
     },
@@ -66,6 +67,7 @@ STRINGS: Mapping[str, Mapping[str, str]] = {
         "online": "online",
         "digest.intro": "Powiadomienia o partnerach zebrane w dziennym podsumowaniu, "
         "według profilu:",
+        "digest.events": "Nowe wydarzenia w Twoich sektorach:",
         "digest.withdrawn": "wycofane",
         "footer": "Otrzymujesz tę wiadomość zgodnie ze swoimi subskrypcjami i ustawieniami "
         "w Tandem.",
@@ -97,6 +99,7 @@ STRINGS: Mapping[str, Mapping[str, str]] = {
         "reason": "Grund",
         "online": "online",
         "digest.intro": "Partnervorschläge aus Ihrer täglichen Zusammenfassung, nach Profil:",
+        "digest.events": "Neue Veranstaltungen für Ihre Sektoren:",
         "digest.withdrawn": "zurückgezogen",
         "footer": "Sie erhalten diese Nachricht aufgrund Ihrer Tandem-Abonnements und "
         "-Einstellungen.",
@@ -128,6 +131,7 @@ STRINGS: Mapping[str, Mapping[str, str]] = {
         "reason": "Razlog",
         "online": "na spletu",
         "digest.intro": "Obvestila o partnerjih iz dnevnega povzetka, po profilih:",
+        "digest.events": "Novi dogodki za vaše sektorje:",
         "digest.withdrawn": "umaknjeno",
         "footer": "To sporočilo prejemate zaradi svojih naročnin in nastavitev v Tandemu.",
     },
