@@ -29,6 +29,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +115,8 @@ class Stream:
 
     def __init__(self) -> None:
         self.seen: dict[str, float] = {}
+        # When the notifier committed the notification (its created_at, wall clock).
+        self.committed: dict[str, float] = {}
         self.events = 0
         self._waiters: dict[str, asyncio.Event] = {}
 
@@ -128,6 +131,7 @@ class Stream:
             profile_id = match.get(key)
             if profile_id and profile_id not in self.seen:
                 self.seen[profile_id] = now
+                self.committed[profile_id] = datetime.fromisoformat(data["created_at"]).timestamp()
                 self.waiter(profile_id).set()
 
     async def follow(self, client: httpx.AsyncClient, auth: dict[str, str]) -> None:
@@ -147,8 +151,11 @@ async def probe(
     auth: dict[str, str],
     stream: Stream,
     rng: random.Random,
+    split: list[float],
 ) -> float | None:
-    started = time.perf_counter()
+    """Seconds from the POST to the probe's first SSE event; appends to `split` the share
+    spent after the notifier committed the notification (the stream's own part)."""
+    started, wall = time.perf_counter(), time.time()
     response = await registry.post("/v1/profiles", json=probe_profile(rng), headers=auth)
     response.raise_for_status()
     profile_id = response.json()["id"]
@@ -156,7 +163,9 @@ async def probe(
         await asyncio.wait_for(stream.waiter(profile_id).wait(), PROBE_TIMEOUT)
     except TimeoutError:
         return None
-    return stream.seen[profile_id] - started
+    total = stream.seen[profile_id] - started
+    split.append(total - (stream.committed[profile_id] - wall))
+    return total
 
 
 async def load_pool(
@@ -305,16 +314,21 @@ async def main(args: argparse.Namespace) -> None:
             stream = Stream()
             follower = asyncio.create_task(stream.follow(notifier, auth))
             await asyncio.sleep(1)  # the stream is open before the first probe
-            idle = [await probe(registry, auth, stream, rng) for _ in range(args.probes)]
+            idle_split: list[float] = []
+            idle = [
+                await probe(registry, auth, stream, rng, idle_split) for _ in range(args.probes)
+            ]
             idle_ok = [sample for sample in idle if sample is not None]
             print(summary(f"idle, pool {len(ids)}", idle_ok), f"(lost {len(idle) - len(idle_ok)})")
+            print("  " + summary("of which notifier commit → SSE", idle_split))
 
             stop = asyncio.Event()
             updater = asyncio.create_task(steady_updates(registry, auth, ids, args.rate, stop))
             loaded_samples: list[float | None] = []
+            busy_split: list[float] = []
             deadline = time.perf_counter() + args.seconds
             while time.perf_counter() < deadline:
-                loaded_samples.append(await probe(registry, auth, stream, rng))
+                loaded_samples.append(await probe(registry, auth, stream, rng, busy_split))
                 await asyncio.sleep(args.probe_gap)
             stop.set()
             updates, elapsed = await updater
@@ -323,6 +337,7 @@ async def main(args: argparse.Namespace) -> None:
                 summary(f"with {updates / elapsed:.1f} updates/s for {elapsed:.0f} s", busy),
                 f"(lost {len(loaded_samples) - len(busy)})",
             )
+            print("  " + summary("of which notifier commit → SSE", busy_split))
             print(f"SSE events received: {stream.events}")
             follower.cancel()
             with suppress(asyncio.CancelledError, httpx.HTTPError):
