@@ -30,6 +30,8 @@ from tandem_notifier.domain.recipients import (
     sector_covers,
 )
 from tandem_notifier.domain.signing import headers, signature, verify
+from tandem_notifier.service import _known_zone
+from tandem_shared.bus.consumer import PoisonMessage
 
 pytestmark = pytest.mark.unit
 
@@ -196,3 +198,10 @@ def test_held_events_are_listed_soonest_first() -> None:
     ]
     entries.append(("match.suggested", _match_payload(MUSEUM, STUDIO, ("M", "S"), 0.5)))
     assert [e["title"] for e in held_events(entries)] == ["Sooner", "Later"]
+
+
+def test_a_meeting_in_an_unknown_time_zone_is_poison() -> None:
+    _known_zone("Europe/Ljubljana")
+    for zone in ("Mars/Olympus_Mons", "../etc/passwd", ""):
+        with pytest.raises(PoisonMessage, match="time zone"):
+            _known_zone(zone)
