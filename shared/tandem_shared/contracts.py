@@ -145,6 +145,9 @@ class ProfileData(Payload):
     kind: OrgKind
     subsectors: list[str] = Field(default_factory=list)
     description: str = ""
+    description_language: str | None = Field(
+        None, description="Detected ISO 639-1 language of the description"
+    )
     offers: list[ProfileText] = Field(default_factory=list)
     needs: list[ProfileText] = Field(default_factory=list)
     looking_for: list[OrgKind] = Field(default_factory=list)

@@ -4,6 +4,7 @@ against the real broker and PostgreSQL, exactly as `make run` starts them."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,20 +18,37 @@ from tandem_events.tables import directory
 from tandem_shared.broker import free_port
 from tandem_shared.db import create_engine
 from tandem_tools.stack import SERVICES, ServiceProcess, start_service, stop_services, wait_ready
+from tests.integration.notifier_channels import SmtpServer
 from tests.support import complementary_profiles
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
 def stack(
-    clean_databases: dict[str, str], kafka: Any, topic_prefix: str, tmp_path: Path
+    clean_databases: dict[str, str],
+    kafka: Any,
+    topic_prefix: str,
+    tmp_path: Path,
+    smtp: SmtpServer,
 ) -> Iterator[dict[str, ServiceProcess]]:
     common = {
         "TANDEM_KAFKA_BOOTSTRAP": kafka.bootstrap,
         "TANDEM_KAFKA_IDEMPOTENCE": str(kafka.idempotence).lower(),
         "TANDEM_KAFKA_TOPIC_PREFIX": topic_prefix,
         "TANDEM_ENVIRONMENT": "dev",
+        # The notifier emails a local aiosmtpd server.
+        "TANDEM_NOTIFIER_SMTP_HOST": "127.0.0.1",
+        "TANDEM_NOTIFIER_SMTP_PORT": str(smtp.port),
+        "TANDEM_NOTIFIER_DELIVERY_POLL_SECONDS": "0.2",
     }
     env = {
         **common,
@@ -93,6 +111,52 @@ def test_profiles_posted_to_registry_reach_the_notifier_feed(
     assert items[0]["kind"] == "match.suggested"
     assert "Scanwerk" in items[0]["title"]
     assert asyncio.run(_directory_size(stack["env"]["TANDEM_EVENTS_DATABASE_URL"])) == 2  # type: ignore[index]
+
+
+def test_a_match_reaches_staff_by_email_and_the_live_stream(
+    stack: dict[str, ServiceProcess], smtp: SmtpServer
+) -> None:
+    """Profile posted → match → an email at the SMTP server and an event on the SSE stream."""
+    auth = _token(stack["registry"])  # admin@demo.local: the token subject is the address
+    notifier = stack["notifier"].url
+    preferences = {"channels": ["feed", "email"], "language": "de"}
+    assert httpx.put(f"{notifier}/v1/preferences", json=preferences, headers=auth).is_success
+    hub = {"items": [{"scope": "hub", "hub": "demo"}]}
+    assert httpx.put(f"{notifier}/v1/subscriptions", json=hub, headers=auth).is_success
+    museum, studio = complementary_profiles()
+    event = asyncio.run(_stream_while_posting(stack, auth, [museum, studio]))
+    assert event["event"] == "notification"
+    assert "Scanwerk" in json.loads(event["data"])["title"]
+    deadline = time.monotonic() + 30
+    while not smtp.to("admin@demo.local") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    (mail,) = smtp.to("admin@demo.local")
+    assert mail["Subject"].startswith("Neuer Partnervorschlag:")
+    assert "Scanwerk Studio Leipzig" in mail["Subject"]
+
+
+async def _stream_while_posting(
+    stack: dict[str, ServiceProcess], auth: dict[str, str], profiles: list[dict[str, Any]]
+) -> dict[str, str]:
+    """Open the notifier's SSE stream, post the profiles, return the first event."""
+    async with (
+        httpx.AsyncClient(base_url=stack["notifier"].url, timeout=60) as client,
+        client.stream("GET", "/v1/notifications/stream", headers=auth) as response,
+    ):
+        assert response.status_code == 200
+        async with httpx.AsyncClient(base_url=stack["registry"].url, timeout=10) as registry:
+            for profile in profiles:
+                posted = await registry.post("/v1/profiles", json=profile, headers=auth)
+                assert posted.status_code == 201, posted.text
+        event: dict[str, str] = {}
+        async with asyncio.timeout(45):
+            async for line in response.aiter_lines():
+                if not line and "data" in event:
+                    return event
+                field, _, value = line.partition(":")
+                if field:
+                    event[field] = value.removeprefix(" ")
+    raise AssertionError("the stream ended without an event")
 
 
 async def _directory_size(url: str) -> int:

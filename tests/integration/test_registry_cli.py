@@ -1,10 +1,12 @@
-"""The registry's admin CLI against PostgreSQL: create-hub, create-user, reset-password; a
-refused command writes nothing, and the accounts it makes can sign in over HTTP."""
+"""The registry's admin CLI against PostgreSQL: create-hub, create-user, reset-password and
+import; a refused command writes nothing, and the accounts it makes can sign in over HTTP."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,7 +17,7 @@ from typer.testing import CliRunner, Result
 from tandem_registry.app import create_app
 from tandem_registry.cli import app as cli
 from tandem_registry.settings import RegistrySettings
-from tandem_registry.tables import hubs, staff
+from tandem_registry.tables import hubs, profiles, staff
 from tandem_shared.contracts import PROFILES, parse_message
 from tandem_shared.db import create_engine
 from tests.support import login, read_topic, running, service_settings
@@ -114,3 +116,62 @@ async def test_refused_commands_write_nothing(registry_url: str) -> None:
         assert result.exit_code == 1, (args, result.output)
         assert expected in result.output, (args, result.output)
     assert await accounts(registry_url) == before
+
+
+async def stored_profiles(url: str) -> list[Any]:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            query = select(profiles).order_by(profiles.c.external_id)
+            return list((await connection.execute(query)).mappings())
+    finally:
+        await engine.dispose()
+
+
+async def test_import_creates_updates_and_reports_bad_rows(
+    registry_url: str, tmp_path: Path
+) -> None:
+    assert (
+        await invoke(registry_url, "create-hub", "north", "--name", "N", "--country", "DE")
+    ).exit_code == 0
+    good = {"name": "Werkstatt", "kind": "creative", "country": "DE", "external_id": "w-1"}
+    lines = [json.dumps(good), json.dumps({**good, "external_id": "w-2", "kind": "bank"})]
+    jsonl = tmp_path / "profiles.jsonl"
+    jsonl.write_text("\n".join(lines) + "\n")
+
+    first = await invoke(registry_url, "import", str(jsonl), "--hub", "north")
+    assert first.exit_code == 1, first.output  # a row was rejected
+    assert "1 created, 0 updated, 0 unchanged, 1 rejected" in first.output
+    assert "row 2: kind:" in first.output
+    [werkstatt] = await stored_profiles(registry_url)
+    assert (werkstatt.hub, werkstatt.external_id, werkstatt.version) == ("north", "w-1", 1)
+
+    table = tmp_path / "profiles.csv"
+    table.write_text(
+        "external_id,name,kind,country\nw-1,Werkstatt Nord,creative,DE\nw-3,Atelier,creative,DE\n"
+    )
+    second = await invoke(registry_url, "import", str(table), "--hub", "north")
+    assert second.exit_code == 0, second.output
+    assert "1 created, 1 updated, 0 unchanged, 0 rejected" in second.output
+    again = await invoke(registry_url, "import", str(table), "--hub", "north", "--format", "csv")
+    assert "0 created, 0 updated, 2 unchanged" in again.output
+    stored = await stored_profiles(registry_url)
+    assert [(p.external_id, p.name, p.version) for p in stored] == [
+        ("w-1", "Werkstatt Nord", 2),
+        ("w-3", "Atelier", 1),
+    ]
+
+    refused = {
+        "hub 'nowhere' does not exist": ["import", str(table), "--hub", "nowhere"],
+        "does not exist": ["import", str(tmp_path / "missing.csv"), "--hub", "north"],
+        "unknown columns": ["import", str(_write(tmp_path / "bad.csv", "external_id,colour\nx,red\n")), "--hub", "north"],
+    }  # fmt: skip
+    for expected, args in refused.items():
+        result = await invoke(registry_url, *args)
+        assert result.exit_code == 1 and expected in result.output, (args, result.output)
+    assert await stored_profiles(registry_url) == stored
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path

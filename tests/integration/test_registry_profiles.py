@@ -3,106 +3,21 @@ list, the two-hub authorisation rules, erasure and export."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
-from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import pytest
-from fastapi import FastAPI
-from sqlalchemy import select
 
-from tandem_registry import service
-from tandem_registry.app import create_app
-from tandem_registry.settings import RegistrySettings
-from tandem_registry.tables import erasures, metadata, profiles, staff
-from tandem_shared.auth import Role
-from tandem_shared.contracts import PROFILES, parse_message
-from tandem_shared.db import transaction
-from tests.support import (
-    complementary_profiles,
-    login,
-    read_topic,
-    running,
-    service_settings,
-)
+from tandem_registry.tables import consents, erasures, profiles, staff
+from tandem_shared.contracts import parse_message
+from tests.integration.registry_support import CONTACT, Registry, museum
+from tests.support import complementary_profiles
 
 pytestmark = pytest.mark.integration
-PASSWORD = "a-long-test-password"
 
-
-@dataclass
-class Registry:
-    client: httpx.AsyncClient
-    app: FastAPI
-    kafka: Any
-    prefix: str
-    admin: dict[str, str]  # hub_admin of hub demo
-    north: dict[str, str]  # staff of hub north
-    network: dict[str, str]  # network_admin of hub north
-
-    async def post(self, body: dict[str, Any], auth: dict[str, str] | None = None) -> Any:
-        response = await self.client.post("/v1/profiles", json=body, headers=auth or self.admin)
-        assert response.status_code == 201, response.text
-        return response.json()
-
-    async def messages(self, expect: int, timeout: float = 20.0) -> list[Any]:
-        topic = self.prefix + PROFILES.name
-        return await read_topic(self.kafka.bootstrap, topic, expect=expect, timeout=timeout)
-
-    async def rows(self, table: Any) -> list[dict[str, Any]]:
-        async with transaction(self.app.state.runtime.sessionmaker) as session:
-            return [dict(row) for row in (await session.execute(select(table))).mappings()]
-
-    async def snapshot(self) -> dict[str, list[dict[str, Any]]]:
-        """Every registry row, except the relay's own bookkeeping (`sent_at`)."""
-        tables = {table.name: await self.rows(table) for table in metadata.sorted_tables}
-        return {
-            name: sorted(
-                ({k: v for k, v in row.items() if k != "sent_at"} for row in rows), key=repr
-            )
-            for name, rows in tables.items()
-        }
-
-
-async def add_staff(app: FastAPI, *, hub: str, email: str, role: Role) -> None:
-    async with transaction(app.state.runtime.sessionmaker) as session:
-        await service.ensure_hub(session, hub_id=hub, name=hub, country="DE", languages=["de"])
-        await service.create_staff(session, hub=hub, email=email, password=PASSWORD, role=role)
-
-
-@pytest.fixture
-async def registry(clean_databases: dict[str, str], kafka: Any, topic_prefix: str) -> Any:
-    settings = service_settings(
-        RegistrySettings,
-        database_url=clean_databases["registry"],
-        kafka=kafka,
-        prefix=topic_prefix,
-    )
-    app = create_app(settings)
-    async with running(app) as client:
-        await add_staff(app, hub="north", email="staff@north.example", role=Role.STAFF)
-        await add_staff(app, hub="north", email="net@north.example", role=Role.NETWORK_ADMIN)
-        registry = Registry(
-            client=client,
-            app=app,
-            kafka=kafka,
-            prefix=topic_prefix,
-            admin=await login(client),
-            north=await login(client, "staff@north.example", PASSWORD),
-            network=await login(client, "net@north.example", PASSWORD),
-        )
-        yield registry
-
-
-def museum(**changes: Any) -> dict[str, Any]:
-    profile, _ = complementary_profiles()
-    return {**profile, **changes}
-
-
-CONTACT = {"name": "Anna Nowak", "email": "anna.nowak@example.org", "phone": "+48 17 853 52 78"}
 
 # --------------------------------------------------------------------------- update
 
@@ -111,6 +26,9 @@ async def test_update_increments_the_version_and_publishes_each_change_in_order(
     registry: Registry,
 ) -> None:
     created = await registry.post(museum(contact=CONTACT))
+    # The detected language of each text comes back with it.
+    assert [item["language"] for item in created["offers"] + created["needs"]] == ["pl", "pl"]
+    assert created["description_language"] is None  # no description
     url = f"/v1/profiles/{created['id']}"
     patches = [
         {"name": "Muzeum Regionalne"},
@@ -139,6 +57,7 @@ async def test_update_increments_the_version_and_publishes_each_change_in_order(
         ("profile.upserted", 3),
     ]
     assert messages[-1].data.name == "Muzeum Regionalne"  # type: ignore[union-attr]
+    assert messages[0].data.needs[0].language == "pl"  # type: ignore[union-attr]
     assert all(CONTACT["email"].encode() not in record.value for record in records)
 
 
@@ -170,6 +89,35 @@ async def test_rejected_patches_change_nothing(registry: Registry) -> None:
     assert conflict.status_code == 409
     assert (await registry.client.patch(url, json={"name": "x"})).status_code == 401
     assert await registry.snapshot() == before
+
+
+async def test_concurrent_creates_with_one_external_id_make_one_profile(
+    registry: Registry,
+) -> None:
+    """The unique (hub, external_id) race: every loser answers 409, never 500."""
+    body = museum(external_id="crm-race")
+    responses = await asyncio.gather(
+        *(registry.client.post("/v1/profiles", json=body, headers=registry.admin) for _ in range(8))
+    )
+    statuses = sorted(response.status_code for response in responses)
+    assert statuses == [201] + [409] * 7, [response.text for response in responses]
+    rows = await registry.rows(profiles)
+    assert [row["external_id"] for row in rows] == ["crm-race"]
+
+    other = await registry.post(museum(external_id="crm-other"))
+    patches = await asyncio.gather(
+        *(
+            registry.client.patch(
+                f"/v1/profiles/{profile_id}",
+                json={"external_id": "crm-new"},
+                headers=registry.admin,
+            )
+            for profile_id in (rows[0]["id"], other["id"])
+        )
+    )
+    assert sorted(response.status_code for response in patches) == [200, 409]
+    ids = sorted(row["external_id"] for row in await registry.rows(profiles))
+    assert ids in (["crm-new", "crm-other"], ["crm-new", "crm-race"])
 
 
 # --------------------------------------------------------------------------- list
@@ -278,7 +226,7 @@ async def test_erasure_leaves_no_personal_data_and_publishes_erased_then_tombsto
     dump = json.dumps(snapshot, default=str)
     for personal in ("Anna", "Nowak", CONTACT["email"], CONTACT["phone"], "Rzeszów"):
         assert personal not in dump, personal
-    assert await registry.rows(profiles) == []
+    assert await registry.rows(profiles) == [] and await registry.rows(consents) == []
     [logged] = await registry.rows(erasures)
     assert (str(logged["profile_id"]), logged["hub"]) == (created["id"], "demo")
     [admin] = [row for row in await registry.rows(staff) if row["email"] == "admin@demo.local"]
@@ -289,6 +237,51 @@ async def test_erasure_leaves_no_personal_data_and_publishes_erased_then_tombsto
     erased = parse_message(records[2].value)
     assert erased.type == "profile.erased" and erased.data.version == 3
     assert records[3].value is None
+
+
+# --------------------------------------------------------------------------- consents
+
+
+async def test_storing_a_contact_or_sharing_with_the_network_records_a_consent(
+    registry: Registry,
+) -> None:
+    async def recorded() -> list[tuple[str, str]]:
+        rows = sorted(await registry.rows(consents), key=lambda row: row["recorded_at"])
+        return [(str(row["profile_id"]), row["purpose"]) for row in rows]
+
+    [admin] = [row for row in await registry.rows(staff) if row["email"] == "admin@demo.local"]
+    shared = await registry.post(museum(contact=CONTACT))  # network-shared, with a contact
+    private = await registry.post(museum(sharing="hub"))
+    assert await recorded() == [
+        (shared["id"], "contact_storage"),
+        (shared["id"], "network_sharing"),
+    ]
+    assert {row["recorded_by"] for row in await registry.rows(consents)} == {str(admin["id"])}
+
+    async def patch(profile: Any, body: dict[str, Any]) -> None:
+        url = f"/v1/profiles/{profile['id']}"
+        response = await registry.client.patch(url, json=body, headers=registry.admin)
+        assert response.status_code == 200, response.text
+
+    await patch(shared, {"name": "Muzeum Nowe", "sharing": "network"})  # nothing new
+    await patch(private, {"sharing": "network", "contact": {"name": "Jan"}})
+    await patch(shared, {"contact": {**CONTACT, "phone": None}})
+    assert (await recorded())[2:] == [
+        (private["id"], "contact_storage"),
+        (private["id"], "network_sharing"),
+        (shared["id"], "contact_storage"),
+    ]
+
+    imported = museum(external_id="crm-9", contact=CONTACT, sharing="hub")
+    response = await registry.client.post(
+        "/v1/profiles:import", json=[imported], headers=registry.admin
+    )
+    assert response.json()["created"] == 1
+    assert [purpose for _, purpose in await recorded()][5:] == ["contact_storage"]
+
+    await registry.client.delete(f"/v1/profiles/{shared['id']}", headers=registry.admin)
+    assert all(profile_id != shared["id"] for profile_id, _ in await recorded())
+    assert len(await recorded()) == 3
 
 
 # --------------------------------------------------------------------------- export
@@ -308,7 +301,9 @@ async def test_export_is_the_hubs_own_profiles_as_csv(registry: Registry) -> Non
     row = rows[0]
     assert row["description"] == tricky and row["name"] == first["name"]
     assert row["subsectors"] == "museum" and row["languages"] == "pl;en"
-    assert json.loads(row["needs"]) == first["needs"]
+    # The export holds what was sent (it imports back): texts and tags, no detected language.
+    sent_needs = [{"text": need["text"], "tags": need["tags"]} for need in first["needs"]]
+    assert json.loads(row["needs"]) == sent_needs
     assert (row["contact_name"], row["contact_email"], row["contact_phone"]) == (
         CONTACT["name"],
         CONTACT["email"],

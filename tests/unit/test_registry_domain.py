@@ -14,7 +14,14 @@ import pytest
 from pydantic import ValidationError
 
 from tandem_registry.domain.accounts import HubIn, PasswordIn, StaffIn
+from tandem_registry.domain.consents import Purpose, purposes
 from tandem_registry.domain.export import COLUMNS, profiles_csv
+from tandem_registry.domain.imports import (
+    MAX_ROWS,
+    ImportFormatError,
+    parse_import,
+    profile_changes,
+)
 from tandem_registry.domain.profiles import ProfileIn, ProfilePatch, ProfileQuery
 
 pytestmark = pytest.mark.unit
@@ -78,3 +85,52 @@ def test_hub_and_account_rules() -> None:
     bad_staff = {"hub": "", "email": "nope", "password": "short", "role": "king"}
     assert error_fields(StaffIn, bad_staff) == set(bad_staff)
     assert error_fields(PasswordIn, {"password": "x" * 201}) == {"password"}
+
+
+def test_an_export_imports_back_to_the_same_profiles() -> None:
+    offers = [{"text": "Skanowanie 3D; fotogrametria", "tags": ["3d"]}]
+    contact = {"name": "Anna", "email": "anna@example.org", "phone": None}
+    row = profile_row(external_id="crm-1", offers=offers, contact=contact, subsectors=["museum"])
+    parsed = parse_import(profiles_csv([row]).encode(), "csv")
+    assert parsed.errors == []
+    [(number, profile)] = parsed.rows
+    assert number == 1
+    assert profile_changes(row, profile) == {}
+
+
+def test_import_rows_are_checked_one_by_one() -> None:
+    body = "\n".join(
+        [
+            json.dumps({"name": "A", "kind": "heritage", "country": "PL", "external_id": "a"}),
+            "[1, 2",
+            json.dumps({"name": "B", "kind": "heritage", "country": "PL"}),
+            json.dumps({"name": "A2", "kind": "heritage", "country": "PL", "external_id": "a"}),
+        ]
+    )
+    parsed = parse_import(body.encode(), "jsonl")
+    assert [number for number, _ in parsed.rows] == [1]
+    assert [(e.row, e.field) for e in parsed.errors] == [
+        (2, "row"),
+        (3, "external_id"),
+        (4, "external_id"),
+    ]
+    with pytest.raises(ImportFormatError):
+        parse_import(b'{"a": 1}', "json")
+    with pytest.raises(ImportFormatError):
+        parse_import(b"name,shoe_size\nA,42\n", "csv")
+    too_many = json.dumps([{}] * (MAX_ROWS + 1)).encode()
+    with pytest.raises(ImportFormatError):
+        parse_import(too_many, "json")
+
+
+def test_consents_are_needed_for_new_contacts_and_new_network_sharing() -> None:
+    contact = {"name": "Anna", "email": None, "phone": None}
+    new = {"contact": contact, "sharing": "network"}
+    assert purposes(None, new) == [Purpose.CONTACT_STORAGE, Purpose.NETWORK_SHARING]
+    assert purposes(None, {"contact": None, "sharing": "hub"}) == []
+    assert purposes(new, new) == []
+    assert purposes(new, {**new, "contact": {**contact, "name": "Jan"}}) == [
+        Purpose.CONTACT_STORAGE
+    ]
+    assert purposes({**new, "sharing": "hub"}, new) == [Purpose.NETWORK_SHARING]
+    assert purposes(new, {**new, "contact": None, "sharing": "hub"}) == []

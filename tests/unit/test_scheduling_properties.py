@@ -17,11 +17,17 @@ What is proven for `schedule` (CP-SAT), `greedy_schedule` and `repair`, on every
   (an accepted request displaces at most: both participants' meetings in its slot, one
   table's meeting and one meeting for each participant's cap); `moved` obeys the same bound.
 * CP-SAT reports `optimal` with the same value as a brute-force search over every schedule.
+* local search (`scheduling_local`): from any valid partial schedule, `improve` (and then
+  `perturb`, the iterated local search) returns a valid schedule with all the properties above whose objective is never lower, and never
+  moves a protected meeting except to make room for an accepted request it newly places
+  (at most five per such request, as in a repair); a single `try_move` either leaves the
+  board exactly as it was or leaves a valid board with a strictly higher objective.
 """
 
 from __future__ import annotations
 
 import itertools
+import time
 from collections import Counter
 from dataclasses import replace
 from random import Random
@@ -41,6 +47,7 @@ from tandem_events.domain.scheduling import (
     violations,
 )
 from tandem_events.domain.scheduling_greedy import Board, placements, polish
+from tandem_events.domain.scheduling_local import improve, perturb, try_move
 from tandem_events.domain.scheduling_model import SCALE, Instance, value_units
 
 pytestmark = pytest.mark.unit
@@ -248,3 +255,64 @@ def test_polish_makes_any_valid_partial_schedule_fair(problem: Problem, rng: Ran
     polish(board)
     result = Schedule(placements(board), "test", False, 0.0)
     assert_all(problem, result)
+
+
+def random_board(problem: Problem, rng: Random) -> Board:
+    """Any valid placement of the requests, in random order and slots."""
+    instance = Instance(problem)
+    board = Board(instance)
+    for request in rng.sample(instance.requests, len(instance.requests)):
+        slots = [s for s in instance.common[request.key] if board.fits(request, s)]
+        if slots and rng.random() < 0.8:
+            board.place(request, rng.choice(slots))
+    return board
+
+
+def as_schedule(board: Board) -> Schedule:
+    return Schedule(placements(board), "test", False, 0.0)
+
+
+@EXAMPLES
+@given(problems(max_people=8, max_slots=6), st.randoms(use_true_random=False))
+def test_local_search_keeps_validity_and_never_lowers_the_objective(
+    problem: Problem, rng: Random
+) -> None:
+    board = random_board(problem, rng)
+    before = value_units(board.instance, board.placed())
+    protected = {key: slot for key, slot in board.slot_of.items() if rng.random() < 0.5}
+    board.protected = set(protected)
+    accepted_before = {k for k in board.slot_of if board.instance.by_key[k].accepted}
+    improve(board)
+    improved = value_units(board.instance, board.placed())
+    assert improved >= before
+    assert_all(problem, as_schedule(board), protected=frozenset(protected))
+    # Iterated local search, bounded by tries (not time) so that every run is the same.
+    perturb(board, deadline=time.perf_counter() + 600, seed=rng.randrange(100), patience=20)
+    assert value_units(board.instance, board.placed()) >= improved
+    assert_all(problem, as_schedule(board), protected=frozenset(protected))
+    newly_accepted = sum(
+        1 for k in board.slot_of if board.instance.by_key[k].accepted and k not in accepted_before
+    )
+    disturbed = [k for k, slot in protected.items() if board.slot_of.get(k) != slot]
+    assert len(disturbed) <= 5 * newly_accepted
+
+
+@EXAMPLES
+@given(problems(max_people=8, max_slots=6), st.randoms(use_true_random=False))
+def test_a_move_is_kept_only_when_valid_and_strictly_better(problem: Problem, rng: Random) -> None:
+    board = random_board(problem, rng)
+    instance = board.instance
+    for _ in range(20):
+        before = dict(board.slot_of)
+        value = value_units(instance, board.placed())
+        removals = rng.sample(sorted(before), min(len(before), rng.randint(0, 2)))
+        additions = [
+            (request, rng.choice(instance.common[request.key]))
+            for request in rng.sample(instance.requests, min(len(instance.requests), 2))
+            if request.key not in before or request.key in removals
+        ]
+        if try_move(board, removals, additions):
+            assert value_units(instance, board.placed()) > value
+        else:
+            assert board.slot_of == before
+        assert violations(problem, as_schedule(board)) == []

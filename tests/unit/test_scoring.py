@@ -22,6 +22,7 @@ from tandem_matcher.domain.scoring import (
     may_match,
     score_candidates,
 )
+from tandem_matcher.domain.structure import KIND_INDEX, NEIGHBOURS, Geography, sector_matrix
 
 pytestmark = pytest.mark.unit
 
@@ -58,6 +59,9 @@ def profile(
     kind: str = "creative",
     looking_for: Sequence[str] = (),
     languages: Sequence[str] = (),
+    country: str = "",
+    region: str = "",
+    website: str = "",
 ) -> ProfileVectors:
     return ProfileVectors(
         id=pid,
@@ -71,6 +75,9 @@ def profile(
         offer_texts=tuple(text for text, _ in offers),
         needs=_matrix(needs),
         offers=_matrix(offers),
+        country=country,
+        region=region,
+        website=website,
     )
 
 
@@ -392,6 +399,8 @@ def _random_profile(rng: np.random.Generator, pid: str) -> ProfileVectors:
         kind=str(rng.choice(KINDS)),
         looking_for=_some(rng, KINDS),
         languages=_some(rng, LANGUAGES),
+        country=str(rng.choice(["PL", "DE", "CZ", "LT", ""])),
+        region=str(rng.choice(["PL82", "PL821", "DED2", ""])),
     )
 
 
@@ -419,10 +428,14 @@ def reference_components(
     reciprocal = 2 * a_to_b * b_to_a / (a_to_b + b_to_a) if a_to_b + b_to_a > 0 else 0.0
     looking_for = ((b.kind in a.looking_for) + (a.kind in b.looking_for)) / 2
     language = 1.0 if a.languages & b.languages else 0.0
+    sector = float(sector_matrix()[KIND_INDEX[a.kind], KIND_INDEX[b.kind]])
+    geography = reference_geography(a, b, Geography())
     score = (
         weights.reciprocal * reciprocal
         + weights.looking_for * looking_for
         + weights.language * language
+        + weights.sector * sector
+        + weights.geography * geography
     )
     return {
         "a_needs_b_offers": a_to_b,
@@ -430,8 +443,24 @@ def reference_components(
         "reciprocal": reciprocal,
         "looking_for": looking_for,
         "language": language,
+        "sector": sector,
+        "geography": geography,
+        "event": 0.0,
+        "same_organisation": 0.0,
+        "declined": 0.0,
+        "partners": 0.0,
         "score": min(max(score, 0.0), 1.0),
     }
+
+
+def reference_geography(a: ProfileVectors, b: ProfileVectors, values: Geography) -> float:
+    if len(a.region) >= 4 and a.region[:4] == b.region[:4]:
+        return values.same_region
+    if a.country and a.country == b.country:
+        return values.same_country
+    if b.country in NEIGHBOURS.get(a.country, frozenset()):
+        return values.neighbour
+    return values.other
 
 
 @pytest.mark.parametrize(
@@ -441,6 +470,7 @@ def reference_components(
         (1, Weights()),
         (2, Weights(reciprocal=0.6, looking_for=0.25, language=0.15)),
         (3, Weights(reciprocal=1.0, looking_for=0.0, language=0.0)),
+        (4, Weights(reciprocal=0.5, looking_for=0.1, language=0.1, sector=0.15, geography=0.15)),
     ],
 )
 def test_vectorised_scores_equal_the_naive_definition(seed: int, weights: Weights) -> None:

@@ -89,6 +89,15 @@ def main() -> None:
         token = demo.login(services[0].url, DEV_ADMIN, password)
         created, existing = demo.load_demo(services[0].url, token)
         print(f"demo data: {created} profiles created, {existing} already there")
+        keep_eu = demo.load_keep_eu_demo(services[0].url, token)
+        if keep_eu is None:
+            print(f"keep.eu data: not found in {demo.KEEP_EU_DIR} (set TANDEM_KEEP_EU_DIR)")
+        else:
+            print(
+                f"keep.eu data (https://www.keep.eu): {keep_eu['created']} organisations "
+                f"created, {keep_eu['updated']} updated, {keep_eu['unchanged']} unchanged, "
+                f"{len(keep_eu['errors'])} rejected"
+            )
         _print_banner(services, password, started)
         serving.set()
         while not stop.wait(0.5):

@@ -53,7 +53,7 @@ events = Table(
     Column("tables", JSON, nullable=False),
     # The last scheduler run (None until the organiser schedules).
     Column("scheduled_at", DateTime(timezone=True), nullable=True),
-    Column("schedule_solver", String(16), nullable=True),
+    Column("schedule_solver", String(32), nullable=True),
     # Optimistic concurrency for schedule runs: every change to what the scheduler reads
     # (registrations, accepted requests, suggestions, sessions, tables, meetings) bumps it;
     # a solver result is stored only if it is unchanged since the problem was read.

@@ -20,17 +20,23 @@ log = get_logger(__name__)
 
 async def _build_index(runtime: Runtime) -> None:
     settings: MatcherSettings = runtime.settings
-    index = ProfileIndex(build_encoder(settings.encoder, settings.encoder_threads))
-    async with transaction(runtime.sessionmaker) as session:
-        loaded = await service.load_index(session, index)
-    runtime.state["matcher"] = service.MatcherContext(
+    index = ProfileIndex(
+        build_encoder(settings.encoder, settings.encoder_threads), settings.structure()
+    )
+    ctx = service.MatcherContext(
         index=index,
         threshold=settings.threshold,
         top_k=settings.top_k,
         material_change=settings.material_change,
         source=f"/tandem/matcher/{settings.hub}",
+        weights=settings.weights.weights(),
+        learning_rate=settings.learning_rate,
     )
-    log.info("matcher.index_loaded", profiles=loaded)
+    async with transaction(runtime.sessionmaker) as session:
+        loaded = await service.load_index(session, index)
+        standing = await service.load_standing(session, ctx)
+    runtime.state["matcher"] = ctx
+    log.info("matcher.index_loaded", profiles=loaded, standing_matches=standing)
 
 
 SPEC = ServiceSpec(

@@ -9,7 +9,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tandem_matcher import service
 from tandem_shared.bus.consumer import Subscription
-from tandem_shared.contracts import PROFILES, ProfileErased, ProfileUpserted
+from tandem_shared.contracts import (
+    MEETINGS,
+    PROFILES,
+    REGISTRATIONS,
+    MeetingOutcomeRecorded,
+    ProfileErased,
+    ProfileUpserted,
+    RegistrationCreated,
+    RegistrationWithdrawn,
+)
 from tandem_shared.runtime import Runtime
 
 
@@ -22,10 +31,24 @@ def subscriptions(runtime: Runtime) -> Sequence[Subscription]:
     async def erased(session: AsyncSession, message: Any) -> None:
         await service.on_profile_erased(session, message, ctx)
 
+    async def registration(session: AsyncSession, message: Any) -> None:
+        await service.on_registration(session, message, ctx)
+
+    async def outcome(session: AsyncSession, message: Any) -> None:
+        await service.on_meeting_outcome(session, message, ctx)
+
+    # One consumer for all three topics: its handlers run one at a time, so rescoring
+    # after a profile, a registration or an outcome never races on the index or a pair.
     return [
         Subscription(
-            name="profiles",
-            topics=(PROFILES.name,),
-            handlers={ProfileUpserted: upserted, ProfileErased: erased},
+            name="matching",
+            topics=(PROFILES.name, REGISTRATIONS.name, MEETINGS.name),
+            handlers={
+                ProfileUpserted: upserted,
+                ProfileErased: erased,
+                RegistrationCreated: registration,
+                RegistrationWithdrawn: registration,
+                MeetingOutcomeRecorded: outcome,
+            },
         )
     ]

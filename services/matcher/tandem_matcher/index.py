@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from tandem_matcher.domain.scoring import ProfileVectors, VectorIndex
+from tandem_matcher.domain.structure import Structure
 from tandem_matcher.encoder import Encoder
 
 
@@ -19,9 +20,9 @@ def texts_of(items: Iterable[Mapping[str, Any]]) -> tuple[str, ...]:
 class ProfileIndex:
     """Encodes profiles and keeps their vectors in a `VectorIndex`."""
 
-    def __init__(self, encoder: Encoder) -> None:
+    def __init__(self, encoder: Encoder, structure: Structure | None = None) -> None:
         self.encoder = encoder
-        self.vectors = VectorIndex(encoder.dimension)
+        self.vectors = VectorIndex(encoder.dimension, structure)
 
     def __len__(self) -> int:
         return len(self.vectors)
@@ -43,6 +44,9 @@ class ProfileIndex:
             offer_texts=offer_texts,
             needs=self.encoder.encode(need_texts),
             offers=self.encoder.encode(offer_texts),
+            country=row.get("country") or "",
+            region=row.get("region") or "",
+            website=row.get("website") or "",
         )
 
     def put(self, vectors: ProfileVectors) -> None:

@@ -13,10 +13,20 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tandem_matcher import repository
-from tandem_matcher.domain.scoring import ProfileVectors, Scored, ScoreTable, Weights, explain
+from tandem_matcher.domain import learning
+from tandem_matcher.domain.scoring import (
+    DECLINED,
+    PARTNERS,
+    ProfileVectors,
+    Scored,
+    Weights,
+    explain,
+)
+from tandem_matcher.domain.topk import TopScores
 from tandem_matcher.index import ProfileIndex
 from tandem_matcher.tables import bus
-from tandem_shared.auth import Principal
+from tandem_shared.auth import Principal, Role
+from tandem_shared.bus.consumer import PoisonMessage
 from tandem_shared.bus.outbox import enqueue, enqueue_tombstone
 from tandem_shared.contracts import (
     MATCHES,
@@ -26,11 +36,26 @@ from tandem_shared.contracts import (
     MatchUpdated,
     MatchWithdrawn,
     MatchWithdrawnData,
+    MeetingOutcomeRecorded,
     ProfileErased,
     ProfileUpserted,
+    RegistrationCreated,
+    RegistrationWithdrawn,
     TextPair,
     pair_id,
 )
+from tandem_shared.logging import get_logger
+
+# Match statuses. A rescore may update or withdraw a `suggested` pair; `accepted` and
+# `partners` pairs are shown but never withdrawn by a rescore; `declined` and `withdrawn`
+# are not shown.
+SUGGESTED = "suggested"
+ACCEPTED = "accepted"
+PARTNER_STATUS = "partners"
+DECLINED_STATUS = "declined"
+WITHDRAWN = "withdrawn"
+LISTED = (SUGGESTED, ACCEPTED, PARTNER_STATUS)
+STICKY = (ACCEPTED, PARTNER_STATUS, DECLINED_STATUS)
 
 
 @dataclass
@@ -41,9 +66,35 @@ class MatcherContext:
     material_change: float
     source: str
     weights: Weights = field(default_factory=Weights)
+    top: TopScores | None = None
+    configured: Weights | None = None  # the weights learning is bounded around
+    learning_rate: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.top is None:
+            self.top = TopScores(self.top_k, on_kth=self.index.vectors.set_kth_best)
+        if self.configured is None:
+            self.configured = self.weights
+
+    @property
+    def standing(self) -> TopScores:
+        assert self.top is not None
+        return self.top
+
+    @property
+    def configured_weights(self) -> Weights:
+        assert self.configured is not None
+        return self.configured
+
+
+log = get_logger(__name__)
 
 
 class NotFound(Exception):
+    pass
+
+
+class Forbidden(Exception):
     pass
 
 
@@ -51,10 +102,33 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _other(match: RowMapping, profile_id: str) -> str:
+    return str(match["profile_b"] if str(match["profile_a"]) == profile_id else match["profile_a"])
+
+
 async def load_index(session: AsyncSession, index: ProfileIndex) -> int:
+    """Fill the index from the tables: profiles, active registrations, pair relations."""
     rows = await repository.all_profiles(session)
     for row in rows:
         index.put(await asyncio.to_thread(index.vectors_for, dict(row)))
+    for registration in await repository.active_registrations(session):
+        index.vectors.register(str(registration["event_id"]), str(registration["profile_id"]))
+    for relation in await repository.all_relations(session):
+        index.vectors.set_relation(
+            str(relation["profile_a"]), str(relation["profile_b"]), relation["relation"]
+        )
+    return len(rows)
+
+
+async def load_standing(session: AsyncSession, ctx: MatcherContext) -> int:
+    """Every suggested pair's score, so each profile's k-th best is known at start, and
+    the weights learned so far."""
+    rows = await repository.matches_with_status(session, (SUGGESTED,))
+    for row in rows:
+        ctx.standing.set(str(row["profile_a"]), str(row["profile_b"]), row["score"])
+    learned = await repository.learned(session)
+    if learned:
+        ctx.weights = Weights(**{**ctx.configured_weights.as_dict(), **learned})
     return len(rows)
 
 
@@ -67,32 +141,86 @@ async def on_profile_upserted(
     row = {**data.model_dump(mode="json"), "id": data.id}
     vectors = await asyncio.to_thread(ctx.index.vectors_for, row)
     ctx.index.put(vectors)
-    table = ctx.index.vectors.score(vectors, ctx.weights)
-    existing = {m["pair_id"]: m for m in await repository.matches_of(session, data.id)}
-    suggested = table.top(ctx.top_k, min_score=ctx.threshold)
-    for result in suggested:
-        key = pair_id(data.id, result.candidate.id)
-        await _suggest_or_update(session, ctx, vectors, result, existing.pop(key, None))
-    for match in existing.values():
-        await _review_existing(session, ctx, vectors, table, match)
+    await rescore(session, ctx, vectors)
 
 
-async def _review_existing(
+async def rescore(
     session: AsyncSession,
     ctx: MatcherContext,
     profile: ProfileVectors,
-    table: ScoreTable,
-    match: RowMapping,
+    among: frozenset[str] | None = None,
 ) -> None:
-    """A standing match outside the profile's top-k stays while it still qualifies."""
-    other = str(match["profile_b"] if str(match["profile_a"]) == profile.id else match["profile_a"])
-    result = table.for_id(other)
+    """Score `profile` against every candidate (one matrix product per direction) and bring
+    its pairs up to date: review each standing pair, suggest new pairs in either side's
+    top-k, then withdraw pairs the new ones pushed out of both top-ks. `among` restricts
+    the changes to those candidates (an event's participants)."""
+    table = ctx.index.vectors.score(profile, ctx.weights)
+    mine = table.top_ids(ctx.top_k, ctx.threshold)
+    existing = {
+        _other(match, profile.id): match
+        for match in await repository.matches_of(session, uuid.UUID(profile.id), active_only=False)
+    }
+    if among is not None:
+        existing = {other: match for other, match in existing.items() if other in among}
+    raised: set[str] = set()
+    for other, match in existing.items():
+        if match["status"] != SUGGESTED:
+            continue  # sticky (accepted, partners, declined) or history (withdrawn)
+        if await _review(session, ctx, profile, table.for_id(other), match, mine):
+            raised.add(other)
+    for result in table.either_side_top(ctx.top_k, ctx.threshold):
+        other = result.candidate.id
+        current = existing.get(other)
+        if (among is not None and other not in among) or (
+            current is not None and current["status"] != WITHDRAWN
+        ):
+            continue
+        await _store(session, ctx, profile, result, current)
+        raised.add(other)
+    await _withdraw_displaced(session, ctx, profile.id, raised)
+
+
+async def _review(
+    session: AsyncSession,
+    ctx: MatcherContext,
+    profile: ProfileVectors,
+    result: Scored | None,
+    match: RowMapping,
+    mine: set[str],
+) -> bool:
+    """Keep, update or withdraw a standing suggested pair; True if it stays."""
     if result is None:
         await _withdraw(session, ctx, match, reason="no longer visible to each other")
-    elif result.score < ctx.threshold:
+        return False
+    if result.blocked is not None:
+        await _withdraw(session, ctx, match, reason=f"known relation: {result.blocked}")
+        return False
+    if result.score < ctx.threshold:
         await _withdraw(session, ctx, match, reason="score fell below the threshold")
-    else:
-        await _suggest_or_update(session, ctx, profile, result, match)
+        return False
+    other = result.candidate.id
+    ctx.standing.set(profile.id, other, result.score)
+    if other not in mine and not ctx.standing.in_top_k(other, profile.id):
+        await _withdraw(session, ctx, match, reason="out of both profiles' top-k")
+        return False
+    await _store(session, ctx, profile, result, match)
+    return True
+
+
+async def _withdraw_displaced(
+    session: AsyncSession, ctx: MatcherContext, profile_id: str, raised: set[str]
+) -> None:
+    """A pair that entered B's top-k pushes B's former k-th pair (B, C) out of it; that
+    pair stays only while it is still in C's top-k."""
+    for b in raised:
+        for c in ctx.standing.outside_top_k(b):
+            if c == profile_id or ctx.standing.in_top_k(c, b):
+                continue
+            match = await repository.get_match(session, pair_id(b, c))
+            if match is not None and match["status"] == SUGGESTED:
+                await _withdraw(session, ctx, match, reason="out of both profiles' top-k")
+            else:
+                ctx.standing.remove(b, c)
 
 
 def _oriented(profile: ProfileVectors, result: Scored) -> dict[str, Any]:
@@ -126,19 +254,25 @@ def _oriented(profile: ProfileVectors, result: Scored) -> dict[str, Any]:
     return {"components": components, "explanation": explanation}
 
 
-async def _suggest_or_update(
+def _material(ctx: MatcherContext, current: RowMapping | None, result: Scored) -> bool:
+    if current is None or current["status"] == WITHDRAWN:
+        return True
+    event_id = str(current["event_id"]) if current["event_id"] else None
+    return abs(current["score"] - result.score) >= ctx.material_change or (
+        event_id != result.event_id
+    )
+
+
+async def _store(
     session: AsyncSession,
     ctx: MatcherContext,
     profile: ProfileVectors,
     result: Scored,
     current: RowMapping | None,
 ) -> None:
-    unchanged = (
-        current is not None
-        and current["status"] != "withdrawn"
-        and (abs(current["score"] - result.score) < ctx.material_change)
-    )
-    if unchanged:
+    """Suggest a new (or withdrawn) pair, or update a standing one on a material change."""
+    ctx.standing.set(profile.id, result.candidate.id, result.score)
+    if not _material(ctx, current, result):
         return
     hubs = {profile.id: profile.hub, result.candidate.id: result.candidate.hub}
     a, b = sorted(hubs)
@@ -154,6 +288,7 @@ async def _suggest_or_update(
         score=result.score,
         components=oriented["components"],
         explanation=oriented["explanation"],
+        event_id=uuid.UUID(result.event_id) if result.event_id else None,
     )
     values = {
         "profile_a": data.profile_a,
@@ -164,26 +299,35 @@ async def _suggest_or_update(
         "score": data.score,
         "components": data.components,
         "explanation": data.explanation.model_dump(mode="json"),
-        "status": "suggested",
+        "status": SUGGESTED,
+        "event_id": data.event_id,
         "updated_at": _now(),
     }
+    envelope = {"source": ctx.source, "subject": data.pair_id, "hub": data.hub_a, "data": data}
     if current is None:
         await repository.insert_match(session, {"pair_id": data.pair_id, **values})
-        message: MatchSuggested | MatchUpdated = MatchSuggested(
-            source=ctx.source, subject=data.pair_id, hub=data.hub_a, data=data
-        )
+        message: MatchSuggested | MatchUpdated = MatchSuggested(**envelope)
+    elif current["status"] == WITHDRAWN:
+        await repository.update_match(session, data.pair_id, values)
+        message = MatchSuggested(**envelope)
     else:
         await repository.update_match(session, data.pair_id, values)
-        message = MatchUpdated(source=ctx.source, subject=data.pair_id, hub=data.hub_a, data=data)
+        message = MatchUpdated(**envelope)
     await enqueue(session, bus, topic=MATCHES.name, key=data.pair_id, message=message)
 
 
 async def _withdraw(
-    session: AsyncSession, ctx: MatcherContext, match: RowMapping, *, reason: str
+    session: AsyncSession,
+    ctx: MatcherContext,
+    match: RowMapping,
+    *,
+    reason: str,
+    status: str = WITHDRAWN,
 ) -> None:
     version = match["version"] + 1
+    ctx.standing.remove(str(match["profile_a"]), str(match["profile_b"]))
     await repository.update_match(
-        session, match["pair_id"], {"status": "withdrawn", "version": version, "updated_at": _now()}
+        session, match["pair_id"], {"status": status, "version": version, "updated_at": _now()}
     )
     data = MatchWithdrawnData(
         pair_id=match["pair_id"],
@@ -208,34 +352,252 @@ async def on_profile_erased(
 ) -> None:
     profile_id = message.data.id
     for match in await repository.matches_of(session, profile_id, active_only=False):
-        if match["status"] != "withdrawn":
+        if match["status"] not in (WITHDRAWN, DECLINED_STATUS):
             await _withdraw(session, ctx, match, reason="profile erased")
         # The compacted topic then forgets the pair entirely.
         await enqueue_tombstone(session, bus, topic=MATCHES.name, key=match["pair_id"])
-    await repository.delete_matches_of(session, profile_id)
-    await repository.delete_profile(session, profile_id)
+    await repository.forget_profile(session, profile_id)
+    ctx.standing.forget(str(profile_id))
     ctx.index.remove(str(profile_id))
+
+
+# ------------------------------------------------------------------ registrations
+
+
+async def on_registration(
+    session: AsyncSession,
+    message: RegistrationCreated | RegistrationWithdrawn,
+    ctx: MatcherContext,
+) -> None:
+    """Co-registration changed: rescore the profile within the event's participants."""
+    data = message.data
+    active = isinstance(message, RegistrationCreated)
+    if not await repository.project_registration(session, data, active=active, at=message.time):
+        return  # stale or repeated
+    event_id, profile_id = str(data.event_id), str(data.profile_id)
+    if active:
+        ctx.index.vectors.register(event_id, profile_id)
+    elif not await repository.registered(session, data.event_id, data.profile_id):
+        ctx.index.vectors.unregister(event_id, profile_id)
+    profile = ctx.index.get(profile_id)
+    if profile is None:
+        return  # the profile's own upsert will score it with this registration
+    participants = ctx.index.vectors.participants(event_id) - {profile_id}
+    await rescore(session, ctx, profile, among=participants)
+
+
+# ------------------------------------------------------------------ relations, learning
+
+
+async def _relate(
+    session: AsyncSession, ctx: MatcherContext, pair: str, relation: str
+) -> tuple[uuid.UUID, uuid.UUID]:
+    a, b = _pair_members(pair)
+    await repository.set_relation(session, pair, a, b, relation, _now())
+    ctx.index.vectors.set_relation(str(a), str(b), relation)
+    ctx.standing.remove(str(a), str(b))
+    return a, b
+
+
+def _pair_members(pair: str) -> tuple[uuid.UUID, uuid.UUID]:
+    first, _, second = pair.partition(":")
+    a, b = uuid.UUID(first), uuid.UUID(second)
+    if pair_id(a, b) != pair or a == b:
+        raise ValueError(f"not a pair id: {pair!r}")
+    return a, b
+
+
+async def _decline(
+    session: AsyncSession, ctx: MatcherContext, match: RowMapping, reason: str
+) -> None:
+    await _relate(session, ctx, match["pair_id"], DECLINED)
+    if match["status"] in LISTED:
+        await _withdraw(session, ctx, match, reason=f"declined: {reason}", status=DECLINED_STATUS)
+    else:
+        await repository.update_match(session, match["pair_id"], {"status": DECLINED_STATUS})
+
+
+async def _mark(session: AsyncSession, ctx: MatcherContext, match: RowMapping, status: str) -> None:
+    if status == PARTNER_STATUS:
+        await _relate(session, ctx, match["pair_id"], PARTNERS)
+    else:
+        ctx.standing.remove(str(match["profile_a"]), str(match["profile_b"]))
+    await repository.update_match(
+        session, match["pair_id"], {"status": status, "updated_at": _now()}
+    )
+
+
+async def _learn(
+    session: AsyncSession,
+    ctx: MatcherContext,
+    components: dict[str, float],
+    signal: learning.Signal,
+    pair: str,
+) -> None:
+    before = ctx.weights
+    after = learning.nudge(
+        before, ctx.configured_weights, components, signal.direction, ctx.learning_rate
+    )
+    if after == before:
+        return
+    await repository.save_learned(session, after.as_dict(), _now())
+    ctx.weights = after
+    log.info(
+        "matcher.weights_learned",
+        pair_id=pair,
+        why=signal.why,
+        change=learning.changes(before, after),
+    )
+
+
+async def on_meeting_outcome(
+    session: AsyncSession, message: MeetingOutcomeRecorded, ctx: MatcherContext
+) -> None:
+    data = message.data
+    try:
+        _pair_members(data.pair_id)
+    except ValueError as error:
+        raise PoisonMessage(str(error)) from error
+    claimed = await repository.claim_outcome(
+        session,
+        {
+            "meeting_id": data.id,
+            "pair_id": data.pair_id,
+            "outcome": data.outcome.value,
+            "version": data.version,
+        },
+    )
+    if not claimed:
+        return  # this meeting's outcome was already learned from
+    match = await repository.get_match(session, data.pair_id)
+    if data.outcome.value in ("held", "follow_up", "agreement"):
+        if match is not None and match["status"] != DECLINED_STATUS:
+            await _mark(session, ctx, match, PARTNER_STATUS)
+        elif match is None:
+            await _relate(session, ctx, data.pair_id, PARTNERS)
+    if match is not None:
+        signal = learning.meeting_signal(data.outcome.value, data.rating)
+        await _learn(session, ctx, dict(match["components"]), signal, data.pair_id)
+
+
+# ------------------------------------------------------------------ API use cases
+
+
+def _may_see(principal: Principal, profile: RowMapping) -> bool:
+    return principal.may_read_hub(profile["hub"]) or profile["sharing"] == "network"
 
 
 async def matches_for(
     session: AsyncSession, principal: Principal, profile_id: uuid.UUID, limit: int
 ) -> list[dict[str, Any]]:
+    """The profile's listed matches, best first, each with a partner the caller may see."""
     profile = await repository.get_profile(session, profile_id)
-    if profile is None or not (
-        principal.may_read_hub(profile["hub"]) or profile["sharing"] == "network"
-    ):
+    if profile is None or not _may_see(principal, profile):
         raise NotFound("profile not found")
     rows = await repository.matches_of(session, profile_id)
-    return [_match_view(row, profile_id) for row in rows[:limit]]
+    others = await repository.profiles_by_id(session, [_other_id(row, profile_id) for row in rows])
+    visible = [
+        row
+        for row in rows
+        if (other := others.get(_other_id(row, profile_id))) is not None
+        and _may_see(principal, other)
+    ]
+    return [_match_view(row, profile_id) for row in visible[:limit]]
+
+
+def _other_id(row: RowMapping, profile_id: uuid.UUID) -> uuid.UUID:
+    other: uuid.UUID = row["profile_b"] if row["profile_a"] == profile_id else row["profile_a"]
+    return other
 
 
 def _match_view(row: RowMapping, profile_id: uuid.UUID) -> dict[str, Any]:
-    other = row["profile_b"] if row["profile_a"] == profile_id else row["profile_a"]
     return {
         "pair_id": row["pair_id"],
-        "profile_id": other,
+        "profile_id": _other_id(row, profile_id),
         "score": row["score"],
         "components": row["components"],
         "explanation": row["explanation"],
         "status": row["status"],
+        "event_id": row["event_id"],
+    }
+
+
+async def _visible_match(session: AsyncSession, principal: Principal, pair: str) -> RowMapping:
+    """The match, if both its profiles are visible to the caller; NotFound otherwise (the
+    same answer for unknown and hidden, so existence does not leak)."""
+    match = await repository.get_match(session, pair)
+    if match is None:
+        raise NotFound("match not found")
+    members = await repository.profiles_by_id(session, [match["profile_a"], match["profile_b"]])
+    if len(members) != 2 or not all(_may_see(principal, row) for row in members.values()):
+        raise NotFound("match not found")
+    return match
+
+
+async def match_for(session: AsyncSession, principal: Principal, pair: str) -> dict[str, Any]:
+    match = await _visible_match(session, principal, pair)
+    return {
+        key: match[key]
+        for key in (
+            "pair_id",
+            "profile_a",
+            "profile_b",
+            "hub_a",
+            "hub_b",
+            "version",
+            "score",
+            "components",
+            "explanation",
+            "status",
+            "event_id",
+        )
+    }
+
+
+async def record_feedback(
+    session: AsyncSession,
+    ctx: MatcherContext,
+    principal: Principal,
+    pair: str,
+    outcome: str,
+    reason: str | None,
+) -> dict[str, Any]:
+    """Store staff feedback on a pair and apply it: declined → withdrawn and never
+    suggested again; met/agreement → already partners; accepted → kept. Every outcome
+    nudges the learned weights."""
+    match = await _visible_match(session, principal, pair)
+    if not (principal.may_write_hub(match["hub_a"]) or principal.may_write_hub(match["hub_b"])):
+        raise Forbidden("only staff of the pair's hubs may give feedback")
+    record = {
+        "id": uuid.uuid4(),
+        "pair_id": pair,
+        "outcome": outcome,
+        "reason": reason,
+        "given_by": principal.subject,
+        "hub": principal.hub,
+        "created_at": _now(),
+    }
+    await repository.add_feedback(session, record)
+    if outcome == "declined":
+        await _decline(session, ctx, match, reason or "")
+        status = DECLINED_STATUS
+    elif outcome in ("met", "agreement"):
+        status = PARTNER_STATUS
+        await _mark(session, ctx, match, status)
+    else:
+        status = match["status"] if match["status"] in STICKY else ACCEPTED
+        await _mark(session, ctx, match, status)
+    signal = learning.FEEDBACK_SIGNALS[outcome]
+    await _learn(session, ctx, dict(match["components"]), signal, pair)
+    return {**record, "status": status}
+
+
+def weights_view(ctx: MatcherContext, principal: Principal) -> dict[str, Any]:
+    if principal.role is not Role.NETWORK_ADMIN:
+        raise Forbidden("only a network admin may read the learned weights")
+    return {
+        "configured": ctx.configured_weights.as_dict(),
+        "current": ctx.weights.as_dict(),
+        "bounds": {"lower": learning.LOWER, "upper": learning.UPPER},
+        "learning_rate": ctx.learning_rate,
     }

@@ -1,13 +1,41 @@
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from tandem_matcher.domain.scoring import Weights
+from tandem_matcher.domain.structure import Geography, Structure, sector_matrix
 from tandem_shared.settings import ServiceSettings
 
 
+class WeightSettings(BaseModel):
+    """Component weights; they should sum to 1 so a perfect pair scores 1. Set one with
+    `TANDEM_MATCHER_WEIGHTS__SECTOR=0.15` or all as JSON in `TANDEM_MATCHER_WEIGHTS`."""
+
+    reciprocal: float = Field(0.6, ge=0, le=1)
+    sector: float = Field(0.1, ge=0, le=1)
+    looking_for: float = Field(0.07, ge=0, le=1)
+    language: float = Field(0.07, ge=0, le=1)
+    geography: float = Field(0.06, ge=0, le=1)
+    event: float = Field(0.1, ge=0, le=1)
+
+    def weights(self) -> Weights:
+        return Weights(**self.model_dump())
+
+
+class GeographySettings(BaseModel):
+    """Geography scores; put `neighbour` above `same_country` to prefer cross-border pairs."""
+
+    same_region: float = Field(1.0, ge=0, le=1)
+    same_country: float = Field(0.8, ge=0, le=1)
+    neighbour: float = Field(0.6, ge=0, le=1)
+    other: float = Field(0.3, ge=0, le=1)
+
+
 class MatcherSettings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="TANDEM_MATCHER_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="TANDEM_MATCHER_", env_nested_delimiter="__", extra="ignore"
+    )
 
     service_name: str = "matcher"
     database_url: str = "sqlite+aiosqlite:///.tandem/matcher.db"
@@ -18,3 +46,24 @@ class MatcherSettings(ServiceSettings):
     threshold: float = Field(0.45, ge=0, le=1, description="minimum score for a suggestion")
     top_k: int = Field(10, ge=1, le=100)
     material_change: float = Field(0.05, gt=0, description="score change that counts as an update")
+    weights: WeightSettings = Field(default_factory=WeightSettings)
+    geography: GeographySettings = Field(default_factory=GeographySettings)
+    sector_matrix: dict[str, dict[str, float]] = Field(
+        default_factory=dict,
+        description='overrides of the kind x kind fit, e.g. {"heritage": {"industry": 0.9}}',
+    )
+    learning_rate: float = Field(
+        0.05, ge=0, le=0.5, description="step of the online weight update (0 switches it off)"
+    )
+
+    @field_validator("sector_matrix")
+    @classmethod
+    def _valid_matrix(cls, value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        sector_matrix(value)  # raises ValueError with the bad kind or value
+        return value
+
+    def structure(self) -> Structure:
+        return Structure(
+            sectors=sector_matrix(self.sector_matrix),
+            geography=Geography(**self.geography.model_dump()),
+        )

@@ -1,18 +1,18 @@
-"""The notifier's HTTP API: the in-app feed, its live stream, and each staff member's
-subscriptions and preferences."""
+"""The notifier's HTTP API: the in-app feed, its live stream, each staff member's
+subscriptions and preferences, the hub's webhook and the delivery log."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, status
 from fastapi.sse import EventSourceResponse, ServerSentEvent
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from tandem_notifier import recipients, service, streams
+from tandem_notifier import recipients, service, streams, webhooks
 from tandem_notifier.domain.preferences import Preferences, Subscriptions
 from tandem_notifier.domain.stream import FeedCursor
 from tandem_notifier.live import feed_signal
@@ -131,5 +131,127 @@ async def get_preferences(principal: CurrentPrincipal, session: DbSession) -> Pr
 async def put_preferences(
     wanted: Preferences, principal: CurrentPrincipal, session: DbSession
 ) -> Preferences:
-    """Replace the caller's preferences (fields left out take their defaults)."""
-    return await recipients.replace_preferences(session, principal, wanted)
+    """Replace the caller's preferences (fields left out take their defaults). The email
+    channel goes to `email`, else to the token's subject when that is an address."""
+    try:
+        return await recipients.replace_preferences(session, principal, wanted)
+    except recipients.Invalid as error:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from error
+
+
+class DeliveryOut(BaseModel):
+    id: uuid.UUID
+    source_message_id: str
+    hub: str
+    recipient: str
+    channel: str
+    kind: str
+    subject: str
+    transactional: bool
+    address: str | None
+    language: str
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    digest_id: uuid.UUID | None
+    created_at: datetime
+    sent_at: datetime | None
+
+
+class DeliveriesOut(BaseModel):
+    items: list[DeliveryOut]
+    total: int
+    page: int
+    per_page: int
+
+
+DeliveryStatus = Literal["pending", "sent", "failed", "suppressed", "digested"]
+
+
+@router.get(
+    "/deliveries",
+    response_model=DeliveriesOut,
+    tags=["deliveries"],
+    responses={403: {"description": "only hub_admin (own hub) and network_admin (all)"}},
+)
+async def deliveries(
+    principal: CurrentPrincipal,
+    session: DbSession,
+    status_: Annotated[DeliveryStatus | None, Query(alias="status")] = None,
+    channel: Annotated[Literal["email", "webhook"] | None, Query()] = None,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> dict[str, Any]:
+    """The delivery log, newest first: every email and webhook with its status."""
+    try:
+        return await service.deliveries(
+            session, principal, status=status_, channel=channel, page=page, per_page=per_page
+        )
+    except service.Forbidden as error:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, str(error)) from error
+
+
+class WebhookIn(BaseModel):
+    url: Annotated[str, Field(min_length=8, max_length=2000)]
+    secret: Annotated[str, Field(min_length=16, max_length=200)]
+    enabled: bool = True
+
+
+class WebhookOut(BaseModel):
+    url: str | None
+    enabled: bool
+    secret_set: bool = Field(description="the secret itself is never returned")
+    updated_at: datetime | None
+
+
+def _webhook_out(row: Any) -> WebhookOut:
+    if row is None:
+        return WebhookOut(url=None, enabled=False, secret_set=False, updated_at=None)
+    return WebhookOut(
+        url=row["url"], enabled=row["enabled"], secret_set=True, updated_at=row["updated_at"]
+    )
+
+
+@router.get(
+    "/webhooks",
+    response_model=WebhookOut,
+    tags=["webhooks"],
+    responses={403: {"description": "only a hub_admin"}},
+)
+async def get_webhook(principal: CurrentPrincipal, session: DbSession) -> WebhookOut:
+    try:
+        return _webhook_out(await service.webhook(session, principal))
+    except service.Forbidden as error:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, str(error)) from error
+
+
+@router.put(
+    "/webhooks",
+    response_model=WebhookOut,
+    tags=["webhooks"],
+    responses={
+        403: {"description": "only a hub_admin"},
+        422: {"description": "a malformed URL or one resolving to a private address"},
+    },
+)
+async def put_webhook(
+    wanted: WebhookIn, principal: CurrentPrincipal, session: DbSession, runtime: RuntimeDep
+) -> WebhookOut:
+    """Set the hub's webhook. Deliveries are POSTed as JSON, signed with
+    `X-Tandem-Signature: sha256=<HMAC-SHA256 of "<X-Tandem-Timestamp>.<body>">`."""
+    try:
+        row = await service.put_webhook(
+            session,
+            principal,
+            url=wanted.url,
+            secret=wanted.secret,
+            enabled=wanted.enabled,
+            settings=runtime.settings,
+        )
+    except service.Forbidden as error:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, str(error)) from error
+    except webhooks.UnsafeTarget as error:
+        detail = [{"loc": ["body", "url"], "msg": str(error), "type": "unsafe_target"}]
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from error
+    return _webhook_out(row)

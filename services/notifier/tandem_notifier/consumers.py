@@ -7,25 +7,64 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tandem_notifier import service
-from tandem_notifier.live import feed_signal
+from tandem_notifier.live import delivery_signal, feed_signal
 from tandem_notifier.tables import directory
 from tandem_shared.bus.consumer import Subscription
-from tandem_shared.contracts import MATCHES, MatchSuggested, MatchUpdated, MatchWithdrawn
-from tandem_shared.directory import directory_subscription
+from tandem_shared.contracts import (
+    EVENTS,
+    MATCHES,
+    MEETINGS,
+    PROFILES,
+    EventScheduled,
+    MatchSuggested,
+    MatchUpdated,
+    MatchWithdrawn,
+    MeetingCancelled,
+    MeetingScheduled,
+    ProfileErased,
+    ProfileUpserted,
+)
+from tandem_shared.directory import forget_profile, project_profile
 from tandem_shared.runtime import Runtime
 
 
+def _profiles() -> Subscription:
+    """The shared directory projection plus the subsectors sector subscriptions need."""
+
+    async def upserted(session: AsyncSession, message: ProfileUpserted) -> None:
+        await project_profile(session, directory, message.data)
+        await service.on_profile_upserted(session, message)
+
+    async def erased(session: AsyncSession, message: ProfileErased) -> None:
+        await forget_profile(session, directory, message.data)
+        await service.on_profile_erased(session, message)
+
+    return Subscription(
+        name="profile-directory",
+        topics=(PROFILES.name,),
+        handlers={ProfileUpserted: upserted, ProfileErased: erased},
+    )
+
+
 def subscriptions(runtime: Runtime) -> Sequence[Subscription]:
-    signal = feed_signal(runtime)
+    signals = service.Signals(feed=feed_signal(runtime), deliveries=delivery_signal(runtime))
 
     async def on_match(session: AsyncSession, message: MatchSuggested | MatchUpdated) -> None:
-        await service.on_match(session, message, signal)
+        await service.on_match(session, message, signals)
 
     async def on_withdrawn(session: AsyncSession, message: MatchWithdrawn) -> None:
-        await service.on_withdrawn(session, message, signal)
+        await service.on_withdrawn(session, message, signals)
+
+    async def on_meeting(
+        session: AsyncSession, message: MeetingScheduled | MeetingCancelled
+    ) -> None:
+        await service.on_meeting(session, message, signals)
+
+    async def on_event(session: AsyncSession, message: EventScheduled) -> None:
+        await service.on_event_scheduled(session, message, signals)
 
     return [
-        directory_subscription(directory),
+        _profiles(),
         Subscription(
             name="matches",
             topics=(MATCHES.name,),
@@ -35,4 +74,10 @@ def subscriptions(runtime: Runtime) -> Sequence[Subscription]:
                 MatchWithdrawn: on_withdrawn,
             },
         ),
+        Subscription(
+            name="meetings",
+            topics=(MEETINGS.name,),
+            handlers={MeetingScheduled: on_meeting, MeetingCancelled: on_meeting},
+        ),
+        Subscription(name="events", topics=(EVENTS.name,), handlers={EventScheduled: on_event}),
     ]

@@ -1,4 +1,5 @@
-"""Wakes live feed streams when new notifications were committed (in process, asyncio).
+"""Wakes live feed streams (and the delivery worker) when new rows were committed (in
+process, asyncio).
 
 The consumer path calls `notify_after_commit(session, signal)`; the wake-up fires only once
 the transaction committed, so a rolled-back notification is never streamed. Streams also
@@ -17,6 +18,7 @@ from tandem_shared.aio import wait_event
 from tandem_shared.runtime import Runtime
 
 _STATE_KEY = "feed_signal"
+_DELIVERY_KEY = "delivery_signal"
 
 
 class FeedSignal:
@@ -38,6 +40,12 @@ class FeedSignal:
 
 def feed_signal(runtime: Runtime) -> FeedSignal:
     signal: FeedSignal = runtime.state.setdefault(_STATE_KEY, FeedSignal())
+    return signal
+
+
+def delivery_signal(runtime: Runtime) -> FeedSignal:
+    """Wakes the delivery worker when deliveries were queued in this process."""
+    signal: FeedSignal = runtime.state.setdefault(_DELIVERY_KEY, FeedSignal())
     return signal
 
 

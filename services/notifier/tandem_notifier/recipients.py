@@ -17,6 +17,7 @@ from tandem_notifier.domain.preferences import (
     ProfileSubscription,
     SubscriptionItem,
     Subscriptions,
+    email_address,
     item_of,
     preferences_of,
     preferences_values,
@@ -84,6 +85,8 @@ async def preferences(session: AsyncSession, principal: Principal) -> Preference
 async def replace_preferences(
     session: AsyncSession, principal: Principal, wanted: Preferences
 ) -> Preferences:
+    if "email" in wanted.channels and email_address(wanted, principal.subject) is None:
+        raise Invalid("the email channel needs an address: set `email` (your token names none)")
     values = {**preferences_values(wanted), "updated_at": datetime.now(UTC)}
     await repository.put_preferences(session, principal.hub, principal.subject, values)
     return wanted

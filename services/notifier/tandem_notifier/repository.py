@@ -7,13 +7,21 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import and_, delete, func, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tandem_notifier.tables import directory, notifications, preferences, subscriptions
-from tandem_shared.db import dialect_name, insert_ignoring_conflict
+from tandem_notifier.tables import (
+    deliveries,
+    directory,
+    notifications,
+    preferences,
+    profile_subsectors,
+    subscriptions,
+    webhooks,
+)
+from tandem_shared.db import dialect_name, insert_ignoring_conflict, upsert_if_newer
 
 MATCH_ALERTS = ("match.suggested", "match.updated")
 
@@ -164,3 +172,242 @@ async def put_preferences(
     await session.execute(
         statement.on_conflict_do_update(index_elements=["hub", "subject"], set_=values)
     )
+
+
+# --------------------------------------------------------------------------- recipients
+
+
+async def project_subsectors(
+    session: AsyncSession, profile_id: uuid.UUID, subsectors: list[str], version: int, at: datetime
+) -> None:
+    await upsert_if_newer(
+        session,
+        profile_subsectors,
+        key={"id": profile_id},
+        values={"subsectors": subsectors, "version": version, "updated_at": at},
+    )
+
+
+async def forget_subsectors(session: AsyncSession, profile_id: uuid.UUID) -> None:
+    await session.execute(delete(profile_subsectors).where(profile_subsectors.c.id == profile_id))
+
+
+async def profile_facts(
+    session: AsyncSession, ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, RowMapping]:
+    rows = await session.execute(
+        select(
+            directory.c.id,
+            directory.c.hub,
+            directory.c.kind,
+            directory.c.name,
+            profile_subsectors.c.subsectors,
+        )
+        .select_from(
+            directory.outerjoin(profile_subsectors, profile_subsectors.c.id == directory.c.id)
+        )
+        .where(directory.c.id.in_(list(ids)))
+    )
+    return {row.id: row for row in rows.mappings()}
+
+
+async def match_subscriptions(
+    session: AsyncSession, hubs: Sequence[str], profile_ids: Sequence[uuid.UUID]
+) -> list[RowMapping]:
+    """Every subscription that could cover a match between these hubs and profiles (the
+    domain decides which do)."""
+    rows = await session.execute(
+        select(subscriptions).where(
+            or_(
+                and_(subscriptions.c.scope == "hub", subscriptions.c.target.in_(hubs)),
+                and_(subscriptions.c.scope == "sector", subscriptions.c.hub.in_(hubs)),
+                and_(
+                    subscriptions.c.scope == "profile",
+                    subscriptions.c.target.in_([str(p) for p in profile_ids]),
+                ),
+                subscriptions.c.scope == "network",
+            )
+        )
+    )
+    return list(rows.mappings().all())
+
+
+async def sector_subscriptions(session: AsyncSession) -> list[RowMapping]:
+    rows = await session.execute(select(subscriptions).where(subscriptions.c.scope == "sector"))
+    return list(rows.mappings().all())
+
+
+async def preferences_for(
+    session: AsyncSession, staff: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], RowMapping]:
+    if not staff:
+        return {}
+    rows = await session.execute(
+        select(preferences).where(tuple_(preferences.c.hub, preferences.c.subject).in_(staff))
+    )
+    return {(row["hub"], row["subject"]): row for row in rows.mappings()}
+
+
+async def preferences_in_hubs(session: AsyncSession, hubs: Sequence[str]) -> list[RowMapping]:
+    """The stored preferences of every known staff member of these hubs."""
+    rows = await session.execute(select(preferences).where(preferences.c.hub.in_(hubs)))
+    return list(rows.mappings().all())
+
+
+# --------------------------------------------------------------------------- deliveries
+
+
+async def insert_delivery(session: AsyncSession, values: dict[str, Any]) -> bool:
+    """Insert unless this (message, recipient, channel) already has a delivery."""
+    return await insert_ignoring_conflict(session, deliveries, values)
+
+
+async def count_alerts_since(
+    session: AsyncSession, hub: str, recipient: str, since: datetime
+) -> int:
+    """Non-transactional emails queued or sent to the recipient since `since` (what the
+    daily cap counts; held-back and suppressed ones never went out)."""
+    count = await session.execute(
+        select(func.count())
+        .select_from(deliveries)
+        .where(
+            deliveries.c.hub == hub,
+            deliveries.c.recipient == recipient,
+            deliveries.c.channel == "email",
+            deliveries.c.transactional.is_(False),
+            deliveries.c.kind != "digest",
+            deliveries.c.status.in_(("pending", "sent", "failed")),
+            deliveries.c.created_at >= since,
+        )
+    )
+    return int(count.scalar_one())
+
+
+async def email_deliveries_of(session: AsyncSession, subject: str) -> list[RowMapping]:
+    rows = await session.execute(
+        select(deliveries).where(
+            deliveries.c.subject == subject,
+            deliveries.c.channel == "email",
+            deliveries.c.kind.in_(MATCH_ALERTS),
+        )
+    )
+    return list(rows.mappings().all())
+
+
+async def suppress(session: AsyncSession, ids: Sequence[uuid.UUID], reason: str) -> None:
+    if ids:
+        await session.execute(
+            update(deliveries)
+            .where(deliveries.c.id.in_(list(ids)))
+            .values(status="suppressed", last_error=reason)
+        )
+
+
+async def claim_due(
+    session: AsyncSession, now: datetime, *, limit: int, lease_until: datetime
+) -> list[RowMapping]:
+    """Take up to `limit` due pending deliveries: count the attempt and lease them until
+    `lease_until`, so a worker that dies mid-send leaves them due again after the lease.
+    SKIP LOCKED lets several workers claim side by side (PostgreSQL; SQLite has one writer)."""
+    due = await session.execute(
+        select(deliveries.c.id)
+        .where(deliveries.c.status == "pending", deliveries.c.next_attempt_at <= now)
+        .order_by(deliveries.c.next_attempt_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    ids = list(due.scalars().all())
+    if not ids:
+        return []
+    await session.execute(
+        update(deliveries)
+        .where(deliveries.c.id.in_(ids))
+        .values(attempts=deliveries.c.attempts + 1, next_attempt_at=lease_until)
+    )
+    rows = await session.execute(select(deliveries).where(deliveries.c.id.in_(ids)))
+    return list(rows.mappings().all())
+
+
+async def settle(
+    session: AsyncSession, delivery_id: uuid.UUID, attempts: int, values: dict[str, Any]
+) -> None:
+    """Record a send's outcome, unless a later claim (after the lease ran out) owns it."""
+    await session.execute(
+        update(deliveries)
+        .where(
+            deliveries.c.id == delivery_id,
+            deliveries.c.attempts == attempts,
+            deliveries.c.status == "pending",
+        )
+        .values(**values)
+    )
+
+
+async def list_deliveries(
+    session: AsyncSession,
+    *,
+    hub: str | None,
+    status: str | None,
+    channel: str | None,
+    offset: int,
+    limit: int,
+) -> tuple[list[RowMapping], int]:
+    conditions = []
+    if hub is not None:
+        conditions.append(deliveries.c.hub == hub)
+    if status is not None:
+        conditions.append(deliveries.c.status == status)
+    if channel is not None:
+        conditions.append(deliveries.c.channel == channel)
+    total = await session.execute(select(func.count()).select_from(deliveries).where(*conditions))
+    rows = await session.execute(
+        select(deliveries)
+        .where(*conditions)
+        .order_by(deliveries.c.created_at.desc(), deliveries.c.id)
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(rows.mappings().all()), int(total.scalar_one())
+
+
+async def held_for_digest(session: AsyncSession) -> list[RowMapping]:
+    """Held-back email deliveries no digest carried yet, oldest first."""
+    rows = await session.execute(
+        select(deliveries)
+        .where(
+            deliveries.c.status == "digested",
+            deliveries.c.channel == "email",
+            deliveries.c.digest_id.is_(None),
+        )
+        .order_by(deliveries.c.hub, deliveries.c.recipient, deliveries.c.created_at)
+    )
+    return list(rows.mappings().all())
+
+
+async def attach_to_digest(
+    session: AsyncSession, ids: Sequence[uuid.UUID], digest_id: uuid.UUID
+) -> None:
+    await session.execute(
+        update(deliveries).where(deliveries.c.id.in_(list(ids))).values(digest_id=digest_id)
+    )
+
+
+# --------------------------------------------------------------------------- webhooks
+
+
+async def webhook_of(session: AsyncSession, hub: str) -> RowMapping | None:
+    rows = await session.execute(select(webhooks).where(webhooks.c.hub == hub))
+    return rows.mappings().one_or_none()
+
+
+async def enabled_webhook_hubs(session: AsyncSession, hubs: Sequence[str]) -> set[str]:
+    rows = await session.execute(
+        select(webhooks.c.hub).where(webhooks.c.hub.in_(hubs), webhooks.c.enabled.is_(True))
+    )
+    return set(rows.scalars().all())
+
+
+async def put_webhook(session: AsyncSession, hub: str, values: dict[str, Any]) -> None:
+    dialect = postgresql if dialect_name(session) == "postgresql" else sqlite
+    statement = dialect.insert(webhooks).values(hub=hub, **values)
+    await session.execute(statement.on_conflict_do_update(index_elements=["hub"], set_=values))

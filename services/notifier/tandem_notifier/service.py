@@ -1,21 +1,94 @@
-"""Notifier use cases: turn matches into feed notifications for the hubs concerned."""
+"""Notifier use cases: turn matches, meetings and events into feed notifications for the
+hubs concerned and into queued deliveries (email per subscribed staff member, webhook per
+hub), all in the consumer's transaction.
+
+The in-app feed is each hub's shared inbox: every match, meeting and withdrawal that
+involves the hub lands there whether or not anyone subscribed (so nothing is silently
+lost). Subscriptions and preferences decide the personal channel (email); webhooks are per
+hub and receive everything its feed receives.
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tandem_notifier import repository
-from tandem_notifier.domain.messages import Rendered, render_match, render_withdrawal
+from tandem_notifier import repository, webhooks
+from tandem_notifier.domain.messages import (
+    Rendered,
+    render_event,
+    render_match,
+    render_meeting,
+    render_withdrawal,
+)
+from tandem_notifier.domain.policy import Status, day_start, decide, recipient_zone
+from tandem_notifier.domain.preferences import Preferences, email_address, preferences_of
+from tandem_notifier.domain.recipients import (
+    ProfileFacts,
+    StaffKey,
+    StoredSubscription,
+    event_recipients,
+    match_recipients,
+)
 from tandem_notifier.live import FeedSignal, notify_after_commit
-from tandem_shared.auth import Principal
-from tandem_shared.contracts import MatchSuggested, MatchUpdated, MatchWithdrawn
+from tandem_notifier.settings import NotifierSettings
+from tandem_shared.auth import Principal, Role
+from tandem_shared.bus.consumer import PoisonMessage
+from tandem_shared.contracts import (
+    Envelope,
+    EventScheduled,
+    MatchSuggested,
+    MatchUpdated,
+    MatchWithdrawn,
+    MeetingCancelled,
+    MeetingScheduled,
+    ProfileErased,
+    ProfileUpserted,
+)
 
 FEED = "feed"
+EMAIL = "email"
+WEBHOOK = "webhook"
+HUB_RECIPIENT = "*"
 UNKNOWN = "an organisation"
+TRANSACTIONAL = frozenset({"meeting.scheduled", "meeting.cancelled"})
+
+
+@dataclass(frozen=True)
+class Signals:
+    """Wake-ups fired after commit: live feed streams and the delivery worker."""
+
+    feed: FeedSignal
+    deliveries: FeedSignal
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message, ready to be queued for any recipient."""
+
+    message_id: str
+    kind: str
+    subject: str
+    payload: dict[str, Any]
+
+    @property
+    def transactional(self) -> bool:
+        return self.kind in TRANSACTIONAL
+
+
+def _known_zone(zone: str) -> None:
+    """A meeting or event in a time zone nobody knows can never be rendered: dead-letter
+    it at once instead of retrying."""
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise PoisonMessage(f"unknown time zone {zone!r}") from error
 
 
 async def _names(session: AsyncSession, a: uuid.UUID, b: uuid.UUID) -> tuple[str, str]:
@@ -24,59 +97,315 @@ async def _names(session: AsyncSession, a: uuid.UUID, b: uuid.UUID) -> tuple[str
 
 
 async def _notify(
-    session: AsyncSession,
-    hub: str,
-    message: MatchSuggested | MatchUpdated | MatchWithdrawn,
-    rendered: Rendered,
-    now: datetime,
+    session: AsyncSession, hub: str, message: Envelope, rendered: Rendered, subject: str
 ) -> bool:
     """Add one feed notification for `hub`; False if this message already notified it."""
+    data = getattr(message, "data", None)
     return await repository.insert_notification(
         session,
         {
             "id": uuid.uuid4(),
             "hub": hub,
             "channel": FEED,
-            "kind": message.type,
-            "subject": message.data.pair_id,
-            "title": rendered.title,
+            "kind": getattr(message, "type", "unknown"),
+            "subject": subject,
+            "title": rendered.title[:300],
             "body": rendered.body,
-            "data": message.data.model_dump(mode="json"),
+            "data": data.model_dump(mode="json") if data is not None else {},
             "source_message_id": str(message.id),
-            "created_at": now,
+            "created_at": datetime.now(UTC),
             "read_at": None,
             "withdrawn_at": None,
         },
     )
 
 
+def _delivery(
+    outgoing: Outgoing,
+    *,
+    hub: str,
+    recipient: str,
+    channel: str,
+    status: Status,
+    not_before: datetime,
+    now: datetime,
+    address: str | None = None,
+    language: str = "en",
+    reason: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "id": uuid.uuid4(),
+        "source_message_id": outgoing.message_id,
+        "hub": hub,
+        "recipient": recipient,
+        "channel": channel,
+        "kind": outgoing.kind,
+        "subject": outgoing.subject,
+        "transactional": outgoing.transactional,
+        "address": address,
+        "language": language,
+        "payload": outgoing.payload,
+        "status": status.value,
+        "attempts": 0,
+        "next_attempt_at": not_before,
+        "last_error": reason,
+        "digest_id": None,
+        "created_at": now,
+        "sent_at": None,
+    }
+
+
+async def _queue_webhooks(session: AsyncSession, hubs: Iterable[str], outgoing: Outgoing) -> bool:
+    now = datetime.now(UTC)
+    queued = False
+    for hub in sorted(await repository.enabled_webhook_hubs(session, sorted(set(hubs)))):
+        values = _delivery(
+            outgoing,
+            hub=hub,
+            recipient=HUB_RECIPIENT,
+            channel=WEBHOOK,
+            status=Status.PENDING,
+            not_before=now,
+            now=now,
+        )
+        queued |= await repository.insert_delivery(session, values)
+    return queued
+
+
+async def queue_email(
+    session: AsyncSession,
+    staff: StaffKey,
+    preferences: Preferences,
+    outgoing: Outgoing,
+    now: datetime,
+) -> bool:
+    """Queue the email for one staff member as their preferences say (digest, cap, quiet
+    hours); False when they take no email or already have this one."""
+    hub, subject = staff
+    address = email_address(preferences, subject)
+    if EMAIL not in preferences.channels or address is None:
+        return False
+    sent_today = 0
+    if preferences.daily_cap is not None and not outgoing.transactional:
+        since = day_start(now, recipient_zone(preferences))
+        sent_today = await repository.count_alerts_since(session, hub, subject, since)
+    decision = decide(now, preferences, transactional=outgoing.transactional, sent_today=sent_today)
+    values = _delivery(
+        outgoing,
+        hub=hub,
+        recipient=subject,
+        channel=EMAIL,
+        status=decision.status,
+        not_before=decision.not_before,
+        now=now,
+        address=address,
+        language=preferences.language,
+        reason=decision.reason,
+    )
+    inserted = await repository.insert_delivery(session, values)
+    return inserted and decision.status is Status.PENDING
+
+
+async def _queue_emails(
+    session: AsyncSession,
+    preferences: Mapping[StaffKey, Mapping[Any, Any]],
+    staff: Iterable[StaffKey],
+    outgoing: Outgoing,
+) -> bool:
+    now = datetime.now(UTC)
+    queued = False
+    for key in sorted(set(staff)):
+        row = preferences.get(key)
+        if row is not None:
+            queued |= await queue_email(session, key, preferences_of(row), outgoing, now)
+    return queued
+
+
+def _wake(session: AsyncSession, signals: Signals, *, feed: bool, deliveries: bool) -> None:
+    if feed:
+        notify_after_commit(session, signals.feed)
+    if deliveries:
+        notify_after_commit(session, signals.deliveries)
+
+
+# --------------------------------------------------------------------------- profiles
+
+
+async def on_profile_upserted(session: AsyncSession, message: ProfileUpserted) -> None:
+    profile = message.data
+    await repository.project_subsectors(
+        session, profile.id, list(profile.subsectors), profile.version, profile.updated_at
+    )
+
+
+async def on_profile_erased(session: AsyncSession, message: ProfileErased) -> None:
+    await repository.forget_subsectors(session, message.data.id)
+
+
+# --------------------------------------------------------------------------- matches
+
+
+async def _match_subscribers(
+    session: AsyncSession, a: ProfileFacts, b: ProfileFacts
+) -> set[StaffKey]:
+    rows = await repository.match_subscriptions(session, sorted({a.hub, b.hub}), [a.id, b.id])
+    subscriptions = _stored(rows)
+    return match_recipients(subscriptions, a, b)
+
+
+def _stored(rows: Iterable[Mapping[Any, Any]]) -> list[StoredSubscription]:
+    return [
+        StoredSubscription(row["hub"], row["subject"], row["scope"], row["target"]) for row in rows
+    ]
+
+
+def _facts(profile_id: uuid.UUID, hub: str, rows: Mapping[uuid.UUID, Any]) -> ProfileFacts:
+    row = rows.get(profile_id)
+    if row is None:
+        return ProfileFacts(id=profile_id, hub=hub)
+    return ProfileFacts(
+        id=profile_id, hub=hub, kind=row["kind"], subsectors=frozenset(row["subsectors"] or ())
+    )
+
+
 async def on_match(
-    session: AsyncSession, message: MatchSuggested | MatchUpdated, signal: FeedSignal
+    session: AsyncSession, message: MatchSuggested | MatchUpdated, signals: Signals
 ) -> None:
     match = message.data
+    facts_rows = await repository.profile_facts(session, [match.profile_a, match.profile_b])
+    a = _facts(match.profile_a, match.hub_a, facts_rows)
+    b = _facts(match.profile_b, match.hub_b, facts_rows)
     name_a, name_b = await _names(session, match.profile_a, match.profile_b)
     rendered = render_match(match, name_a, name_b, updated=isinstance(message, MatchUpdated))
-    now = datetime.now(UTC)
-    inserted = False
-    for hub in sorted({match.hub_a, match.hub_b}):
-        inserted |= await _notify(session, hub, message, rendered, now)
-    if inserted:
-        notify_after_commit(session, signal)
+    hubs = sorted({match.hub_a, match.hub_b})
+    fed = False
+    for hub in hubs:
+        fed |= await _notify(session, hub, message, rendered, match.pair_id)
+    outgoing = Outgoing(
+        message_id=str(message.id),
+        kind=message.type,
+        subject=match.pair_id,
+        payload={"match": match.model_dump(mode="json"), "name_a": name_a, "name_b": name_b},
+    )
+    staff = await _match_subscribers(session, a, b)
+    preferences = await repository.preferences_for(session, sorted(staff))
+    queued = await _queue_emails(session, preferences, staff, outgoing)
+    queued |= await _queue_webhooks(session, hubs, outgoing)
+    _wake(session, signals, feed=fed, deliveries=queued)
 
 
-async def on_withdrawn(session: AsyncSession, message: MatchWithdrawn, signal: FeedSignal) -> None:
+async def _withdraw_emails(session: AsyncSession, pair: str, outgoing: Outgoing) -> bool:
+    """Alerts still held or waiting are dropped (the news is moot); staff who were told
+    get the withdrawal."""
+    rows = await repository.email_deliveries_of(session, pair)
+    moot = [
+        row["id"]
+        for row in rows
+        if row["status"] == Status.PENDING
+        or (row["status"] == Status.DIGESTED and row["digest_id"] is None)
+    ]
+    await repository.suppress(session, moot, "match withdrawn before it was delivered")
+    told = {
+        (row["hub"], row["recipient"])
+        for row in rows
+        if row["status"] == Status.SENT
+        or (row["status"] == Status.DIGESTED and row["digest_id"] is not None)
+    }
+    preferences = await repository.preferences_for(session, sorted(told))
+    return await _queue_emails(session, preferences, told, outgoing)
+
+
+async def on_withdrawn(session: AsyncSession, message: MatchWithdrawn, signals: Signals) -> None:
     """Mark the pair's alerts withdrawn and tell each hub that had one (only those: a
     withdrawal of a match a hub never heard of would be noise)."""
     withdrawal = message.data
     name_a, name_b = await _names(session, withdrawal.profile_a, withdrawal.profile_b)
     rendered = render_withdrawal(withdrawal, name_a, name_b)
     now = datetime.now(UTC)
-    inserted = False
+    told_hubs = []
+    fed = False
     for hub in sorted({withdrawal.hub_a, withdrawal.hub_b}):
         if await repository.withdraw_pair(session, hub, withdrawal.pair_id, now):
-            inserted |= await _notify(session, hub, message, rendered, now)
-    if inserted:
-        notify_after_commit(session, signal)
+            told_hubs.append(hub)
+            fed |= await _notify(session, hub, message, rendered, withdrawal.pair_id)
+    outgoing = Outgoing(
+        message_id=str(message.id),
+        kind=message.type,
+        subject=withdrawal.pair_id,
+        payload={
+            "withdrawal": withdrawal.model_dump(mode="json"),
+            "name_a": name_a,
+            "name_b": name_b,
+        },
+    )
+    queued = await _withdraw_emails(session, withdrawal.pair_id, outgoing)
+    queued |= await _queue_webhooks(session, told_hubs, outgoing)
+    _wake(session, signals, feed=fed, deliveries=queued)
+
+
+# --------------------------------------------------------------------------- meetings
+
+
+async def on_meeting(
+    session: AsyncSession, message: MeetingScheduled | MeetingCancelled, signals: Signals
+) -> None:
+    """A meeting change is transactional: every hub concerned (both sides and the
+    organiser) gets it in its feed and webhook, and every staff member of those hubs who
+    takes email gets it at once with the invite attached, whatever their subscriptions."""
+    meeting = message.data
+    _known_zone(meeting.timezone)
+    name_a, name_b = await _names(session, meeting.profile_a, meeting.profile_b)
+    rendered = render_meeting(meeting, name_a, name_b)
+    hubs = sorted({meeting.hub_a, meeting.hub_b, meeting.hub})
+    fed = False
+    for hub in hubs:
+        fed |= await _notify(session, hub, message, rendered, str(meeting.id))
+    outgoing = Outgoing(
+        message_id=str(message.id),
+        kind=message.type,
+        subject=str(meeting.id),
+        payload={"meeting": meeting.model_dump(mode="json"), "name_a": name_a, "name_b": name_b},
+    )
+    rows = await repository.preferences_in_hubs(session, hubs)
+    preferences = {(row["hub"], row["subject"]): row for row in rows}
+    queued = await _queue_emails(session, preferences, preferences.keys(), outgoing)
+    queued |= await _queue_webhooks(session, hubs, outgoing)
+    _wake(session, signals, feed=fed, deliveries=queued)
+
+
+# --------------------------------------------------------------------------- events
+
+
+async def on_event_scheduled(
+    session: AsyncSession, message: EventScheduled, signals: Signals
+) -> None:
+    """A new event reaches the staff subscribed to any of its sectors (feed of their
+    hubs, their email, their hubs' webhooks)."""
+    event = message.data
+    _known_zone(event.timezone)
+    rows = await repository.sector_subscriptions(session)
+    subscriptions = _stored(rows)
+    staff = event_recipients(subscriptions, [sector.value for sector in event.sectors])
+    if not staff:
+        return
+    hubs = sorted({hub for hub, _ in staff})
+    rendered = render_event(event)
+    fed = False
+    for hub in hubs:
+        fed |= await _notify(session, hub, message, rendered, str(event.id))
+    outgoing = Outgoing(
+        message_id=str(message.id),
+        kind=message.type,
+        subject=str(event.id),
+        payload={"event": event.model_dump(mode="json")},
+    )
+    preferences = await repository.preferences_for(session, sorted(staff))
+    queued = await _queue_emails(session, preferences, staff, outgoing)
+    queued |= await _queue_webhooks(session, hubs, outgoing)
+    _wake(session, signals, feed=fed, deliveries=queued)
+
+
+# --------------------------------------------------------------------------- feed
 
 
 async def feed(
@@ -96,3 +425,69 @@ async def mark_read(
     session: AsyncSession, principal: Principal, notification_id: uuid.UUID
 ) -> bool:
     return await repository.mark_read(session, principal.hub, notification_id, datetime.now(UTC))
+
+
+# --------------------------------------------------------------------------- admin
+
+
+class Forbidden(Exception):
+    """The caller's role may not do this (403)."""
+
+
+def _admin_hub(principal: Principal) -> str | None:
+    """The hub whose deliveries the caller may see (None: all of them)."""
+    if principal.role is Role.NETWORK_ADMIN:
+        return None
+    if principal.role is Role.HUB_ADMIN:
+        return principal.hub
+    raise Forbidden("only a hub_admin (own hub) or network_admin may read deliveries")
+
+
+async def deliveries(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    status: str | None,
+    channel: str | None,
+    page: int,
+    per_page: int,
+) -> dict[str, Any]:
+    rows, total = await repository.list_deliveries(
+        session,
+        hub=_admin_hub(principal),
+        status=status,
+        channel=channel,
+        offset=(page - 1) * per_page,
+        limit=per_page,
+    )
+    return {"items": rows, "total": total, "page": page, "per_page": per_page}
+
+
+def _require_hub_admin(principal: Principal) -> None:
+    if principal.role not in (Role.HUB_ADMIN, Role.NETWORK_ADMIN):
+        raise Forbidden("only a hub_admin may manage the hub's webhook")
+
+
+async def webhook(session: AsyncSession, principal: Principal) -> Mapping[Any, Any] | None:
+    _require_hub_admin(principal)
+    return await repository.webhook_of(session, principal.hub)
+
+
+async def put_webhook(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    url: str,
+    secret: str,
+    enabled: bool,
+    settings: NotifierSettings,
+) -> Mapping[Any, Any] | None:
+    """Save the hub's webhook after the SSRF guard (raises webhooks.UnsafeTarget)."""
+    _require_hub_admin(principal)
+    if enabled:
+        await webhooks.check_target(url, settings)
+    else:
+        webhooks.check_url_shape(url, settings)
+    values = {"url": url, "secret": secret, "enabled": enabled, "updated_at": datetime.now(UTC)}
+    await repository.put_webhook(session, principal.hub, values)
+    return await repository.webhook_of(session, principal.hub)

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Literal
+
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from tandem_shared.settings import ServiceSettings
@@ -18,3 +20,32 @@ class NotifierSettings(ServiceSettings):
     stream_max_seconds: float = Field(300.0, gt=0)
     stream_grace_seconds: float = Field(5.0, ge=0)
     stream_batch: int = Field(100, ge=1, le=1000)
+
+    # Email over SMTP. Without `smtp_host` email deliveries fail with a clear last_error.
+    smtp_host: str | None = None
+    smtp_port: int = Field(25, ge=1, le=65535)
+    smtp_tls: Literal["none", "starttls", "tls"] = "none"
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "Tandem <notifications@tandem.local>"
+    smtp_timeout_seconds: float = Field(15.0, gt=0)
+
+    # Webhooks. Private, loopback, link-local and multicast targets are refused unless
+    # allowed (tests use loopback); plain http is refused unless allowed.
+    webhook_allow_private: bool = False
+    webhook_allow_http: bool = False
+    webhook_timeout_seconds: float = Field(10.0, gt=0)
+
+    # The delivery worker: claims due rows, sends, records; failed sends are retried with
+    # exponential backoff (base·2^(n-1), capped) and marked failed after `max_attempts`.
+    delivery_poll_seconds: float = Field(1.0, gt=0)
+    delivery_batch: int = Field(50, ge=1, le=1000)
+    delivery_lease_seconds: float = Field(60.0, gt=0)
+    delivery_max_attempts: int = Field(6, ge=1, le=50)
+    delivery_backoff_seconds: float = Field(30.0, ge=0)
+    delivery_backoff_max_seconds: float = Field(3600.0, ge=0)
+
+    # The daily digest goes out from this local hour (the recipient's zone); the periodic
+    # task looks for due digests every `digest_every_seconds`.
+    digest_hour: int = Field(8, ge=0, le=23)
+    digest_every_seconds: float = Field(300.0, gt=0)

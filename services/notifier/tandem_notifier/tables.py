@@ -1,12 +1,15 @@
-"""The notifier's own tables: its profile directory, the notification feed and each staff
-member's subscriptions and preferences (a staff member is (hub, subject) of their token)."""
+"""The notifier's own tables: its profile directory, the notification feed, each staff
+member's subscriptions and preferences (a staff member is (hub, subject) of their token),
+the delivery log (a durable work queue for email and webhooks) and each hub's webhook."""
 
 from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     DateTime,
+    Index,
     Integer,
     String,
     Table,
@@ -66,5 +69,57 @@ preferences = Table(
     Column("quiet_start", Time, nullable=True),
     Column("quiet_end", Time, nullable=True),
     Column("quiet_timezone", String(64), nullable=True),
+    # An explicit address for the email channel; without one the token subject is used.
+    Column("email", String(320), nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# What the shared directory leaves out and sector subscriptions need: a profile's subsectors.
+profile_subsectors = Table(
+    "profile_subsectors",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("subsectors", JSON, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# One row per (message, recipient, channel): written in the consumer's transaction, then
+# claimed, sent and settled by the delivery worker. `recipient` is the staff member's
+# subject for email and "*" (the hub itself) for a webhook.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("source_message_id", String(80), nullable=False),
+    Column("hub", String(64), nullable=False),
+    Column("recipient", String(200), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("subject", String(80), nullable=False),
+    Column("transactional", Boolean, nullable=False),
+    Column("address", String(320), nullable=True),
+    Column("language", String(8), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("last_error", Text, nullable=True),
+    # The digest delivery that carried this held-back (`digested`) row.
+    Column("digest_id", Uuid, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("sent_at", DateTime(timezone=True), nullable=True),
+    UniqueConstraint("source_message_id", "hub", "recipient", "channel", name="uq_deliveries_once"),
+    Index("ix_deliveries_due", "status", "next_attempt_at"),
+    Index("ix_deliveries_recipient", "hub", "recipient", "channel", "created_at"),
+)
+
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("hub", String(64), primary_key=True),
+    Column("url", String(2000), nullable=False),
+    Column("secret", String(200), nullable=False),
+    Column("enabled", Boolean, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )

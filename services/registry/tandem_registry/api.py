@@ -5,16 +5,17 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from tandem_registry import service
-from tandem_registry.domain import export
-from tandem_registry.domain.profiles import ProfileIn, ProfilePatch, ProfileQuery
+from tandem_registry.domain import export, imports
+from tandem_registry.domain.profiles import ProfileIn, ProfilePatch, ProfileQuery, TextItem
 from tandem_shared.auth import CurrentPrincipal, issue_token
 from tandem_shared.runtime import DbSession, RuntimeDep
 
@@ -49,7 +50,16 @@ class TokenOut(BaseModel):
     expires_in: int
 
 
+class TextItemOut(TextItem):
+    language: str | None = Field(None, description="detected ISO 639-1 language of the text")
+
+
 class ProfileOut(ProfileIn):
+    offers: list[TextItemOut] = Field(default_factory=list, max_length=20)  # type: ignore[assignment]
+    needs: list[TextItemOut] = Field(default_factory=list, max_length=20)  # type: ignore[assignment]
+    description_language: str | None = Field(
+        None, description="detected ISO 639-1 language of the description"
+    )
     id: uuid.UUID
     hub: str
     version: int
@@ -104,6 +114,89 @@ async def create_profile(
     with _service_errors():
         row = await service.create_profile(session, principal, profile, source=_source(runtime))
     return service.public_view(row, principal)
+
+
+_IMPORT_TYPES = {
+    "application/json": "json",
+    "application/x-ndjson": "jsonl",
+    "application/jsonl": "jsonl",
+    "text/csv": "csv",
+}
+MAX_IMPORT_BYTES = 50 * 1024 * 1024
+
+
+class RowErrorOut(BaseModel):
+    row: int
+    field: str
+    reason: str
+
+
+class ImportReportOut(BaseModel):
+    created: int
+    updated: int
+    unchanged: int
+    errors: list[RowErrorOut]
+
+
+def _unprocessable(field: str, reason: str) -> HTTPException:
+    detail = [{"loc": ["body", field], "msg": reason, "type": "value_error"}]
+    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail)
+
+
+async def _import_body(request: Request) -> tuple[bytes, str]:
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    fmt = _IMPORT_TYPES.get(media_type)
+    if fmt is None:
+        raise HTTPException(
+            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, f"send one of {sorted(_IMPORT_TYPES)}"
+        )
+    if int(request.headers.get("content-length") or 0) > MAX_IMPORT_BYTES:
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, "at most 50 MB per import")
+    body = await request.body()
+    if len(body) > MAX_IMPORT_BYTES:
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, "at most 50 MB per import")
+    return body, fmt
+
+
+@router.post(
+    "/profiles:import",
+    response_model=ImportReportOut,
+    tags=["profiles"],
+    responses={
+        413: {"description": "the body is larger than 50 MB"},
+        415: {"description": "not JSON, JSON lines or CSV"},
+        409: {"description": "a concurrent request created some of the profiles; retry"},
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "description": imports.__doc__,
+            "content": {
+                "application/json": {
+                    "schema": {"type": "array", "items": {"$ref": "#/components/schemas/ProfileIn"}}
+                },
+                "application/x-ndjson": {"schema": {"type": "string"}},
+                "text/csv": {"schema": {"type": "string"}},
+            },
+        }
+    },
+)
+async def import_profiles(
+    request: Request, principal: CurrentPrincipal, session: DbSession, runtime: RuntimeDep
+) -> dict[str, Any]:
+    """Create or update the caller's hub's profiles by `external_id` (required on every
+    row): unknown -> created, changed -> updated (next version, one message), identical ->
+    unchanged. Bad rows are reported as `{row, field, reason}`; the good rows go in."""
+    body, fmt = await _import_body(request)
+    try:
+        parsed = imports.parse_import(body, fmt)
+    except imports.ImportFormatError as error:
+        raise _unprocessable(error.field, error.reason) from error
+    with _service_errors():
+        counts = await service.import_profiles(
+            session, principal, [profile for _, profile in parsed.rows], source=_source(runtime)
+        )
+    return {**asdict(counts), "errors": imports.format_errors(parsed.errors)}
 
 
 @router.get("/profiles", response_model=ProfilePageOut, tags=["profiles"])

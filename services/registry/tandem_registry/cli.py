@@ -1,21 +1,28 @@
-"""`tandem-registry`: serve the service, migrate its database, and administer hubs and staff
-accounts (`create-hub`, `create-user`, `reset-password`), each in one transaction."""
+"""`tandem-registry`: serve the service, migrate its database, administer hubs and staff
+accounts (`create-hub`, `create-user`, `reset-password`, each in one transaction) and
+import profiles (`import`, one transaction per batch)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
+from tqdm import tqdm
 
-from tandem_registry import service
+from tandem_registry import repository, service
 from tandem_registry.app import SPEC
+from tandem_registry.domain import imports
 from tandem_registry.domain.accounts import HubIn, PasswordIn, StaffIn
-from tandem_shared.auth import Role
+from tandem_registry.domain.imports import ParsedImport
+from tandem_registry.keep_eu import keep_eu_profiles, load_keep_eu
+from tandem_shared.auth import Principal, Role
 from tandem_shared.cli import service_cli
 from tandem_shared.db import create_engine, create_sessionmaker, transaction
 
@@ -55,6 +62,12 @@ def _refusals() -> Iterator[None]:
             typer.echo(f"error: {field}: {problem['msg']}", err=True)
         raise typer.Exit(1) from error
     except (service.NotFound, service.Conflict) as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from error
+    except imports.ImportFormatError as error:
+        typer.echo(f"error: {error.field}: {error.reason}", err=True)
+        raise typer.Exit(1) from error
+    except (OSError, UnicodeDecodeError) as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(1) from error
 
@@ -107,6 +120,91 @@ def reset_password(email: str, password: PasswordOption) -> None:
             run_in_transaction(lambda session: service.reset_password(session, email, secret))
         )
     typer.echo(f"password of {email} reset")
+
+
+class ImportFormat(StrEnum):
+    CSV = "csv"
+    JSONL = "jsonl"
+    JSON = "json"
+    KEEP_EU = "keep-eu"
+
+
+_SUFFIX_FORMATS = {
+    ".csv": ImportFormat.CSV,
+    ".jsonl": ImportFormat.JSONL,
+    ".ndjson": ImportFormat.JSONL,
+    ".json": ImportFormat.JSON,
+}
+
+
+def _read_import(path: Path, fmt: ImportFormat | None) -> ParsedImport:
+    """The rows of `path`; keep-eu (the default for a directory) reads keep.eu's CSVs."""
+    fmt = fmt or (ImportFormat.KEEP_EU if path.is_dir() else _SUFFIX_FORMATS.get(path.suffix))
+    if fmt is None:
+        raise imports.ImportFormatError("format", "say --format: csv, jsonl, json or keep-eu")
+    if fmt is ImportFormat.KEEP_EU:
+        profiles = keep_eu_profiles(load_keep_eu(path))
+        return imports.validate_records(enumerate(profiles, start=1))
+    return imports.parse_import(path.read_bytes(), fmt.value)
+
+
+async def _import_rows(hub: str, rows: Sequence[imports.ImportRow]) -> service.ImportCounts:
+    """Import in batches, one transaction each (a re-run finishes an interrupted import:
+    rows already in are unchanged), with a progress bar."""
+    settings = SPEC.settings_factory()
+    principal = Principal(subject="cli:import", hub=hub, role=Role.HUB_ADMIN)
+    source = f"/tandem/registry/{settings.hub}"
+    counts = service.ImportCounts()
+    engine = create_engine(settings.database_url)
+    try:
+        sessions = create_sessionmaker(engine)
+        async with transaction(sessions) as session:
+            if await repository.get_hub(session, hub) is None:
+                raise service.NotFound(f"hub {hub!r} does not exist")
+        with tqdm(total=len(rows), unit="profile", desc=f"import into {hub}") as progress:
+            for start in range(0, len(rows), service.IMPORT_BATCH):
+                batch = rows[start : start + service.IMPORT_BATCH]
+                async with transaction(sessions) as session:
+                    counts.add(
+                        await service.import_profiles(session, principal, batch, source=source)
+                    )
+                progress.update(len(batch))
+    finally:
+        await engine.dispose()
+    return counts
+
+
+@app.command("import")
+def import_profiles(
+    path: Annotated[
+        Path, typer.Argument(help="a CSV / JSON lines / JSON file, or keep.eu's directory")
+    ],
+    hub: Annotated[
+        str | None, typer.Option(help="the hub to import into (default: this instance's)")
+    ] = None,
+    fmt: Annotated[
+        ImportFormat | None, typer.Option("--format", help="default: from the file name")
+    ] = None,
+) -> None:
+    """Create or update a hub's profiles by external_id.
+
+    Columns: see the README. Bad rows are listed on stderr (exit status 1); the good rows
+    go in.
+    """
+    with _refusals():
+        if not path.exists():
+            raise service.NotFound(f"{path} does not exist")
+        parsed = _read_import(path, fmt)
+        target = hub or SPEC.settings_factory().hub
+        counts = asyncio.run(_import_rows(target, [profile for _, profile in parsed.rows]))
+    for error in parsed.errors:
+        typer.echo(f"row {error.row}: {error.field}: {error.reason}", err=True)
+    typer.echo(
+        f"{counts.created} created, {counts.updated} updated, {counts.unchanged} unchanged, "
+        f"{len(parsed.errors)} rejected (hub {target})"
+    )
+    if parsed.errors:
+        raise typer.Exit(1)
 
 
 def main() -> None:

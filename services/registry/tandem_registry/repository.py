@@ -8,12 +8,26 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, and_, cast, delete, func, or_, select, true, update
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    and_,
+    bindparam,
+    cast,
+    delete,
+    func,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.engine import RowMapping
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tandem_registry.domain.profiles import ProfileQuery
-from tandem_registry.tables import bus, erasures, hubs, profiles, staff
+from tandem_registry.tables import bus, consents, erasures, hubs, profiles, staff
+from tandem_shared.db import insert_ignoring_conflict
 
 # Stable pagination: creation order, the id breaking ties.
 _ORDER = (profiles.c.created_at, profiles.c.id)
@@ -47,18 +61,33 @@ async def get_profile(session: AsyncSession, profile_id: uuid.UUID) -> RowMappin
     return (await session.execute(query)).mappings().first()
 
 
-async def insert_profile(session: AsyncSession, values: dict[str, Any]) -> None:
-    await session.execute(profiles.insert().values(**values))
+async def insert_profile(session: AsyncSession, values: dict[str, Any]) -> bool:
+    """Insert unless (hub, external_id) is taken; False when it is. ON CONFLICT rather than
+    a prior SELECT: two concurrent inserts both pass a SELECT, and the loser would then fail
+    with a unique violation that aborts the transaction."""
+    return await insert_ignoring_conflict(session, profiles, values)
 
 
 async def update_profile(
     session: AsyncSession, profile_id: uuid.UUID, values: dict[str, Any], updated_at: datetime
-) -> None:
-    await session.execute(
+) -> bool:
+    """Apply `values` with the next version; False (nothing changed) when a new
+    external_id is taken — caught from the unique constraint inside a savepoint, so a
+    concurrent writer cannot turn the conflict into an aborted transaction."""
+    statement = (
         update(profiles)
         .where(profiles.c.id == profile_id)
         .values(**values, version=profiles.c.version + 1, updated_at=updated_at)
     )
+    if "external_id" not in values:
+        await session.execute(statement)
+        return True
+    try:
+        async with session.begin_nested():
+            await session.execute(statement)
+    except IntegrityError:
+        return False
+    return True
 
 
 async def profile_by_external_id(
@@ -66,6 +95,44 @@ async def profile_by_external_id(
 ) -> RowMapping | None:
     query = select(profiles).where(profiles.c.hub == hub, profiles.c.external_id == external_id)
     return (await session.execute(query)).mappings().first()
+
+
+async def profiles_by_external_ids(
+    session: AsyncSession, hub: str, external_ids: Sequence[str]
+) -> dict[str, RowMapping]:
+    query = select(profiles).where(
+        profiles.c.hub == hub, profiles.c.external_id.in_(list(external_ids))
+    )
+    return {row["external_id"]: row for row in (await session.execute(query)).mappings()}
+
+
+async def insert_profiles(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        await session.execute(profiles.insert(), list(rows))
+
+
+async def replace_profiles(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Overwrite whole profiles (every key of each row; "id" selects the row) in one
+    executemany; each row carries its own next version."""
+    if not rows:
+        return
+    columns = [name for name in rows[0] if name != "id"]
+    statement = (
+        update(profiles)
+        .where(profiles.c.id == bindparam("_id"))
+        .values({name: bindparam(f"_{name}") for name in columns})
+    )
+    params = [{f"_{name}": value for name, value in row.items()} for row in rows]
+    await session.execute(statement, params)
+
+
+async def insert_consents(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        await session.execute(consents.insert(), list(rows))
+
+
+async def delete_consents(session: AsyncSession, profile_id: uuid.UUID) -> None:
+    await session.execute(delete(consents).where(consents.c.profile_id == profile_id))
 
 
 async def delete_profile(session: AsyncSession, profile_id: uuid.UUID) -> None:

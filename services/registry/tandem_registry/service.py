@@ -3,22 +3,29 @@ transaction (the outbox), so either both happen or neither does."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.engine import RowMapping
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tandem_registry import repository
 from tandem_registry.domain.accounts import HubIn
+from tandem_registry.domain.consents import purposes
 from tandem_registry.domain.export import profiles_csv
+from tandem_registry.domain.imports import ImportRow, profile_changes
 from tandem_registry.domain.profiles import ProfileIn, ProfilePatch, ProfileQuery
+from tandem_registry.languages import TEXT_FIELDS, text_languages, with_languages
 from tandem_registry.tables import bus
 from tandem_shared.auth import Principal, Role
-from tandem_shared.bus.outbox import enqueue, enqueue_tombstone
+from tandem_shared.bus.outbox import enqueue, enqueue_many, enqueue_tombstone
 from tandem_shared.contracts import (
     PROFILES,
     ProfileData,
@@ -125,9 +132,33 @@ def _profile_columns(profile: ProfileIn) -> dict[str, Any]:
     return profile.model_dump(mode="json")
 
 
-def _profile_message(row: RowMapping, *, source: str) -> ProfileUpserted:
-    data = ProfileData.model_validate(dict(row))
+def _profile_message(row: Mapping[Any, Any], *, source: str) -> ProfileUpserted:
+    data = ProfileData.model_validate(with_languages(row))
     return ProfileUpserted(source=source, subject=str(row["id"]), hub=row["hub"], data=data)
+
+
+async def _actor(session: AsyncSession, principal: Principal) -> str:
+    """Who acts, for the audit tables: the staff account id, not its email (no personal
+    data in the logs); the subject itself for callers without an account (the CLI)."""
+    account = await repository.staff_by_email(session, principal.subject)
+    return str(account["id"]) if account else principal.subject
+
+
+def _consent_rows(
+    actor: str, hub: str, changes: Sequence[tuple[Mapping[Any, Any] | None, Mapping[Any, Any]]]
+) -> list[dict[str, Any]]:
+    """Consent audit rows for (before, after) pairs of profiles (`after` holds the id)."""
+    now = _now()
+    return [
+        {"id": uuid.uuid4(), "profile_id": after["id"], "hub": hub, "purpose": purpose.value,
+         "recorded_by": actor, "recorded_at": now}
+        for before, after in changes
+        for purpose in purposes(before, after)
+    ]  # fmt: skip
+
+
+def _taken(external_id: str | None) -> Conflict:
+    return Conflict(f"a profile with external_id {external_id!r} exists in this hub")
 
 
 async def _check_external_id(
@@ -137,7 +168,7 @@ async def _check_external_id(
         return
     existing = await repository.profile_by_external_id(session, hub, external_id)
     if existing is not None and existing["id"] != own_id:
-        raise Conflict(f"a profile with external_id {external_id!r} exists in this hub")
+        raise _taken(external_id)
 
 
 async def create_profile(
@@ -146,10 +177,12 @@ async def create_profile(
     await _check_external_id(session, principal.hub, profile.external_id)
     now = _now()
     profile_id = uuid.uuid4()
-    await repository.insert_profile(
+    columns = _profile_columns(profile)
+    inserted = await repository.insert_profile(
         session,
         {
-            **_profile_columns(profile),
+            **columns,
+            "text_languages": await asyncio.to_thread(text_languages, columns),
             "id": profile_id,
             "hub": principal.hub,
             "version": 1,
@@ -157,6 +190,12 @@ async def create_profile(
             "updated_at": now,
         },
     )
+    if not inserted:  # a concurrent request took the external_id after our check
+        raise _taken(profile.external_id)
+    consents = _consent_rows(
+        await _actor(session, principal), principal.hub, [(None, {**columns, "id": profile_id})]
+    )
+    await repository.insert_consents(session, consents)
     return await _publish_current(session, profile_id, source=source)
 
 
@@ -191,7 +230,7 @@ async def read_profile(
 def public_view(row: RowMapping, principal: Principal) -> dict[str, Any]:
     """The profile as the caller may see it: contact details (personal data) only for its
     own hub; a network_admin reads other hubs' profiles but not their contacts."""
-    view = dict(row)
+    view = with_languages(row)
     if row["hub"] != principal.hub:
         view["contact"] = None
     return view
@@ -221,9 +260,17 @@ async def update_profile(
     changes = {name: value for name, value in patch.changes().items() if row[name] != value}
     if not changes:
         return row
+    if TEXT_FIELDS.intersection(changes):
+        merged = {**row, **changes}
+        changes["text_languages"] = await asyncio.to_thread(text_languages, merged)
     if "external_id" in changes:
         await _check_external_id(session, row["hub"], changes["external_id"], own_id=row["id"])
-    await repository.update_profile(session, profile_id, changes, _now())
+    if not await repository.update_profile(session, profile_id, changes, _now()):
+        raise _taken(changes.get("external_id"))
+    consents = _consent_rows(
+        await _actor(session, principal), row["hub"], [(row, {**row, **changes})]
+    )
+    await repository.insert_consents(session, consents)
     return await _publish_current(session, profile_id, source=source)
 
 
@@ -249,7 +296,8 @@ async def erase_profile(
     row = await _writable_profile(session, principal, profile_id)
     now = _now()
     key = str(profile_id)
-    account = await repository.staff_by_email(session, principal.subject)
+    actor = await _actor(session, principal)
+    await repository.delete_consents(session, profile_id)
     await repository.delete_profile(session, profile_id)
     await repository.delete_outbox_messages(session, topic=PROFILES.name, key=key)
     await repository.insert_erasure(
@@ -257,8 +305,7 @@ async def erase_profile(
         id=uuid.uuid4(),
         profile_id=profile_id,
         hub=row["hub"],
-        # The account id, not the email: the log itself holds no personal data.
-        erased_by=str(account["id"]) if account else principal.subject,
+        erased_by=actor,
         erased_at=now,
     )
     data = ProfileErasedData(
@@ -267,6 +314,87 @@ async def erase_profile(
     message = ProfileErased(source=source, subject=key, hub=row["hub"], data=data)
     await enqueue(session, bus, topic=PROFILES.name, key=key, message=message)
     await enqueue_tombstone(session, bus, topic=PROFILES.name, key=key)
+
+
+# --------------------------------------------------------------------------- import
+
+
+@dataclass
+class ImportCounts:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def add(self, other: ImportCounts) -> None:
+        self.created += other.created
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+
+
+IMPORT_BATCH = 500
+
+
+async def import_profiles(
+    session: AsyncSession,
+    principal: Principal,
+    rows: Sequence[ImportRow],
+    *,
+    source: str,
+) -> ImportCounts:
+    """Create or update the caller's hub's profiles by external_id, in batches (one
+    SELECT, one multi-row INSERT and one executemany UPDATE per batch). A profile
+    identical to the stored one is left alone: same version, no message."""
+    counts = ImportCounts()
+    actor = await _actor(session, principal)
+    for start in range(0, len(rows), IMPORT_BATCH):
+        counts.add(
+            await _import_batch(
+                session, principal.hub, rows[start : start + IMPORT_BATCH], actor, source=source
+            )
+        )
+    return counts
+
+
+async def _import_batch(
+    session: AsyncSession, hub: str, rows: Sequence[ImportRow], actor: str, *, source: str
+) -> ImportCounts:
+    stored = await repository.profiles_by_external_ids(
+        session, hub, [row.external_id for row in rows]
+    )
+    now = _now()
+    new: list[dict[str, Any]] = []
+    changed: list[dict[str, Any]] = []
+    written: list[tuple[dict[str, Any], RowMapping | None]] = []  # in row order, for messages
+    for row in rows:
+        old = stored.get(row.external_id)
+        if old is not None and not profile_changes(dict(old), row):
+            continue
+        columns = _profile_columns(row)
+        if old is None:
+            values = {**columns, "id": uuid.uuid4(), "hub": hub, "version": 1,
+                      "created_at": now, "updated_at": now}  # fmt: skip
+            new.append(values)
+        else:
+            values = {**columns, "id": old["id"], "version": old["version"] + 1, "updated_at": now}
+            changed.append(values)
+        written.append((values, old))
+    detected = await asyncio.to_thread(lambda: [text_languages(values) for values, _ in written])
+    for (values, _), languages in zip(written, detected, strict=True):
+        values["text_languages"] = languages
+    try:
+        async with session.begin_nested():
+            await repository.insert_profiles(session, new)
+    except IntegrityError as error:
+        raise Conflict("another import or request created some of these profiles; retry") from error
+    await repository.replace_profiles(session, changed)
+    before_after = [(old, values) for values, old in written]
+    await repository.insert_consents(session, _consent_rows(actor, hub, before_after))
+    messages = [
+        (str(values["id"]), _profile_message({**(old or {}), **values}, source=source))
+        for values, old in written
+    ]
+    await enqueue_many(session, bus, topic=PROFILES.name, messages=messages)
+    return ImportCounts(created=len(new), updated=len(changed), unchanged=len(rows) - len(written))
 
 
 async def export_profiles(session: AsyncSession, principal: Principal) -> str:

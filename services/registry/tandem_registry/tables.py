@@ -65,6 +65,9 @@ profiles = Table(
     Column("contact", JSON, nullable=True),
     Column("sharing", String(16), nullable=False),
     Column("external_id", String(200), nullable=True),
+    # Detected languages of the texts: {"description": code, "offers": [code], "needs": [...]}
+    # (codes may be null); kept apart so comparing what a client sent ignores it.
+    Column("text_languages", JSON, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     # external_id makes imports idempotent within a hub.
@@ -81,4 +84,23 @@ erasures = Table(
     Column("hub", String(64), ForeignKey("hubs.id"), nullable=False, index=True),
     Column("erased_by", String(254), nullable=False),
     Column("erased_at", DateTime(timezone=True), nullable=False),
+)
+
+# Consent audit trail: for which purpose personal data is stored or a profile shared, who
+# (staff account id) recorded it and when. Deleted with the profile it belongs to.
+consents = Table(
+    "consents",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column(
+        "profile_id",
+        Uuid,
+        ForeignKey("profiles.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("hub", String(64), ForeignKey("hubs.id"), nullable=False),
+    Column("purpose", String(32), nullable=False),
+    Column("recorded_by", String(254), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
 )

@@ -66,6 +66,38 @@ async def enqueue(
     )
 
 
+async def enqueue_many(
+    session: AsyncSession,
+    tables: BusTables,
+    *,
+    topic: str,
+    messages: Sequence[tuple[str, Envelope]],
+) -> None:
+    """Stage many (key, message) pairs in one multi-row INSERT and one NOTIFY, in order:
+    the same as calling `enqueue` for each, for bulk writers (imports)."""
+    if not messages:
+        return
+    now = _utcnow()
+    rows = []
+    for key, message in messages:
+        trace_id = message.trace_id or current_trace_id()
+        if trace_id and not message.trace_id:
+            message = message.model_copy(update={"trace_id": trace_id})
+        rows.append(
+            {
+                "message_id": message.id,
+                "topic": topic,
+                "key": key,
+                "payload": message.model_dump_json(),
+                "headers": kafka_headers(message, trace_id),
+                "trace_id": trace_id,
+                "created_at": now,
+            }
+        )
+    await session.execute(tables.outbox.insert(), rows)
+    await _notify(session)
+
+
 async def enqueue_tombstone(
     session: AsyncSession, tables: BusTables, *, topic: str, key: str
 ) -> None:
@@ -106,6 +138,10 @@ async def _insert(
             created_at=_utcnow(),
         )
     )
+    await _notify(session)
+
+
+async def _notify(session: AsyncSession) -> None:
     if dialect_name(session) == "postgresql":
         # Delivered at commit, and only if the transaction commits.
         await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})

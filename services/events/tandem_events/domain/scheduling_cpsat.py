@@ -14,6 +14,7 @@ their true values in an optimal solution.
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from collections.abc import Mapping
 
@@ -23,6 +24,7 @@ from tandem_events.domain.scheduling_greedy import Board
 from tandem_events.domain.scheduling_model import FAIRNESS, GAP, Instance, meeting_units
 
 Var = cp_model.IntVar
+MIN_SEARCH_S = 0.05
 
 
 class _Model:
@@ -129,19 +131,29 @@ class _Model:
             self._hint(idle, any(hinted[:i]) and any(hinted[i + 1 :]) and not hinted[i])
 
 
+def variables(instance: Instance) -> int:
+    """Number of x[r, s] variables: the size measure the size-aware strategy uses (the gap
+    chain adds about as many again)."""
+    return sum(len(slots) for slots in instance.common.values())
+
+
 def solve(
     instance: Instance,
     *,
     hint: Board,
-    time_limit_s: float,
+    deadline: float,
     fixed: Mapping[str, int] | None = None,
     workers: int = 2,
 ) -> tuple[Board, bool] | None:
-    """CP-SAT from the `hint` board; `fixed` pins request keys to slots. Returns the board
-    and whether it is proven optimal, or None when no solution was found in time."""
+    """CP-SAT from the `hint` board, finished by `deadline` (a `time.perf_counter()` value,
+    model building included); `fixed` pins request keys to slots. Returns the board and
+    whether it is proven optimal, or None when no solution was found in time."""
     built = _Model(instance, hint, fixed or {})
+    remaining = deadline - time.perf_counter()
+    if remaining < MIN_SEARCH_S:
+        return None  # building took the time: searching for a moment cannot beat the hint
     solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = max(time_limit_s, 0.05)
+    solver.parameters.max_time_in_seconds = remaining
     solver.parameters.num_workers = workers
     solver.parameters.random_seed = 1
     status = solver.solve(built.model)

@@ -63,7 +63,9 @@ class Placement:
 @dataclass(frozen=True, slots=True)
 class Schedule:
     placements: tuple[Placement, ...]
-    solver: str  # "cp-sat" | "greedy" | "repair"
+    solver: (
+        str  # the stages that produced it: "greedy", "greedy+ls", "greedy+ls+cp-sat", "repair", ...
+    )
     optimal: bool  # proven optimal by the solver
     value: float  # see the module docstring
 
@@ -99,6 +101,7 @@ class Instance:
         # Rank of a slot inside its day: gaps are counted on ranks.
         self.rank = {slot: i for day_slots in per_day.values() for i, slot in enumerate(day_slots)}
         self.position = {slot: i for i, slot in enumerate(self.slots)}
+        self._gap_cache: dict[frozenset[int], int] = {}
         self.cap: dict[str, int] = {
             participant: max(
                 0, min(problem.caps.get(participant, len(self.slots)), len(self.slots))
@@ -116,6 +119,7 @@ class Instance:
             )
             for request in self.requests
         }
+        self.units = {request.key: meeting_units(request) for request in self.requests}
         self.of_participant: dict[str, list[Request]] = defaultdict(list)
         for request in self.requests:
             self.of_participant[request.a].append(request)
@@ -148,20 +152,27 @@ class Instance:
         return participant in self.problem.availability
 
     def gaps(self, used: Iterable[int]) -> int:
-        """Idle slots of one participant who meets in the slots `used`."""
-        ranks: dict[int, list[int]] = defaultdict(list)
-        for slot in used:
-            ranks[self.day[slot]].append(self.rank[slot])
-        return sum(max(r) - min(r) + 1 - len(r) for r in ranks.values())
+        """Idle slots of one participant who meets in the slots `used` (distinct slots).
+        Memoised: local search asks for the same few thousand slot sets again and again."""
+        key = frozenset(used)
+        found = self._gap_cache.get(key)
+        if found is None:
+            ranks: dict[int, list[int]] = defaultdict(list)
+            for slot in key:
+                ranks[self.day[slot]].append(self.rank[slot])
+            found = sum(max(r) - min(r) + 1 - len(r) for r in ranks.values())
+            self._gap_cache[key] = found
+        return found
 
 
 def value_units(instance: Instance, placements: Iterable[tuple[str, int]]) -> int:
     """The objective in integer units for (request key, slot) pairs."""
     total = 0
     used: dict[str, list[int]] = defaultdict(list)
+    units = instance.units
     for key, slot in placements:
         request = instance.by_key[key]
-        total += meeting_units(request)
+        total += units[key]
         used[request.a].append(slot)
         used[request.b].append(slot)
     total += FAIRNESS * len(used)

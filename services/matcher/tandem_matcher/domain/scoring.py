@@ -4,18 +4,38 @@ s(A→B) is how well B's offers meet A's needs (best cosine over need-offer pair
 the pair fuses both directions with a harmonic mean, so a one-sided fit ranks low.
 
 `VectorIndex` keeps every profile's need and offer vectors stacked in two matrices and its
-structured attributes (hub, sharing, kind, looking_for, languages) in arrays, updated in
-place. Scoring one profile against all of them is one matrix product per direction plus
-array arithmetic: no Python loop over candidates.
+structured attributes (hub, sharing, kind, looking_for, languages, country, region,
+organisation identity) in arrays, updated in place. Scoring one profile against all of
+them is one matrix product per direction plus array arithmetic: no Python loop over
+candidates. Pair facts (co-registration at an event, declined before, already partners)
+are sparse: only the scored profile's own few pairs are written into the arrays.
+
+Components (each in [0, 1]) and their weights:
+- `reciprocal`: harmonic mean of s(A→B) and s(B→A);
+- `sector`: kind x kind complementarity (`structure.sector_matrix`);
+- `looking_for`: 1 if each is a kind the other looks for, 0.5 if one is;
+- `language`: 1 if they share a working language;
+- `geography`: same NUTS-2 region / same country / neighbouring countries / other;
+- `event`: 1 if both are registered to the same event.
+Relations are flags, not weighted: `same_organisation` and `declined` pairs are never
+suggested; `partners` (met or agreed) are kept as such but never suggested anew.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
+
+from tandem_matcher.domain.structure import (
+    KIND_INDEX,
+    Structure,
+    nuts2,
+    organisation_name,
+    website_domain,
+)
 
 Vectors = NDArray[np.float32]
 
@@ -33,13 +53,35 @@ class ProfileVectors:
     offer_texts: tuple[str, ...]
     needs: Vectors  # (n, d), L2-normalised
     offers: Vectors  # (m, d), L2-normalised
+    country: str = ""  # ISO 3166-1 alpha-2
+    region: str = ""  # NUTS code
+    website: str = ""
+
+
+# The components a weight applies to, in a fixed order (learning and settings use it).
+WEIGHTED = ("reciprocal", "sector", "looking_for", "language", "geography", "event")
 
 
 @dataclass(frozen=True)
 class Weights:
+    """Component weights. The structured components default to 0 here so that a bare
+    `Weights()` keeps the text-first scoring; the service's configured weights
+    (`MatcherSettings.weights`) switch them on."""
+
     reciprocal: float = 0.8
     looking_for: float = 0.1
     language: float = 0.1
+    sector: float = 0.0
+    geography: float = 0.0
+    event: float = 0.0
+
+    def as_dict(self) -> dict[str, float]:
+        return {name: float(getattr(self, name)) for name in WEIGHTED}
+
+
+# Pair relations known to the matcher.
+DECLINED = "declined"
+PARTNERS = "partners"
 
 
 @dataclass(frozen=True)
@@ -49,6 +91,12 @@ class Scored:
     components: dict[str, float]
     best_a_need: tuple[str, str, float] | None  # (A's need, B's offer, similarity)
     best_b_need: tuple[str, str, float] | None  # (B's need, A's offer, similarity)
+    event_id: str | None = None  # an event both are registered to
+    blocked: str | None = None  # why this pair must not be suggested anew
+
+    @property
+    def suggestible(self) -> bool:
+        return self.blocked is None
 
 
 def may_match(a: ProfileVectors, b: ProfileVectors) -> bool:
@@ -63,8 +111,8 @@ def harmonic(x: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.float
     return np.divide(2 * x * y, total, out=np.zeros_like(total), where=total > 0)
 
 
-_KINDS = ("heritage", "creative", "industry", "support", "research", "public", "other")
-_KIND_BIT = {kind: 1 << i for i, kind in enumerate(_KINDS)}
+_KIND_BIT = {kind: 1 << i for kind, i in KIND_INDEX.items()}
+_NONE = -1  # code of an unknown region / website
 
 
 class _Codes:
@@ -75,6 +123,14 @@ class _Codes:
 
     def code(self, value: str) -> int:
         return self._codes.setdefault(value, len(self._codes))
+
+    def optional(self, value: str) -> int:
+        """The code of a value that may be unknown (empty → -1, equal to nothing)."""
+        return self.code(value) if value else _NONE
+
+    def known(self, values: Iterable[str]) -> list[int]:
+        """Codes of the values already seen (an unseen one matches no slot anyway)."""
+        return [self._codes[value] for value in values if value in self._codes]
 
     def mask(self, values: frozenset[str]) -> int:
         # 63 bits cover the network's languages; beyond that codes share bits (still a
@@ -177,21 +233,52 @@ def _best_per_slot(
 class VectorIndex:
     """Every profile's vectors and attributes, scored against one profile at a time."""
 
-    def __init__(self, dim: int) -> None:
+    _ARRAYS = (
+        "_alive",
+        "_hub",
+        "_network",
+        "_kind",
+        "_kind_index",
+        "_wants",
+        "_langs",
+        "_country",
+        "_region",
+        "_domain",
+        "_org_name",
+        "_kth",
+    )
+
+    def __init__(self, dim: int, structure: Structure | None = None) -> None:
         self.dim = dim
+        self.structure = structure or Structure()
         self._slot_of: dict[str, int] = {}
         self._profiles: list[ProfileVectors | None] = []
         self._free: list[int] = []
         self._hubs = _Codes()
         self._languages = _Codes()
+        self._countries = _Codes()
+        self._regions = _Codes()
+        self._domains = _Codes()
+        self._org_names = _Codes()
         self._alive = np.zeros(0, bool)
         self._hub = np.zeros(0, np.int64)
         self._network = np.zeros(0, bool)
         self._kind = np.zeros(0, np.int64)
+        self._kind_index = np.zeros(0, np.int64)
         self._wants = np.zeros(0, np.int64)
         self._langs = np.zeros(0, np.int64)
+        self._country = np.zeros(0, np.int64)
+        self._region = np.zeros(0, np.int64)
+        self._domain = np.zeros(0, np.int64)
+        self._org_name = np.zeros(0, np.int64)
+        # Each profile's k-th best standing match score (-inf: fewer than k), kept by the
+        # service, so "would this pair enter the candidate's own top-k" is one comparison.
+        self._kth = np.zeros(0, np.float64)
         self._needs = _TextRows(dim)
         self._offers = _TextRows(dim)
+        self._relations: dict[str, dict[str, str]] = {}
+        self._events_of: dict[str, set[str]] = {}
+        self._participants: dict[str, set[str]] = {}
 
     def __len__(self) -> int:
         return len(self._slot_of)
@@ -212,6 +299,11 @@ class VectorIndex:
         self._kind[slot] = _KIND_BIT.get(profile.kind, 0)
         self._wants[slot] = _kind_mask(profile.looking_for)
         self._langs[slot] = self._languages.mask(profile.languages)
+        self._kind_index[slot] = KIND_INDEX.get(profile.kind, KIND_INDEX["other"])
+        self._country[slot] = self._countries.optional(profile.country.upper())
+        self._region[slot] = self._regions.optional(nuts2(profile.region))
+        self._domain[slot] = self._domains.optional(website_domain(profile.website))
+        self._org_name[slot] = self._org_names.optional(organisation_name(profile.name))
         self._needs.put(slot, profile.needs)
         self._offers.put(slot, profile.offers)
 
@@ -224,18 +316,99 @@ class VectorIndex:
         self._needs.drop(slot)
         self._offers.drop(slot)
         self._free.append(slot)
+        for other in self._relations.pop(profile_id, {}):
+            self._relations.get(other, {}).pop(profile_id, None)
+        for event_id in self._events_of.pop(profile_id, set()):
+            self._participants.get(event_id, set()).discard(profile_id)
 
     def _new_slot(self) -> int:
         if self._free:
-            return self._free.pop()
-        slot = len(self._profiles)
-        self._profiles.append(None)
-        if slot >= len(self._alive):
-            grow = max(1024, len(self._alive))
-            for name in ("_alive", "_hub", "_network", "_kind", "_wants", "_langs"):
-                array = getattr(self, name)
-                setattr(self, name, np.concatenate([array, np.zeros(grow, array.dtype)]))
+            slot = self._free.pop()
+        else:
+            slot = len(self._profiles)
+            self._profiles.append(None)
+            if slot >= len(self._alive):
+                grow = max(1024, len(self._alive))
+                for name in self._ARRAYS:
+                    array = getattr(self, name)
+                    setattr(self, name, np.concatenate([array, np.zeros(grow, array.dtype)]))
+        self._kth[slot] = -np.inf
         return slot
+
+    # ---------------------------------------------------------------- pair facts
+
+    def set_relation(self, a: str, b: str, relation: str | None) -> None:
+        """Record (or with None forget) that a and b declined each other or are partners."""
+        for first, second in ((a, b), (b, a)):
+            if relation is None:
+                self._relations.get(first, {}).pop(second, None)
+            else:
+                self._relations.setdefault(first, {})[second] = relation
+
+    def relation(self, a: str, b: str) -> str | None:
+        return self._relations.get(a, {}).get(b)
+
+    def register(self, event_id: str, profile_id: str) -> None:
+        self._events_of.setdefault(profile_id, set()).add(event_id)
+        self._participants.setdefault(event_id, set()).add(profile_id)
+
+    def unregister(self, event_id: str, profile_id: str) -> None:
+        self._events_of.get(profile_id, set()).discard(event_id)
+        self._participants.get(event_id, set()).discard(profile_id)
+
+    def participants(self, event_id: str) -> frozenset[str]:
+        return frozenset(self._participants.get(event_id, ()))
+
+    def set_kth_best(self, profile_id: str, score: float) -> None:
+        """The profile's k-th best standing match score (-inf while it has fewer than k)."""
+        slot = self._slot_of.get(profile_id)
+        if slot is not None:
+            self._kth[slot] = score
+
+    def _shared_events(self, profile: ProfileVectors) -> dict[int, str]:
+        """Slot → one event both are registered to (the smallest id, for stable output);
+        touches only the participants of the profile's own events."""
+        shared: dict[int, str] = {}
+        for event_id in sorted(self._events_of.get(profile.id, ()), reverse=True):
+            for other in self._participants.get(event_id, ()):
+                slot = self._slot_of.get(other)
+                if slot is not None and other != profile.id:
+                    shared[slot] = event_id
+        return shared
+
+    def _relation_arrays(
+        self, profile: ProfileVectors, slots: int
+    ) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+        declined, partners = np.zeros(slots, bool), np.zeros(slots, bool)
+        for other, relation in self._relations.get(profile.id, {}).items():
+            slot = self._slot_of.get(other)
+            if slot is not None:
+                (declined if relation == DECLINED else partners)[slot] = True
+        return declined, partners
+
+    def _geography(self, profile: ProfileVectors, slots: int) -> NDArray[np.float64]:
+        values = self.structure.geography
+        country = self._countries.optional(profile.country.upper())
+        region = self._regions.optional(nuts2(profile.region))
+        neighbours = self._countries.known(
+            self.structure.neighbours.get(profile.country.upper(), ())
+        )
+        same_country = (self._country[:slots] == country) & (country != _NONE)
+        same_region = (self._region[:slots] == region) & (region != _NONE)
+        neighbour = np.isin(self._country[:slots], neighbours)
+        return np.select(
+            [same_region, same_country, neighbour],
+            [values.same_region, values.same_country, values.neighbour],
+            values.other,
+        )
+
+    def _same_organisation(self, profile: ProfileVectors, slots: int) -> NDArray[np.bool_]:
+        domain = self._domains.optional(website_domain(profile.website))
+        name = self._org_names.optional(organisation_name(profile.name))
+        same_domain = (self._domain[:slots] == domain) & (domain != _NONE)
+        same_name = (self._org_name[:slots] == name) & (name != _NONE)
+        same: NDArray[np.bool_] = same_domain | same_name
+        return same
 
     def visible_to(self, profile: ProfileVectors) -> NDArray[np.bool_]:
         """Same hub, or both shared with the network; never the profile itself."""
@@ -285,19 +458,35 @@ class VectorIndex:
         language = ((self._langs[:slots] & self._languages.mask(profile.languages)) != 0).astype(
             float
         )
+        own_kind = KIND_INDEX.get(profile.kind, KIND_INDEX["other"])
+        sector = self.structure.sectors[own_kind][self._kind_index[:slots]]
+        geography = self._geography(profile, slots)
+        shared_events = self._shared_events(profile)
+        event = np.zeros(slots)
+        event[list(shared_events)] = 1.0
         reciprocal = harmonic(a_to_b.best, b_to_a.best)
         total = weights.reciprocal * reciprocal + weights.looking_for * kind_fit
-        total = np.clip(total + weights.language * language, 0.0, 1.0)
+        total += weights.language * language + weights.sector * sector
+        total += weights.geography * geography + weights.event * event
+        declined, partners = self._relation_arrays(profile, slots)
         return ScoreTable(
             self,
             profile,
             self.visible_to(profile),
-            total,
+            np.clip(total, 0.0, 1.0),
             reciprocal,
             kind_fit,
             language,
             a_to_b,
             b_to_a,
+            sector=sector,
+            geography=geography,
+            event=event,
+            event_of=shared_events,
+            same_organisation=self._same_organisation(profile, slots),
+            declined=declined,
+            partners=partners,
+            kth=self._kth[:slots].copy(),
         )
 
 
@@ -314,14 +503,52 @@ class ScoreTable:
     language: NDArray[np.float64]
     a_to_b: _Direction
     b_to_a: _Direction
+    sector: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    geography: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    event: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    event_of: dict[int, str] = field(default_factory=dict)
+    same_organisation: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, bool))
+    declined: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, bool))
+    partners: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, bool))
+    kth: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
 
-    def top(self, k: int | None = None, min_score: float = 0.0) -> list[Scored]:
-        """The best visible candidates at or above `min_score`, best first."""
-        eligible = np.flatnonzero(self.visible & (self.total >= min_score))
+    @property
+    def suggestible(self) -> NDArray[np.bool_]:
+        """Visible, and no known relation that rules out a new suggestion."""
+        blocked = self.same_organisation | self.declined | self.partners
+        allowed: NDArray[np.bool_] = self.visible & ~blocked
+        return allowed
+
+    def _top_slots(self, k: int | None, min_score: float) -> NDArray[np.int64]:
+        eligible = np.flatnonzero(self.suggestible & (self.total >= min_score))
         if k is not None and len(eligible) > k:
             eligible = eligible[np.argpartition(-self.total[eligible], k - 1)[:k]]
-        order = eligible[np.argsort(-self.total[eligible], kind="stable")]
+        order: NDArray[np.int64] = eligible[np.argsort(-self.total[eligible], kind="stable")]
+        return order
+
+    def top(self, k: int | None = None, min_score: float = 0.0) -> list[Scored]:
+        """The best suggestible candidates at or above `min_score`, best first."""
+        return [self._scored(int(slot)) for slot in self._top_slots(k, min_score)]
+
+    def either_side_top(self, k: int, min_score: float) -> list[Scored]:
+        """Candidates at or above `min_score` in the profile's own top-k, or whose score
+        beats the candidate's own k-th best standing match (one comparison per candidate,
+        vectorised), best first."""
+        mine = np.zeros(len(self.total), bool)
+        mine[self._top_slots(k, min_score)] = True
+        theirs = self.suggestible & (self.total >= min_score) & (self.total > self.kth)
+        chosen = np.flatnonzero(mine | theirs)
+        order = chosen[np.argsort(-self.total[chosen], kind="stable")]
         return [self._scored(int(slot)) for slot in order]
+
+    def top_ids(self, k: int, min_score: float) -> set[str]:
+        """Ids of the profile's own top-k (suggestible, at or above `min_score`)."""
+        profiles = self.index._profiles
+        return {
+            candidate.id
+            for slot in self._top_slots(k, min_score)
+            if (candidate := profiles[int(slot)]) is not None
+        }
 
     def for_id(self, profile_id: str) -> Scored | None:
         """The candidate's result, or None when it is absent or not visible."""
@@ -334,6 +561,11 @@ class ScoreTable:
         candidate = self.index._profiles[slot]
         assert candidate is not None
         ab, ba = self.a_to_b, self.b_to_a
+        flags = {
+            "same_organisation": _flag(self.same_organisation, slot),
+            "declined": _flag(self.declined, slot),
+            "partners": _flag(self.partners, slot),
+        }
         return Scored(
             candidate=candidate,
             score=round(float(self.total[slot]), 4),
@@ -343,6 +575,10 @@ class ScoreTable:
                 "reciprocal": round(float(self.reciprocal[slot]), 4),
                 "looking_for": float(self.kind_fit[slot]),
                 "language": float(self.language[slot]),
+                "sector": round(_value(self.sector, slot), 4),
+                "geography": round(_value(self.geography, slot), 4),
+                "event": _value(self.event, slot),
+                **flags,
             },
             best_a_need=_pair(
                 self.profile.need_texts,
@@ -358,15 +594,29 @@ class ScoreTable:
                 ba.offer_position[slot],
                 ba.best[slot],
             ),
+            event_id=self.event_of.get(slot),
+            blocked=next((name for name, value in flags.items() if value), None),
         )
 
 
+def _value(array: NDArray[np.float64], slot: int) -> float:
+    return float(array[slot]) if slot < len(array) else 0.0
+
+
+def _flag(array: NDArray[np.bool_], slot: int) -> float:
+    return 1.0 if slot < len(array) and array[slot] else 0.0
+
+
 def score_candidates(
-    profile: ProfileVectors, candidates: Sequence[ProfileVectors], weights: Weights = Weights()
+    profile: ProfileVectors,
+    candidates: Sequence[ProfileVectors],
+    weights: Weights = Weights(),
+    structure: Structure | None = None,
 ) -> list[Scored]:
-    """Score `profile` against every visible candidate, best first (through a VectorIndex)."""
+    """Score `profile` against every suggestible candidate, best first (through a
+    VectorIndex)."""
     dim = next((v.shape[1] for v in (profile.needs, profile.offers) if v.ndim == 2), 0)
-    index = VectorIndex(dim)
+    index = VectorIndex(dim, structure)
     for candidate in candidates:
         index.put(candidate)
     return index.score(profile, weights).top()

@@ -5,13 +5,22 @@ Subscriptions are stored as (scope, target) strings; these models are their chec
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Mapping
 from datetime import time
 from typing import Annotated, Any, Literal
 from zoneinfo import available_timezones
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from tandem_shared.contracts import OrgKind
 
@@ -19,6 +28,11 @@ Channel = Literal["feed", "email"]
 Language = Literal["en", "pl", "de", "sl"]
 Delivery = Literal["immediate", "daily_digest"]
 HubCode = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+# Deliberately lenient (one "@", no spaces): the registry's own dev accounts use hosts
+# without a dot ("admin@demo.local" is fine, so is "staff@demo"); the SMTP server has the
+# final word and a refusal is recorded on the delivery.
+EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]{1,255}$"
+EmailAddress = Annotated[str, Field(pattern=EMAIL_PATTERN, max_length=320)]
 MAX_SUBSCRIPTIONS = 200
 
 
@@ -113,6 +127,19 @@ class Preferences(_Strict):
         None, description="most non-transactional alerts per day; none means no cap"
     )
     quiet_hours: QuietHours | None = None
+    email: EmailAddress | None = Field(
+        None,
+        description="where email goes; left out, the token's subject is used when it is an "
+        "email address (registry tokens carry the account's email as `sub`)",
+    )
+
+    @model_serializer(mode="wrap")
+    def _leave_out_unset_email(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # `email` is optional and new: a client that never set it sees the document it wrote.
+        data: dict[str, Any] = handler(self)
+        if data.get("email") is None:
+            data.pop("email", None)
+        return data
 
     @field_validator("channels")
     @classmethod
@@ -133,6 +160,7 @@ def preferences_values(preferences: Preferences) -> dict[str, object]:
         "quiet_start": quiet.start if quiet else None,
         "quiet_end": quiet.end if quiet else None,
         "quiet_timezone": quiet.timezone if quiet else None,
+        "email": preferences.email,
     }
 
 
@@ -148,4 +176,13 @@ def preferences_of(row: Mapping[Any, Any]) -> Preferences:
         language=row["language"],
         daily_cap=row["daily_cap"],
         quiet_hours=quiet,
+        email=row["email"],
     )
+
+
+def email_address(preferences: Preferences, subject: str) -> str | None:
+    """Where this staff member's email goes: the explicit address, else the token subject
+    when it is an address, else nowhere."""
+    if preferences.email:
+        return preferences.email
+    return subject if re.fullmatch(EMAIL_PATTERN, subject) else None

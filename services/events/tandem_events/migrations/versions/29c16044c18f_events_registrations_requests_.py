@@ -42,7 +42,7 @@ def upgrade() -> None:
     sa.Column('sessions', sa.JSON(), nullable=False),
     sa.Column('tables', sa.JSON(), nullable=False),
     sa.Column('scheduled_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('schedule_solver', sa.String(length=16), nullable=True),
+    sa.Column('schedule_solver', sa.String(length=32), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_events'))

@@ -1,0 +1,357 @@
+"""End-to-end notification latency: POST /v1/profiles at the registry → the notification
+on the notifier's SSE stream, with the registry, matcher and notifier as separate
+processes on PostgreSQL and the embedded Kafka-protocol broker (Tansu).
+
+1. loads a pool of N profiles through the registry (the matcher encodes and indexes each;
+   pool texts come from a small vocabulary, so its encoder cache absorbs repeats — the
+   encoder is not what this measures), and waits until the matcher has caught up;
+2. idle: posts probe profiles one at a time (each with a unique need text, so the probe
+   itself is encoded) and times the first SSE event naming the probe;
+3. loaded: the same while a steady stream of profile updates (PATCH, default 20/s) runs
+   for a minute.
+
+    .venv/bin/python bench/notify_latency.py                   # pool 1000
+    .venv/bin/python bench/notify_latency.py --pool 10000 --probes 40
+
+Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust) or TANDEM_BENCH_POSTGRES_URL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tandem_shared.broker import free_port, start_broker
+from tandem_tools.pg import create_database, database_url, drop_database
+from tandem_tools.stack import ServiceProcess, start_service, stop_services, wait_ready
+
+SERVICES = ("registry", "matcher", "notifier")
+KINDS = ("heritage", "creative", "industry", "support", "research")
+TOPICS = (
+    "3D digitisation of museum collections",
+    "virtual exhibitions and augmented reality guides",
+    "restoration of historic timber buildings",
+    "design of sustainable packaging from local materials",
+    "export markets for handmade ceramics",
+    "funding applications for cross-border cultural projects",
+    "archival research on regional crafts",
+    "prototyping with additive manufacturing",
+    "storytelling workshops for heritage sites",
+    "digital marketing for small creative studios",
+    "textile patterns from folk costume collections",
+    "interactive installations for science centres",
+    "energy renovation of listed industrial halls",
+    "audio guides in several languages",
+    "furniture design with reclaimed wood",
+    "open data for cultural tourism routes",
+    "training apprentices in traditional glassmaking",
+    "photogrammetry of archaeological finds",
+    "co-creation courses with manufacturers and artists",
+    "business incubation for cultural start-ups",
+)
+PROBE_TIMEOUT = 120.0
+NEED = "We are looking for a partner for {topic}"
+OFFER = "We offer expertise in {topic}"
+
+
+def pool_profile(number: int, rng: random.Random) -> dict[str, Any]:
+    need, offer = rng.sample(TOPICS, 2)
+    kind = KINDS[number % len(KINDS)]
+    return {
+        "name": f"Bench organisation {number}",
+        "kind": kind,
+        "needs": [{"text": NEED.format(topic=need)}],
+        "offers": [{"text": OFFER.format(topic=offer)}],
+        "looking_for": [KINDS[(number + 1) % len(KINDS)], KINDS[(number + 2) % len(KINDS)]],
+        "languages": ["en"],
+        "country": "PL",
+        "sharing": "network",
+    }
+
+
+def probe_profile(rng: random.Random) -> dict[str, Any]:
+    """A profile that needs what many pool profiles offer; its unique text is encoded."""
+    topic = rng.choice(TOPICS)
+    marker = uuid.uuid4().hex[:8]
+    return {
+        "name": f"Probe {marker}",
+        "kind": rng.choice(KINDS),
+        "needs": [{"text": f"We need a partner for {topic} (ref {marker})"}],
+        "offers": [{"text": OFFER.format(topic=rng.choice(TOPICS))}],
+        "looking_for": list(KINDS),
+        "languages": ["en"],
+        "country": "DE",
+        "sharing": "network",
+    }
+
+
+def summary(label: str, samples: list[float]) -> str:
+    if not samples:
+        return f"{label}: no samples"
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return (
+        f"{label}: n={len(samples)} median={statistics.median(samples) * 1000:.0f} ms "
+        f"p95={p95 * 1000:.0f} ms max={ordered[-1] * 1000:.0f} ms"
+    )
+
+
+class Stream:
+    """The SSE stream of the demo hub; records when each profile id was first named."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, float] = {}
+        # When the notifier committed the notification (its created_at, wall clock).
+        self.committed: dict[str, float] = {}
+        self.events = 0
+        self._waiters: dict[str, asyncio.Event] = {}
+
+    def waiter(self, profile_id: str) -> asyncio.Event:
+        return self._waiters.setdefault(profile_id, asyncio.Event())
+
+    def _record(self, data: dict[str, Any]) -> None:
+        self.events += 1
+        now = time.perf_counter()
+        match = data.get("data", {})
+        for key in ("profile_a", "profile_b"):
+            profile_id = match.get(key)
+            if profile_id and profile_id not in self.seen:
+                self.seen[profile_id] = now
+                self.committed[profile_id] = datetime.fromisoformat(data["created_at"]).timestamp()
+                self.waiter(profile_id).set()
+
+    async def follow(self, client: httpx.AsyncClient, auth: dict[str, str]) -> None:
+        async with client.stream("GET", "/v1/notifications/stream", headers=auth) as response:
+            response.raise_for_status()
+            data: list[str] = []
+            async for line in response.aiter_lines():
+                if line.startswith("data:"):
+                    data.append(line[5:].strip())
+                elif not line and data:
+                    self._record(json.loads("".join(data)))
+                    data = []
+
+
+async def probe(
+    registry: httpx.AsyncClient,
+    auth: dict[str, str],
+    stream: Stream,
+    rng: random.Random,
+    split: list[float],
+) -> float | None:
+    """Seconds from the POST to the probe's first SSE event; appends to `split` the share
+    spent after the notifier committed the notification (the stream's own part)."""
+    started, wall = time.perf_counter(), time.time()
+    response = await registry.post("/v1/profiles", json=probe_profile(rng), headers=auth)
+    response.raise_for_status()
+    profile_id = response.json()["id"]
+    try:
+        await asyncio.wait_for(stream.waiter(profile_id).wait(), PROBE_TIMEOUT)
+    except TimeoutError:
+        return None
+    total = stream.seen[profile_id] - started
+    split.append(total - (stream.committed[profile_id] - wall))
+    return total
+
+
+async def load_pool(
+    registry: httpx.AsyncClient, auth: dict[str, str], size: int, concurrency: int
+) -> list[str]:
+    rng = random.Random(7)
+    ids: list[str] = []
+    gate = asyncio.Semaphore(concurrency)
+
+    async def post(number: int) -> None:
+        async with gate:
+            response = await registry.post(
+                "/v1/profiles", json=pool_profile(number, rng), headers=auth
+            )
+            response.raise_for_status()
+            ids.append(response.json()["id"])
+
+    await asyncio.gather(*(post(n) for n in range(size)))
+    return ids
+
+
+def _metric(text: str, name: str, label: str = "") -> float:
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith(name) and label in line:
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+async def _caught_up(
+    producer: httpx.AsyncClient, consumer: httpx.AsyncClient, topic: str, at_least: int
+) -> bool:
+    published = _metric(
+        (await producer.get("/metrics")).text, "tandem_outbox_published_total{", topic
+    )
+    consumed = _metric(
+        (await consumer.get("/metrics")).text, "tandem_messages_consumed_total{", topic
+    )
+    return published >= at_least and consumed >= published
+
+
+async def wait_caught_up(
+    registry: httpx.AsyncClient,
+    matcher: httpx.AsyncClient,
+    notifier: httpx.AsyncClient,
+    expected: int,
+) -> None:
+    """Until the matcher consumed every profile message and the notifier every match
+    message (twice in a row: the matcher may still be publishing)."""
+    calm = 0
+    while calm < 2:
+        await asyncio.sleep(1)
+        done = await _caught_up(registry, matcher, "tandem.profiles.v1", expected)
+        done = done and await _caught_up(matcher, notifier, "tandem.matches.v1", 1)
+        calm = calm + 1 if done else 0
+
+
+async def steady_updates(
+    registry: httpx.AsyncClient,
+    auth: dict[str, str],
+    ids: list[str],
+    rate: float,
+    stop: asyncio.Event,
+) -> tuple[int, float]:
+    """PATCH pool profiles at `rate` per second until `stop`; how many were sent, in how
+    many seconds."""
+    rng = random.Random(11)
+    sent = 0
+    pending: set[asyncio.Task[Any]] = set()
+    started = time.perf_counter()
+    while not stop.is_set():
+        patch = {"needs": [{"text": NEED.format(topic=rng.choice(TOPICS))}]}
+        task = asyncio.create_task(
+            registry.patch(f"/v1/profiles/{rng.choice(ids)}", json=patch, headers=auth)
+        )
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+        sent += 1
+        delay = started + sent / rate - time.perf_counter()
+        if delay > 0:
+            with suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+    elapsed = time.perf_counter() - started
+    await asyncio.gather(*pending, return_exceptions=True)
+    return sent, elapsed
+
+
+@asynccontextmanager
+async def stack(log_dir: Path) -> AsyncIterator[dict[str, ServiceProcess]]:
+    server = os.environ.get(
+        "TANDEM_BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+    )
+    run = uuid.uuid4().hex[:8]
+    names = {service: f"bench_{run}_{service}" for service in SERVICES}
+    for name in names.values():
+        await create_database(server, name)
+    broker = start_broker(log_path=log_dir / "broker.log")
+    env = {
+        "TANDEM_KAFKA_BOOTSTRAP": broker.bootstrap,
+        "TANDEM_KAFKA_IDEMPOTENCE": "false",
+        "TANDEM_ENVIRONMENT": "dev",
+        "TANDEM_LOG_LEVEL": "WARNING",
+        "TANDEM_NOTIFIER_STREAM_MAX_SECONDS": "3600",
+        "TANDEM_REGISTRY_OUTBOX_POLL_SECONDS": "0.1",
+        "TANDEM_MATCHER_OUTBOX_POLL_SECONDS": "0.1",
+        **{
+            f"TANDEM_{service.upper()}_DATABASE_URL": database_url(server, name)
+            for service, name in names.items()
+        },
+    }
+    processes: dict[str, ServiceProcess] = {}
+    try:
+        for service in SERVICES:
+            processes[service] = start_service(service, free_port(), env, log_dir)
+        wait_ready(list(processes.values()), timeout=180)
+        yield processes
+    finally:
+        stop_services(list(processes.values()))
+        broker.stop()
+        for name in names.values():
+            await drop_database(server, name)
+
+
+async def main(args: argparse.Namespace) -> None:
+    rng = random.Random(3)
+    with tempfile.TemporaryDirectory() as scratch:
+        async with stack(Path(scratch)) as services:
+            registry = httpx.AsyncClient(base_url=services["registry"].url, timeout=60)
+            matcher = httpx.AsyncClient(base_url=services["matcher"].url, timeout=60)
+            notifier = httpx.AsyncClient(base_url=services["notifier"].url, timeout=None)
+            login = {"username": "admin@demo.local", "password": "tandem-dev"}
+            token = (await registry.post("/v1/auth/token", data=login)).json()["access_token"]
+            auth = {"Authorization": f"Bearer {token}"}
+
+            started = time.perf_counter()
+            ids = await load_pool(registry, auth, args.pool, args.concurrency)
+            posted = time.perf_counter() - started
+            await wait_caught_up(registry, matcher, notifier, args.pool)
+            loaded = time.perf_counter() - started
+            print(
+                f"pool: {len(ids)} profiles posted in {posted:.1f} s "
+                f"({len(ids) / posted:.0f}/s); matcher and notifier caught up after "
+                f"{loaded:.1f} s"
+            )
+
+            stream = Stream()
+            follower = asyncio.create_task(stream.follow(notifier, auth))
+            await asyncio.sleep(1)  # the stream is open before the first probe
+            idle_split: list[float] = []
+            idle = [
+                await probe(registry, auth, stream, rng, idle_split) for _ in range(args.probes)
+            ]
+            idle_ok = [sample for sample in idle if sample is not None]
+            print(summary(f"idle, pool {len(ids)}", idle_ok), f"(lost {len(idle) - len(idle_ok)})")
+            print("  " + summary("of which notifier commit → SSE", idle_split))
+
+            stop = asyncio.Event()
+            updater = asyncio.create_task(steady_updates(registry, auth, ids, args.rate, stop))
+            loaded_samples: list[float | None] = []
+            busy_split: list[float] = []
+            deadline = time.perf_counter() + args.seconds
+            while time.perf_counter() < deadline:
+                loaded_samples.append(await probe(registry, auth, stream, rng, busy_split))
+                await asyncio.sleep(args.probe_gap)
+            stop.set()
+            updates, elapsed = await updater
+            busy = [sample for sample in loaded_samples if sample is not None]
+            print(
+                summary(f"with {updates / elapsed:.1f} updates/s for {elapsed:.0f} s", busy),
+                f"(lost {len(loaded_samples) - len(busy)})",
+            )
+            print("  " + summary("of which notifier commit → SSE", busy_split))
+            print(f"SSE events received: {stream.events}")
+            follower.cancel()
+            with suppress(asyncio.CancelledError, httpx.HTTPError):
+                await follower
+            for client in (registry, matcher, notifier):
+                await client.aclose()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pool", type=int, default=1000)
+    parser.add_argument("--probes", type=int, default=30)
+    parser.add_argument("--rate", type=float, default=20.0, help="profile updates per second")
+    parser.add_argument("--seconds", type=float, default=60.0, help="length of the loaded run")
+    parser.add_argument("--probe-gap", type=float, default=1.0)
+    parser.add_argument("--concurrency", type=int, default=8, help="parallel pool POSTs")
+    asyncio.run(main(parser.parse_args()))

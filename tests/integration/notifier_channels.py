@@ -1,0 +1,84 @@
+"""Real receivers for the notifier's channels in tests: an SMTP server (aiosmtpd, in its
+own thread) and a webhook endpoint served by uvicorn on a free port."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from fastapi import FastAPI, Request, Response
+
+from tandem_shared.broker import free_port
+from tests.integration.test_notifier_feed import served
+
+
+class _Inbox:
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.recipients: list[list[str]] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        assert isinstance(message, EmailMessage)
+        self.messages.append(message)
+        self.recipients.append(list(envelope.rcpt_tos))
+        return "250 OK"
+
+
+class SmtpServer:
+    """An SMTP server on a fixed free port that can be started late or stopped (outages)."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.inbox = _Inbox()
+        self._controller: Controller | None = None
+
+    def start(self) -> None:
+        self._controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    @property
+    def messages(self) -> list[EmailMessage]:
+        return self.inbox.messages
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [
+            m
+            for m, rcpts in zip(self.messages, self.inbox.recipients, strict=True)
+            if address in rcpts
+        ]
+
+
+@dataclass
+class WebhookReceiver:
+    url: str
+    requests: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+    # Status codes to answer, in order; once used up every request gets 204.
+    answers: list[int] = field(default_factory=list)
+
+
+@asynccontextmanager
+async def webhook_receiver() -> AsyncIterator[WebhookReceiver]:
+    app = FastAPI()
+    receiver = WebhookReceiver(url="")
+
+    @app.post("/hook")
+    async def hook(request: Request) -> Response:
+        receiver.requests.append((dict(request.headers), await request.body()))
+        code = receiver.answers.pop(0) if receiver.answers else 204
+        return Response(status_code=code)
+
+    async with served(app) as base_url:
+        receiver.url = f"{base_url}/hook"
+        yield receiver
