@@ -25,11 +25,11 @@ from sqlalchemy import insert
 from tandem_events.app import create_app
 from tandem_events.settings import EventsSettings
 from tandem_events.tables import directory
-from tandem_shared.auth import Principal, Role, issue_token
+from tandem_shared.auth import Role
 from tandem_shared.db import transaction
 from tests.conftest import empty_tables
 from tests.integration.events_support import matching_event
-from tests.support import service_settings
+from tests.support import bearer, service_settings
 
 pytestmark = pytest.mark.integration
 
@@ -41,13 +41,7 @@ class Fuzzed:
     def __init__(self, settings: EventsSettings, app: Any) -> None:
         self.settings = settings
         self.app = app
-        principal = Principal(subject="hub_admin@demo", hub="demo", role=Role.HUB_ADMIN)
-        token = issue_token(
-            principal,
-            secret=settings.jwt_secret.get_secret_value(),
-            issuer=settings.jwt_issuer,
-        )
-        self.headers = {"Authorization": f"Bearer {token}"}
+        self.headers = bearer(settings, "demo", Role.HUB_ADMIN)
         self.ids: dict[str, str] = {}
 
     async def seed(self) -> None:
