@@ -4,8 +4,7 @@ the result."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
@@ -33,8 +32,6 @@ from tandem_shared.auth import CurrentPrincipal, current_principal
 from tandem_shared.contracts import EventKind
 from tandem_shared.runtime import DbSession, RuntimeDep
 
-router = APIRouter(prefix="/v1")
-
 _STATUS = {
     service.NotFound: status.HTTP_404_NOT_FOUND,
     service.Forbidden: status.HTTP_403_FORBIDDEN,
@@ -47,9 +44,10 @@ _ORGANISER: dict[int | str, dict[str, Any]] = {
 }
 
 
-@contextmanager
-def service_errors() -> Iterator[None]:
-    """Map the service's refusals to HTTP answers (422 in FastAPI's own shape)."""
+async def service_errors() -> AsyncIterator[None]:
+    """Map the service's refusals to HTTP answers (422 in FastAPI's own shape) for every
+    route. A router dependency with function scope: it wraps the route, outside the request
+    transaction (`DbSession`), which therefore rolls back on the original error first."""
     try:
         yield
     except (service.NotFound, service.Forbidden, service.Conflict) as error:
@@ -57,6 +55,9 @@ def service_errors() -> Iterator[None]:
     except service.Invalid as error:
         detail = [{"loc": ["body", error.field], "msg": error.reason, "type": "value_error"}]
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from error
+
+
+router = APIRouter(prefix="/v1", dependencies=[Depends(service_errors, scope="function")])
 
 
 class SessionOut(BaseModel):
@@ -108,8 +109,7 @@ async def create_event(
     event: EventIn, principal: CurrentPrincipal, session: DbSession
 ) -> dict[str, Any]:
     """Create an event organised by the caller's hub; publishes `event.scheduled`."""
-    with service_errors():
-        return dict(await service.create_event(session, principal, event))
+    return dict(await service.create_event(session, principal, event))
 
 
 @router.get("/events", response_model=EventPageOut, tags=["events"])
@@ -124,8 +124,7 @@ async def list_events(
 async def read_event(
     event_id: uuid.UUID, _principal: CurrentPrincipal, session: DbSession
 ) -> dict[str, Any]:
-    with service_errors():
-        return dict(await service.get_event(session, event_id))
+    return dict(await service.get_event(session, event_id))
 
 
 @router.patch(
@@ -139,8 +138,7 @@ async def update_event(
 ) -> dict[str, Any]:
     """Change the fields sent; each real change gets the next version and one
     `event.updated`."""
-    with service_errors():
-        return dict(await service.update_event(session, principal, event_id, patch))
+    return dict(await service.update_event(session, principal, event_id, patch))
 
 
 @router.post(
@@ -150,8 +148,7 @@ async def cancel_event(
     event_id: uuid.UUID, body: CancelIn, principal: CurrentPrincipal, session: DbSession
 ) -> dict[str, Any]:
     """Cancel the event (once); publishes `event.cancelled`."""
-    with service_errors():
-        return dict(await service.cancel_event(session, principal, event_id, body.reason))
+    return dict(await service.cancel_event(session, principal, event_id, body.reason))
 
 
 # --------------------------------------------------------------------------- registrations
@@ -207,9 +204,8 @@ async def register(
 ) -> dict[str, Any]:
     """Register an organisation profile the caller can see and its participant; waitlisted
     when the event is full."""
-    with service_errors():
-        row = await service.register(session, principal, event_id, body)
-        return await _view(session, principal, event_id, row)
+    row = await service.register(session, principal, event_id, body)
+    return await _view(session, principal, event_id, row)
 
 
 @router.get(
@@ -222,8 +218,7 @@ async def list_registrations(
     event_id: uuid.UUID, principal: CurrentPrincipal, session: DbSession
 ) -> list[dict[str, Any]]:
     """The event's registrations in order; participants' contacts only for the organiser."""
-    with service_errors():
-        return await service.list_registrations(session, principal, event_id)
+    return await service.list_registrations(session, principal, event_id)
 
 
 @router.post(
@@ -242,11 +237,10 @@ async def withdraw(
 ) -> dict[str, Any]:
     """Withdraw; the first waitlisted registration moves up, the participant's meetings
     are cancelled and the rest of a schedule is repaired in the background."""
-    with service_errors():
-        row = await service.withdraw(session, principal, event_id, registration_id)
-        # Background tasks run after the response, so after the commit.
-        background.add_task(repairer.wake, runtime)
-        return await _view(session, principal, event_id, row)
+    row = await service.withdraw(session, principal, event_id, registration_id)
+    # Background tasks run after the response, so after the commit.
+    background.add_task(repairer.wake, runtime)
+    return await _view(session, principal, event_id, row)
 
 
 @router.post(
@@ -258,9 +252,8 @@ async def withdraw(
 async def check_in(
     event_id: uuid.UUID, registration_id: uuid.UUID, principal: CurrentPrincipal, session: DbSession
 ) -> dict[str, Any]:
-    with service_errors():
-        row = await service.check_in(session, principal, event_id, registration_id)
-        return await _view(session, principal, event_id, row)
+    row = await service.check_in(session, principal, event_id, registration_id)
+    return await _view(session, principal, event_id, row)
 
 
 # --------------------------------------------------------------------------- requests
@@ -307,8 +300,7 @@ async def create_request(
     event_id: uuid.UUID, body: RequestIn, principal: CurrentPrincipal, session: DbSession
 ) -> dict[str, Any]:
     """A participant asks another for a 1:1 meeting, with a message."""
-    with service_errors():
-        return dict(await service.create_request(session, principal, event_id, body))
+    return dict(await service.create_request(session, principal, event_id, body))
 
 
 @router.get(
@@ -322,8 +314,7 @@ async def list_requests(
 ) -> list[dict[str, Any]]:
     """The event's meeting requests; messages and reasons only for the organiser and the
     two participants' hubs."""
-    with service_errors():
-        return await service.list_requests(session, principal, event_id)
+    return await service.list_requests(session, principal, event_id)
 
 
 @router.post(
@@ -341,10 +332,9 @@ async def accept_request(
     background: BackgroundTasks,
 ) -> dict[str, Any]:
     """Accept; an existing schedule is repaired in the background to fit the meeting in."""
-    with service_errors():
-        row = await service.answer_request(session, principal, event_id, request_id, accept=True)
-        background.add_task(repairer.wake, runtime)
-        return dict(row)
+    row = await service.answer_request(session, principal, event_id, request_id, accept=True)
+    background.add_task(repairer.wake, runtime)
+    return dict(row)
 
 
 @router.post(
@@ -360,11 +350,10 @@ async def decline_request(
     principal: CurrentPrincipal,
     session: DbSession,
 ) -> dict[str, Any]:
-    with service_errors():
-        row = await service.answer_request(
-            session, principal, event_id, request_id, accept=False, reason=body.reason
-        )
-        return dict(row)
+    row = await service.answer_request(
+        session, principal, event_id, request_id, accept=False, reason=body.reason
+    )
+    return dict(row)
 
 
 @router.get(
@@ -377,8 +366,7 @@ async def list_suggestions(
     event_id: uuid.UUID, _principal: CurrentPrincipal, session: DbSession
 ) -> list[dict[str, Any]]:
     """The matcher's suggested meetings between participants of this event."""
-    with service_errors():
-        return [dict(row) for row in await service.list_suggestions(session, event_id)]
+    return [dict(row) for row in await service.list_suggestions(session, event_id)]
 
 
 # --------------------------------------------------------------------------- schedule
@@ -414,14 +402,13 @@ async def run_schedule(
     publishes `meeting.scheduled` for new and moved meetings and `meeting.cancelled` for
     dropped ones. No request transaction: the solver runs outside any (409 if the event
     kept changing while it ran)."""
-    with service_errors():
-        return await service.run_schedule(
-            runtime.sessionmaker,
-            principal,
-            event_id,
-            time_limit_s=runtime.settings.schedule_time_limit_seconds,
-            attempts=runtime.settings.schedule_attempts,
-        )
+    return await service.run_schedule(
+        runtime.sessionmaker,
+        principal,
+        event_id,
+        time_limit_s=runtime.settings.schedule_time_limit_seconds,
+        attempts=runtime.settings.schedule_attempts,
+    )
 
 
 class SlotOut(BaseModel):
@@ -497,8 +484,7 @@ async def read_schedule(
     event_id: uuid.UUID, _principal: CurrentPrincipal, session: DbSession
 ) -> dict[str, Any]:
     """The slots (times in the event's zone) and the scheduled meetings."""
-    with service_errors():
-        return await service.schedule_view(session, event_id)
+    return await service.schedule_view(session, event_id)
 
 
 @router.get(
@@ -514,8 +500,7 @@ async def read_agenda(
     session: DbSession,
 ) -> dict[str, Any]:
     """One participant's meetings in time order."""
-    with service_errors():
-        return await service.agenda(session, event_id, registration_id)
+    return await service.agenda(session, event_id, registration_id)
 
 
 _bearer = HTTPBearer(auto_error=False)
@@ -568,8 +553,7 @@ async def calendar_link(
 ) -> dict[str, Any]:
     """A signed, expiring URL of the participant's agenda.ics that calendar apps can
     subscribe to without a token (organiser or the participant's hub)."""
-    with service_errors():
-        await service.calendar_link_registration(session, principal, event_id, registration_id)
+    await service.calendar_link_registration(session, principal, event_id, registration_id)
     settings: EventsSettings = runtime.settings
     token, expires_at = calendar_links.sign(
         settings.jwt_secret.get_secret_value(),
@@ -595,8 +579,7 @@ async def agenda_ics(
 ) -> Response:
     """The participant's agenda as iCalendar (METHOD:PUBLISH, one VEVENT per meeting);
     with a bearer token or `?token=` from `POST .../calendar-link`."""
-    with service_errors():
-        ics = await service.agenda_ics(session, event_id, registration_id)
+    ics = await service.agenda_ics(session, event_id, registration_id)
     return _calendar(ics, f"agenda-{registration_id}.ics")
 
 
@@ -611,8 +594,7 @@ async def meeting_ics(
 ) -> Response:
     """The meeting's invitation (METHOD:REQUEST), or METHOD:CANCEL once it is cancelled;
     the UID never changes and SEQUENCE is the meeting's version."""
-    with service_errors():
-        ics = await service.meeting_ics(session, principal, event_id, meeting_id)
+    ics = await service.meeting_ics(session, principal, event_id, meeting_id)
     return _calendar(ics, f"meeting-{meeting_id}.ics")
 
 
@@ -626,8 +608,7 @@ async def table_plan(
     event_id: uuid.UUID, _principal: CurrentPrincipal, session: DbSession
 ) -> HTMLResponse:
     """A printable grid: slots down, tables across, who meets at each table."""
-    with service_errors():
-        return HTMLResponse(await service.table_plan(session, event_id))
+    return HTMLResponse(await service.table_plan(session, event_id))
 
 
 # --------------------------------------------------------------------------- after the event
@@ -652,8 +633,7 @@ async def record_outcome(
 ) -> dict[str, Any]:
     """Record how the meeting went (`held`, `no_show`, `follow_up`, `agreement`) and an
     optional 1-5 rating; publishes `meeting.outcome_recorded`."""
-    with service_errors():
-        return await service.record_outcome(session, principal, event_id, meeting_id, body)
+    return await service.record_outcome(session, principal, event_id, meeting_id, body)
 
 
 @router.get(
@@ -664,5 +644,4 @@ async def read_stats(
 ) -> EventStats:
     """Requests, acceptance rate, meetings scheduled and held, no-shows, follow-ups,
     agreements and the mean rating (organiser only)."""
-    with service_errors():
-        return await service.stats(session, principal, event_id)
+    return await service.stats(session, principal, event_id)
