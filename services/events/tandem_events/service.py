@@ -163,20 +163,26 @@ def place(event: RowMapping) -> str | None:
     return ", ".join(part for part in (event["venue"], event["address"]) if part) or None
 
 
-async def get_event(session: AsyncSession, event_id: uuid.UUID) -> RowMapping:
-    """Events are announcements to the whole network: every caller may read them."""
-    row = await repository.get_event(session, event_id)
+async def get_event(
+    session: AsyncSession, event_id: uuid.UUID, *, lock: bool = False
+) -> RowMapping:
+    """Events are announcements to the whole network: every caller may read them. `lock`
+    holds the row until the transaction ends (changes that depend on its state)."""
+    row = await repository.get_event(session, event_id, for_update=lock)
     if row is None:
         raise NotFound("event not found")
     return row
 
 
+def _require_active(event: RowMapping) -> None:
+    if event["status"] != "active":
+        raise Conflict("the event is cancelled")
+
+
 async def writable_event(
     session: AsyncSession, principal: Principal, event_id: uuid.UUID, *, lock: bool = False
 ) -> RowMapping:
-    row = await repository.get_event(session, event_id, for_update=lock)
-    if row is None:
-        raise NotFound("event not found")
+    row = await get_event(session, event_id, lock=lock)
     if not principal.may_write_hub(row["hub"]):
         raise Forbidden("only the organising hub may change the event")
     return row
@@ -320,11 +326,8 @@ async def register(
     """Register a profile the caller can see (its hub's, or shared with the network). It
     gets a place while the capacity lasts, else joins the waitlist; `registration.created`
     is published when it holds a place."""
-    event = await repository.get_event(session, event_id, for_update=True)
-    if event is None:
-        raise NotFound("event not found")
-    if event["status"] != "active":
-        raise Conflict("the event is cancelled")
+    event = await get_event(session, event_id, lock=True)
+    _require_active(event)
     entry = await repository.get_directory_entry(session, body.profile_id)
     if not _visible_profile(entry, principal):
         raise Invalid("profile_id", "no such profile visible to the caller")
@@ -390,9 +393,7 @@ async def withdraw(
     meetings are cancelled at once; the rest of a schedule is repaired after the commit
     (the durable `repair_pending` flag, see `repair_pending_schedules`), so the answer
     never waits for the solver."""
-    event = await repository.get_event(session, event_id, for_update=True)
-    if event is None:
-        raise NotFound("event not found")
+    event = await get_event(session, event_id, lock=True)
     row = await _registration(session, event_id, registration_id)
     if not (principal.may_write_hub(event["hub"]) or principal.may_write_hub(row["hub"])):
         raise Forbidden("only the organising hub or the participant's hub may withdraw")
@@ -539,8 +540,7 @@ async def create_request(
 ) -> RowMapping:
     """A asks B for a meeting; the organiser or A's hub may ask on A's behalf."""
     event = await get_event(session, event_id)
-    if event["status"] != "active":
-        raise Conflict("the event is cancelled")
+    _require_active(event)
     asking = await _participant(session, event_id, body.from_registration, "from_registration")
     await _participant(session, event_id, body.to_registration, "to_registration")
     if not _may_act_for(principal, event, asking):
@@ -588,9 +588,7 @@ async def answer_request(
     """B (its hub, or the organiser) accepts or declines; repeating the same answer is a
     no-op, changing it is a conflict. An acceptance marks an existing schedule for repair
     (done after the commit, see `repair_pending_schedules`)."""
-    event = await repository.get_event(session, event_id, for_update=True)
-    if event is None:
-        raise NotFound("event not found")
+    event = await get_event(session, event_id, lock=True)
     request = await _request(session, event_id, request_id)
     asked = await _registration(session, event_id, request["to_registration"])
     if not _may_act_for(principal, event, asked):
@@ -820,8 +818,7 @@ async def run_schedule(
     for _ in range(attempts):
         async with transaction(sessionmaker) as session:
             event = await writable_event(session, principal, event_id)
-            if event["status"] != "active":
-                raise Conflict("the event is cancelled")
+            _require_active(event)
             if slot_count(event) == 0 or not event["tables"]:
                 raise Conflict(
                     "the event needs sessions with slots and tables to schedule meetings"
@@ -1006,13 +1003,25 @@ async def _cancel_meeting(
     await enqueue(session, bus, topic=MEETINGS.name, key=str(event["id"]), message=message)
 
 
-def _sides(row: RowMapping, regs: Mapping[uuid.UUID, RowMapping]) -> dict[str, Any]:
+def _meeting_fields(
+    event: RowMapping, row: RowMapping, regs: Mapping[uuid.UUID, RowMapping]
+) -> dict[str, Any]:
+    """What `meeting.scheduled` and `meeting.cancelled` both say about a meeting: which
+    event, who meets (both sides' profiles and hubs) and when."""
     a, b = regs[row["registration_a"]], regs[row["registration_b"]]
     return {
+        "id": row["id"],
+        "event_id": event["id"],
+        "hub": event["hub"],
+        "version": row["version"],
+        "event_title": event["title"],
+        "timezone": event["timezone"],
         "profile_a": a["profile_id"],
         "profile_b": b["profile_id"],
         "hub_a": a["hub"],
         "hub_b": b["hub"],
+        "starts_at": row["starts_at"],
+        "ends_at": row["ends_at"],
     }
 
 
@@ -1020,15 +1029,7 @@ def meeting_data(
     event: RowMapping, row: RowMapping, regs: Mapping[uuid.UUID, RowMapping]
 ) -> MeetingData:
     return MeetingData(
-        id=row["id"],
-        event_id=event["id"],
-        hub=event["hub"],
-        version=row["version"],
-        event_title=event["title"],
-        timezone=event["timezone"],
-        **_sides(row, regs),
-        starts_at=row["starts_at"],
-        ends_at=row["ends_at"],
+        **_meeting_fields(event, row, regs),
         table=row["table_label"],
         location=place(event),
         online=event["online"],
@@ -1042,18 +1043,7 @@ def cancelled_data(
     *,
     reason: str | None = None,
 ) -> MeetingCancelledData:
-    return MeetingCancelledData(
-        id=row["id"],
-        event_id=event["id"],
-        hub=event["hub"],
-        version=row["version"],
-        event_title=event["title"],
-        timezone=event["timezone"],
-        **_sides(row, regs),
-        starts_at=row["starts_at"],
-        ends_at=row["ends_at"],
-        reason=reason,
-    )
+    return MeetingCancelledData(**_meeting_fields(event, row, regs), reason=reason)
 
 
 # --------------------------------------------------------------------------- outputs
@@ -1071,6 +1061,23 @@ class _Board:
     def name(self, registration_id: uuid.UUID) -> str:
         profile_id = self.registrations[registration_id]["profile_id"]
         return self.names.get(profile_id, UNKNOWN_ORGANISATION)
+
+    def participant_meetings(self, registration_id: uuid.UUID) -> list[RowMapping]:
+        """The participant's scheduled meetings; NotFound if no such registration."""
+        if registration_id not in self.registrations:
+            raise NotFound("registration not found")
+        return [
+            row
+            for row in self.meetings
+            if row["status"] == "scheduled"
+            and registration_id in (row["registration_a"], row["registration_b"])
+        ]
+
+    def meeting(self, meeting_id: uuid.UUID) -> RowMapping:
+        row = next((m for m in self.meetings if m["id"] == meeting_id), None)
+        if row is None:
+            raise NotFound("meeting not found")
+        return row
 
 
 UNKNOWN_ORGANISATION = "an organisation"
@@ -1132,24 +1139,13 @@ async def schedule_view(session: AsyncSession, event_id: uuid.UUID) -> dict[str,
     }
 
 
-def _participant_meetings(board: _Board, registration_id: uuid.UUID) -> list[RowMapping]:
-    return [
-        row
-        for row in board.meetings
-        if row["status"] == "scheduled"
-        and registration_id in (row["registration_a"], row["registration_b"])
-    ]
-
-
 async def agenda(
     session: AsyncSession, event_id: uuid.UUID, registration_id: uuid.UUID
 ) -> dict[str, Any]:
     """One participant's meetings in time order, each with whom and where."""
     board = await _board(session, event_id)
-    if registration_id not in board.registrations:
-        raise NotFound("registration not found")
     meetings = []
-    for row in _participant_meetings(board, registration_id):
+    for row in board.participant_meetings(registration_id):
         other = (
             row["registration_b"]
             if row["registration_a"] == registration_id
@@ -1185,9 +1181,7 @@ async def agenda_ics(
 ) -> bytes:
     """The participant's agenda as one calendar (METHOD:PUBLISH), a VEVENT per meeting."""
     board = await _board(session, event_id)
-    if registration_id not in board.registrations:
-        raise NotFound("registration not found")
-    rows = _participant_meetings(board, registration_id)
+    rows = board.participant_meetings(registration_id)
     return calendar_bytes([_entry(board, row) for row in rows], Method.PUBLISH)
 
 
@@ -1197,9 +1191,7 @@ async def meeting_ics(
     """One meeting's invitation (REQUEST), or its cancellation (CANCEL, higher SEQUENCE).
     The organiser's copy names both participants as attendees."""
     board = await _board(session, event_id)
-    row = next((m for m in board.meetings if m["id"] == meeting_id), None)
-    if row is None:
-        raise NotFound("meeting not found")
+    row = board.meeting(meeting_id)
     attendees: tuple[str, ...] = ()
     if principal.may_write_hub(board.event["hub"]):
         emails = (
@@ -1244,9 +1236,7 @@ async def record_outcome(
     """The organiser or either side's hub records how the meeting went; each record is
     published as `meeting.outcome_recorded` (the matcher learns from it)."""
     board = await _board(session, event_id)
-    row = next((m for m in board.meetings if m["id"] == meeting_id), None)
-    if row is None:
-        raise NotFound("meeting not found")
+    row = board.meeting(meeting_id)
     sides = [board.registrations[row[side]] for side in ("registration_a", "registration_b")]
     if not any(
         principal.may_write_hub(hub) for hub in (board.event["hub"], *(s["hub"] for s in sides))
