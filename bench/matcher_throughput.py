@@ -1,6 +1,7 @@
-"""Matcher consumer throughput: profile.upserted messages through the matcher's real
-handler on PostgreSQL, one transaction per message exactly as the consumer runner does it
-(inbox claim + `service.on_profile_upserted`, which projects, encodes, scores, writes the
+"""Matcher (and notifier) consumer throughput: profile.upserted messages through the
+matcher's real handler on PostgreSQL, one transaction per message exactly as the consumer
+runner does it (inbox claim + `service.on_profile_upserted`, which projects, encodes,
+scores, writes the
 matches and their outbox rows).
 
 The pool's texts come from the same small vocabulary as bench/notify_latency.py, so many
@@ -8,6 +9,8 @@ profiles fit each other and every new profile suggests and displaces pairs: the 
 path is what this measures. It prints messages/s per chunk of the pool load and per
 message: wall time, encoder time, scoring time (`VectorIndex.score`), SQL statements, and
 the ratio of the whole handler to the scoring alone (the "instant" floor, same process).
+Then the match messages the matcher staged go through the notifier's handlers (its
+directory loaded with the same profiles): messages/s and the profiles/s that allows.
 
     .venv/bin/python -m bench.matcher_throughput                 # pool 1000
     .venv/bin/python -m bench.matcher_throughput --pool 2000 --chunk 500
@@ -24,13 +27,15 @@ import random
 import statistics
 import time
 import uuid
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import event, func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bench.notify_latency import pool_profile
 from tandem_matcher import service
@@ -39,9 +44,23 @@ from tandem_matcher.encoder import build_encoder
 from tandem_matcher.index import ProfileIndex
 from tandem_matcher.settings import MatcherSettings
 from tandem_matcher.tables import bus, matches
+from tandem_notifier import service as notifier
+from tandem_notifier.app import SPEC as NOTIFIER_SPEC
+from tandem_notifier.live import FeedSignal
+from tandem_notifier.tables import bus as notifier_bus
+from tandem_notifier.tables import directory
 from tandem_shared.bus.consumer import claim_in_inbox
-from tandem_shared.contracts import ProfileData, ProfileUpserted
+from tandem_shared.contracts import (
+    Envelope,
+    MatchSuggested,
+    MatchUpdated,
+    MatchWithdrawn,
+    ProfileData,
+    ProfileUpserted,
+    parse_message,
+)
 from tandem_shared.db import create_engine
+from tandem_shared.directory import project_profile
 from tandem_shared.migrations import upgrade
 from tandem_tools.pg import create_database, database_url, drop_database
 
@@ -77,33 +96,85 @@ def message(number: int, rng: random.Random) -> ProfileUpserted:
 
 
 async def handle(
-    sessionmaker: async_sessionmaker[AsyncSession], ctx: service.MatcherContext, msg: Any
+    sessionmaker: async_sessionmaker[AsyncSession],
+    ctx: service.MatcherContext,
+    msg: Any,
+    commits: Stage,
 ) -> None:
     """What `ConsumerRunner._handle_once` does for one record."""
-    async with sessionmaker() as session, session.begin():
-        await claim_in_inbox(
-            session, bus, consumer="bench", message_id=str(msg.id), topic="tandem.profiles.v1"
+    async with sessionmaker() as session:
+        async with session.begin():
+            await claim_in_inbox(
+                session, bus, consumer="bench", message_id=str(msg.id), topic="tandem.profiles.v1"
+            )
+            await service.on_profile_upserted(session, msg, ctx)
+            committing = time.perf_counter()
+        commits.seconds.append(time.perf_counter() - committing)
+
+
+class Statements:
+    """Time spent in each kind of SQL statement (first words), from the driver's view."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = defaultdict(float)
+        self.count: dict[str, int] = defaultdict(int)
+        self._started: dict[int, float] = {}
+
+    def before(self, _conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        self._started[id(cursor)] = time.perf_counter()
+
+    def after(self, _conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        kind = " ".join(statement.split()[:3])[:40]
+        self.seconds[kind] += time.perf_counter() - self._started.pop(id(cursor), 0.0)
+        self.count[kind] += 1
+
+    def report(self, messages: int) -> str:
+        ranked = sorted(self.seconds.items(), key=lambda item: -item[1])
+        return "\n".join(
+            f"    {kind:<40} {self.count[kind] / messages:5.1f}/msg "
+            f"{seconds / messages * 1000:6.2f} ms/msg"
+            for kind, seconds in ranked
         )
-        await service.on_profile_upserted(session, msg, ctx)
 
 
-async def run(args: argparse.Namespace) -> None:
+@asynccontextmanager
+async def database(service_name: str, migrations: Any) -> AsyncIterator[AsyncEngine]:
     server = os.environ.get(
         "TANDEM_BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
     )
-    name = f"bench_{uuid.uuid4().hex[:8]}_matcher"
+    name = f"bench_{uuid.uuid4().hex[:8]}_{service_name}"
     await create_database(server, name)
     url = database_url(server, name)
     try:
-        await upgrade(url, SPEC.migrations)
+        await upgrade(url, migrations)
         engine = create_engine(url)
-        statements = 0
+        yield engine
+        await engine.dispose()
+    finally:
+        await drop_database(server, name)
 
-        def count(*_: Any) -> None:
-            nonlocal statements
-            statements += 1
 
-        event.listen(engine.sync_engine, "before_cursor_execute", count)
+class Counted:
+    """Statements issued on an engine: how many, and time per kind."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.statements = 0
+        self.timings = Statements()
+        event.listen(engine.sync_engine, "before_cursor_execute", self._count)
+        event.listen(engine.sync_engine, "before_cursor_execute", self.timings.before)
+        event.listen(engine.sync_engine, "after_cursor_execute", self.timings.after)
+
+    def _count(self, *_: Any) -> None:
+        self.statements += 1
+
+
+async def matcher_stage(
+    args: argparse.Namespace, messages: list[ProfileUpserted]
+) -> list[Envelope]:
+    """Every profile through the matcher's handler; returns the match messages it staged."""
+    async with database("matcher", SPEC.migrations) as engine:
+        counted = Counted(engine)
+        commits = Stage()
         sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
         settings = MatcherSettings()
         index = ProfileIndex(
@@ -120,8 +191,6 @@ async def run(args: argparse.Namespace) -> None:
         encode, score = Stage(), Stage()
         index.vectors_for = encode.timed(index.vectors_for)  # type: ignore[method-assign]
         index.vectors.score = score.timed(index.vectors.score)  # type: ignore[method-assign]
-        rng = random.Random(7)
-        messages = [message(n, rng) for n in range(args.pool)]
         index.encoder.encode([t for m in messages for t in _texts(m)])  # warm the cache
         print(
             f"matcher handler on PostgreSQL, pool {args.pool}, chunks of {args.chunk} "
@@ -130,11 +199,11 @@ async def run(args: argparse.Namespace) -> None:
         per_message: list[float] = []
         for start in range(0, args.pool, args.chunk):
             chunk = messages[start : start + args.chunk]
-            statements = 0
+            counted.statements = 0
             began = time.perf_counter()
             for msg in chunk:
                 one = time.perf_counter()
-                await handle(sessionmaker, ctx, msg)
+                await handle(sessionmaker, ctx, msg, commits)
                 per_message.append(time.perf_counter() - one)
             elapsed = time.perf_counter() - began
             encoded, scored = encode.take(), score.take()
@@ -143,22 +212,70 @@ async def run(args: argparse.Namespace) -> None:
                 f"  per message {elapsed / len(chunk) * 1000:6.1f} ms"
                 f" (encode {encoded / len(chunk) * 1000:5.2f}, score"
                 f" {scored / len(chunk) * 1000:5.2f}, SQL statements"
-                f" {statements / len(chunk):5.1f})"
+                f" {counted.statements / len(chunk):5.1f})"
                 f"  handler/score {elapsed / max(scored, 1e-9):5.0f}x"
             )
         async with sessionmaker() as session:
-            outbox = await session.scalar(select(func.count()).select_from(bus.outbox))
+            payloads = (
+                await session.execute(
+                    select(bus.outbox.c.payload)
+                    .where(bus.outbox.c.payload.is_not(None))
+                    .order_by(bus.outbox.c.id)
+                )
+            ).scalars()
+            staged: list[Envelope] = [parse_message(payload) for payload in payloads]
             pairs = await session.scalar(select(func.count()).select_from(matches))
         ordered = sorted(per_message)
         print(
             f"per message: median {statistics.median(ordered) * 1000:.1f} ms, "
             f"p99 {ordered[round(0.99 * (len(ordered) - 1))] * 1000:.1f} ms; "
-            f"{pairs} pairs stored, {outbox} match messages staged "
-            f"({(outbox or 0) / args.pool:.1f} per profile)"
+            f"{pairs} pairs stored, {len(staged)} match messages staged "
+            f"({len(staged) / args.pool:.1f} per profile)"
         )
-        await engine.dispose()
-    finally:
-        await drop_database(server, name)
+        print(f"  COMMIT {commits.take() / args.pool * 1000:.2f} ms/msg; statements:")
+        print(counted.timings.report(args.pool))
+        return staged
+
+
+async def notifier_stage(
+    args: argparse.Namespace, profiles: list[ProfileUpserted], staged: list[Envelope]
+) -> None:
+    """The matcher's match messages through the notifier's handlers (directory loaded
+    first), one transaction per message as its consumer does."""
+    async with database("notifier", NOTIFIER_SPEC.migrations) as engine:
+        sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+        async with sessionmaker() as session, session.begin():
+            for profile in profiles:
+                await project_profile(session, directory, profile.data)
+        counted = Counted(engine)
+        signals = notifier.Signals(feed=FeedSignal(), deliveries=FeedSignal())
+        began = time.perf_counter()
+        for msg in staged:
+            async with sessionmaker() as session, session.begin():
+                await claim_in_inbox(
+                    session, notifier_bus, consumer="bench", message_id=str(msg.id), topic="m"
+                )
+                if isinstance(msg, MatchWithdrawn):
+                    await notifier.on_withdrawn(session, msg, signals)
+                elif isinstance(msg, MatchSuggested | MatchUpdated):
+                    await notifier.on_match(session, msg, signals)
+        elapsed = time.perf_counter() - began
+        print(
+            f"notifier handler: {len(staged)} match messages in {elapsed:.1f} s = "
+            f"{len(staged) / elapsed:.1f} messages/s = {len(profiles) / elapsed:.1f} profiles/s "
+            f"({elapsed / max(len(staged), 1) * 1000:.1f} ms and "
+            f"{counted.statements / max(len(staged), 1):.1f} SQL statements per message; "
+            f"load average {os.getloadavg()[0]:.1f}); statements:"
+        )
+        print(counted.timings.report(max(len(staged), 1)))
+
+
+async def run(args: argparse.Namespace) -> None:
+    rng = random.Random(7)
+    messages = [message(n, rng) for n in range(args.pool)]
+    staged = await matcher_stage(args, messages)
+    if args.notifier:
+        await notifier_stage(args, messages, staged)
 
 
 def _texts(msg: ProfileUpserted) -> list[str]:
@@ -169,4 +286,10 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pool", type=int, default=1000)
     parser.add_argument("--chunk", type=int, default=250)
+    parser.add_argument(
+        "--no-notifier",
+        dest="notifier",
+        action="store_false",
+        help="skip feeding the staged match messages through the notifier's handler",
+    )
     asyncio.run(run(parser.parse_args()))

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,7 +22,7 @@ from tandem_matcher.tables import (
     relations,
 )
 from tandem_shared.contracts import ProfileData, RegistrationData
-from tandem_shared.db import insert_ignoring_conflict, upsert_if_newer
+from tandem_shared.db import dialect_name, insert_ignoring_conflict, upsert_if_newer
 
 # Statuses a profile's match list shows (declined and withdrawn pairs are history).
 LISTED_STATUSES = ("suggested", "accepted", "partners")
@@ -86,6 +87,32 @@ async def get_match(session: AsyncSession, pair_id: str) -> RowMapping | None:
 
 async def insert_match(session: AsyncSession, values: dict[str, Any]) -> None:
     await session.execute(matches.insert().values(**values))
+
+
+async def matches_by_pair(session: AsyncSession, pair_ids: Sequence[str]) -> dict[str, RowMapping]:
+    """The stored matches among `pair_ids`, in one query."""
+    if not pair_ids:
+        return {}
+    query = select(matches).where(matches.c.pair_id.in_(sorted(set(pair_ids))))
+    return {row["pair_id"]: row for row in (await session.execute(query)).mappings().all()}
+
+
+async def upsert_matches(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Write whole match rows (new or changed) in one statement: a rescore touches many
+    pairs, and one round trip per pair was most of its cost."""
+    if not rows:
+        return
+    dialect = postgresql if dialect_name(session) == "postgresql" else sqlite
+    statement = dialect.insert(matches)
+    statement = statement.on_conflict_do_update(
+        index_elements=[matches.c.pair_id],
+        set_={
+            column.name: statement.excluded[column.name]
+            for column in matches.columns
+            if column.name != "pair_id"
+        },
+    )
+    await session.execute(statement, list(rows))
 
 
 async def update_match(session: AsyncSession, pair_id: str, values: dict[str, Any]) -> None:

@@ -27,9 +27,10 @@ from tandem_matcher.index import ProfileIndex
 from tandem_matcher.tables import bus
 from tandem_shared.auth import Principal, Role
 from tandem_shared.bus.consumer import PoisonMessage
-from tandem_shared.bus.outbox import enqueue, enqueue_tombstone
+from tandem_shared.bus.outbox import enqueue_many, enqueue_tombstone
 from tandem_shared.contracts import (
     MATCHES,
+    Envelope,
     MatchData,
     MatchExplanation,
     MatchSuggested,
@@ -144,6 +145,25 @@ async def on_profile_upserted(
     await rescore(session, ctx, vectors)
 
 
+@dataclass
+class _Writes:
+    """The match rows and messages one use case produces, written together at the end:
+    one multi-row upsert and one outbox insert, instead of a SELECT, an UPDATE and an
+    outbox row (plus its NOTIFY) per pair."""
+
+    rows: dict[str, dict[str, Any]] = field(default_factory=dict)
+    messages: list[tuple[str, Envelope]] = field(default_factory=list)
+
+    def add(self, row: dict[str, Any], message: Envelope) -> None:
+        self.rows[row["pair_id"]] = row
+        self.messages.append((row["pair_id"], message))
+
+    async def flush(self, session: AsyncSession) -> None:
+        await repository.upsert_matches(session, list(self.rows.values()))
+        await enqueue_many(session, bus, topic=MATCHES.name, messages=self.messages)
+        self.rows, self.messages = {}, []
+
+
 async def rescore(
     session: AsyncSession,
     ctx: MatcherContext,
@@ -162,11 +182,12 @@ async def rescore(
     }
     if among is not None:
         existing = {other: match for other, match in existing.items() if other in among}
+    writes = _Writes()
     raised: set[str] = set()
     for other, match in existing.items():
         if match["status"] != SUGGESTED:
             continue  # sticky (accepted, partners, declined) or history (withdrawn)
-        if await _review(session, ctx, profile, table.for_id(other), match, mine):
+        if _review(writes, ctx, profile, table.for_id(other), match, mine):
             raised.add(other)
     for result in table.either_side_top(ctx.top_k, ctx.threshold):
         other = result.candidate.id
@@ -175,13 +196,14 @@ async def rescore(
             current is not None and current["status"] != WITHDRAWN
         ):
             continue
-        await _store(session, ctx, profile, result, current)
+        _store(writes, ctx, profile, result, current)
         raised.add(other)
-    await _withdraw_displaced(session, ctx, profile.id, raised)
+    await _withdraw_displaced(session, writes, ctx, profile.id, raised)
+    await writes.flush(session)
 
 
-async def _review(
-    session: AsyncSession,
+def _review(
+    writes: _Writes,
     ctx: MatcherContext,
     profile: ProfileVectors,
     result: Scored | None,
@@ -190,35 +212,41 @@ async def _review(
 ) -> bool:
     """Keep, update or withdraw a standing suggested pair; True if it stays."""
     if result is None:
-        await _withdraw(session, ctx, match, reason="no longer visible to each other")
+        _withdraw(writes, ctx, match, reason="no longer visible to each other")
         return False
     if result.blocked is not None:
-        await _withdraw(session, ctx, match, reason=f"known relation: {result.blocked}")
+        _withdraw(writes, ctx, match, reason=f"known relation: {result.blocked}")
         return False
     if result.score < ctx.threshold:
-        await _withdraw(session, ctx, match, reason="score fell below the threshold")
+        _withdraw(writes, ctx, match, reason="score fell below the threshold")
         return False
     other = result.candidate.id
     ctx.standing.set(profile.id, other, result.score)
     if other not in mine and not ctx.standing.in_top_k(other, profile.id):
-        await _withdraw(session, ctx, match, reason="out of both profiles' top-k")
+        _withdraw(writes, ctx, match, reason="out of both profiles' top-k")
         return False
-    await _store(session, ctx, profile, result, match)
+    _store(writes, ctx, profile, result, match)
     return True
 
 
 async def _withdraw_displaced(
-    session: AsyncSession, ctx: MatcherContext, profile_id: str, raised: set[str]
+    session: AsyncSession, writes: _Writes, ctx: MatcherContext, profile_id: str, raised: set[str]
 ) -> None:
     """A pair that entered B's top-k pushes B's former k-th pair (B, C) out of it; that
-    pair stays only while it is still in C's top-k."""
-    for b in raised:
-        for c in ctx.standing.outside_top_k(b):
+    pair stays only while it is still in C's top-k. The candidate pairs are read in one
+    query (withdrawals only lower k-th bests, so the first list is a superset)."""
+    displaced = {b: ctx.standing.outside_top_k(b) for b in sorted(raised)}
+    stored = await repository.matches_by_pair(
+        session, [pair_id(b, c) for b, cs in displaced.items() for c in cs if c != profile_id]
+    )
+    for b, candidates in displaced.items():
+        for c in candidates:
             if c == profile_id or ctx.standing.in_top_k(c, b):
                 continue
-            match = await repository.get_match(session, pair_id(b, c))
-            if match is not None and match["status"] == SUGGESTED:
-                await _withdraw(session, ctx, match, reason="out of both profiles' top-k")
+            pair = pair_id(b, c)
+            match = stored.get(pair)
+            if match is not None and match["status"] == SUGGESTED and pair not in writes.rows:
+                _withdraw(writes, ctx, match, reason="out of both profiles' top-k")
             else:
                 ctx.standing.remove(b, c)
 
@@ -263,8 +291,8 @@ def _material(ctx: MatcherContext, current: RowMapping | None, result: Scored) -
     )
 
 
-async def _store(
-    session: AsyncSession,
+def _store(
+    writes: _Writes,
     ctx: MatcherContext,
     profile: ProfileVectors,
     result: Scored,
@@ -290,7 +318,8 @@ async def _store(
         explanation=oriented["explanation"],
         event_id=uuid.UUID(result.event_id) if result.event_id else None,
     )
-    values = {
+    row = {
+        "pair_id": data.pair_id,
         "profile_a": data.profile_a,
         "profile_b": data.profile_b,
         "hub_a": data.hub_a,
@@ -304,20 +333,13 @@ async def _store(
         "updated_at": _now(),
     }
     envelope = {"source": ctx.source, "subject": data.pair_id, "hub": data.hub_a, "data": data}
-    if current is None:
-        await repository.insert_match(session, {"pair_id": data.pair_id, **values})
-        message: MatchSuggested | MatchUpdated = MatchSuggested(**envelope)
-    elif current["status"] == WITHDRAWN:
-        await repository.update_match(session, data.pair_id, values)
-        message = MatchSuggested(**envelope)
-    else:
-        await repository.update_match(session, data.pair_id, values)
-        message = MatchUpdated(**envelope)
-    await enqueue(session, bus, topic=MATCHES.name, key=data.pair_id, message=message)
+    fresh = current is None or current["status"] == WITHDRAWN
+    message = MatchSuggested(**envelope) if fresh else MatchUpdated(**envelope)
+    writes.add(row, message)
 
 
-async def _withdraw(
-    session: AsyncSession,
+def _withdraw(
+    writes: _Writes,
     ctx: MatcherContext,
     match: RowMapping,
     *,
@@ -326,9 +348,7 @@ async def _withdraw(
 ) -> None:
     version = match["version"] + 1
     ctx.standing.remove(str(match["profile_a"]), str(match["profile_b"]))
-    await repository.update_match(
-        session, match["pair_id"], {"status": status, "version": version, "updated_at": _now()}
-    )
+    row = {**match, "status": status, "version": version, "updated_at": _now()}
     data = MatchWithdrawnData(
         pair_id=match["pair_id"],
         profile_a=match["profile_a"],
@@ -338,12 +358,8 @@ async def _withdraw(
         version=version,
         reason=reason,
     )
-    await enqueue(
-        session,
-        bus,
-        topic=MATCHES.name,
-        key=data.pair_id,
-        message=MatchWithdrawn(source=ctx.source, subject=data.pair_id, hub=data.hub_a, data=data),
+    writes.add(
+        row, MatchWithdrawn(source=ctx.source, subject=data.pair_id, hub=data.hub_a, data=data)
     )
 
 
@@ -351,11 +367,16 @@ async def on_profile_erased(
     session: AsyncSession, message: ProfileErased, ctx: MatcherContext
 ) -> None:
     profile_id = message.data.id
+    writes = _Writes()
+    pairs = []
     for match in await repository.matches_of(session, profile_id, active_only=False):
         if match["status"] not in (WITHDRAWN, DECLINED_STATUS):
-            await _withdraw(session, ctx, match, reason="profile erased")
-        # The compacted topic then forgets the pair entirely.
-        await enqueue_tombstone(session, bus, topic=MATCHES.name, key=match["pair_id"])
+            _withdraw(writes, ctx, match, reason="profile erased")
+        pairs.append(match["pair_id"])
+    await enqueue_many(session, bus, topic=MATCHES.name, messages=writes.messages)
+    # The compacted topic then forgets each pair entirely.
+    for pair in pairs:
+        await enqueue_tombstone(session, bus, topic=MATCHES.name, key=pair)
     await repository.forget_profile(session, profile_id)
     ctx.standing.forget(str(profile_id))
     ctx.index.remove(str(profile_id))
@@ -412,7 +433,9 @@ async def _decline(
 ) -> None:
     await _relate(session, ctx, match["pair_id"], DECLINED)
     if match["status"] in LISTED:
-        await _withdraw(session, ctx, match, reason=f"declined: {reason}", status=DECLINED_STATUS)
+        writes = _Writes()
+        _withdraw(writes, ctx, match, reason=f"declined: {reason}", status=DECLINED_STATUS)
+        await writes.flush(session)
     else:
         await repository.update_match(session, match["pair_id"], {"status": DECLINED_STATUS})
 
