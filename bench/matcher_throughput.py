@@ -1,8 +1,7 @@
 """Matcher (and notifier) consumer throughput: profile.upserted messages through the
 matcher's real handler on PostgreSQL, one transaction per message exactly as the consumer
 runner does it (inbox claim + `service.on_profile_upserted`, which projects, encodes,
-scores, writes the
-matches and their outbox rows).
+scores, writes the matches and their outbox rows).
 
 The pool's texts come from the same small vocabulary as bench/notify_latency.py, so many
 profiles fit each other and every new profile suggests and displaces pairs: the write

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import event
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,7 +24,7 @@ from tandem_matcher.domain.scoring import (
     Weights,
     explain,
 )
-from tandem_matcher.domain.topk import TopScores
+from tandem_matcher.domain.topk import StagedTopScores, TopScores
 from tandem_matcher.index import ProfileIndex
 from tandem_matcher.tables import bus
 from tandem_shared.auth import Principal, Role
@@ -61,6 +63,13 @@ STICKY = (ACCEPTED, PARTNER_STATUS, DECLINED_STATUS)
 
 @dataclass
 class MatcherContext:
+    """The matcher's shared in-memory state (index, standing scores, weights) and settings.
+
+    A use case works on `ctx.begin(session)`: a view that reads the shared state plus its
+    own changes, which reach the shared state only after the session's transaction
+    committed. A rolled-back transaction (a failing outbox write, a message retried or
+    dead-lettered) leaves the shared state exactly as the tables are."""
+
     index: ProfileIndex
     threshold: float
     top_k: int
@@ -70,6 +79,9 @@ class MatcherContext:
     top: TopScores | None = None
     configured: Weights | None = None  # the weights learning is bounded around
     learning_rate: float = 0.0
+    parent: MatcherContext | None = None  # set on a transaction's view
+    _on_commit: list[Callable[[], None]] = field(default_factory=list)
+    _on_rollback: list[Callable[[], None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.top is None:
@@ -86,6 +98,65 @@ class MatcherContext:
     def configured_weights(self) -> Weights:
         assert self.configured is not None
         return self.configured
+
+    def begin(self, session: AsyncSession) -> MatcherContext:
+        """This context as the session's current transaction sees it."""
+        view = replace(
+            self, top=self.standing.staged(), parent=self, _on_commit=[], _on_rollback=[]
+        )
+        after_transaction(session, committed=view._committed, rolled_back=view._rolled_back)
+        return view
+
+    def later(self, change: Callable[[], None]) -> None:
+        """Change the shared state once the transaction committed (at once outside one)."""
+        if self.parent is None:
+            change()
+        else:
+            self._on_commit.append(change)
+
+    def now(self, change: Callable[[], None], undo: Callable[[], None]) -> None:
+        """Change the shared state at once (the transaction's own reads need it) and undo
+        the change if the transaction rolls back."""
+        change()
+        if self.parent is not None:
+            self._on_rollback.append(undo)
+
+    def learned(self, weights: Weights) -> None:
+        self.weights = weights
+        if self.parent is not None:
+            parent = self.parent
+            self.later(lambda: setattr(parent, "weights", weights))
+
+    def _committed(self) -> None:
+        # Index changes first: the standing scores' k-th bests are written into its slots.
+        for change in self._on_commit:
+            change()
+        if isinstance(self.top, StagedTopScores):
+            self.top.apply()
+
+    def _rolled_back(self) -> None:
+        for undo in reversed(self._on_rollback):
+            undo()
+
+
+def after_transaction(
+    session: AsyncSession, *, committed: Callable[[], None], rolled_back: Callable[[], None]
+) -> None:
+    """Run `committed` after the session's transaction commits, or `rolled_back` after it
+    rolls back, whichever comes first (once)."""
+    done = False
+
+    def once(action: Callable[[], None]) -> Callable[..., None]:
+        def listener(*_: Any) -> None:
+            nonlocal done
+            if not done:
+                done = True
+                action()
+
+        return listener
+
+    event.listen(session.sync_session, "after_commit", once(committed), once=True)
+    event.listen(session.sync_session, "after_soft_rollback", once(rolled_back), once=True)
 
 
 log = get_logger(__name__)
@@ -139,9 +210,11 @@ async def on_profile_upserted(
     data = message.data
     if not await repository.project_profile(session, data):
         return  # stale or repeated version
+    ctx = ctx.begin(session)
     row = {**data.model_dump(mode="json"), "id": data.id}
     vectors = await asyncio.to_thread(ctx.index.vectors_for, row)
-    ctx.index.put(vectors)
+    # Scoring takes the new vectors from `vectors`; the index gets them after commit.
+    ctx.later(lambda: ctx.index.put(vectors))
     await rescore(session, ctx, vectors)
 
 
@@ -367,6 +440,7 @@ async def on_profile_erased(
     session: AsyncSession, message: ProfileErased, ctx: MatcherContext
 ) -> None:
     profile_id = message.data.id
+    ctx = ctx.begin(session)
     writes = _Writes()
     pairs = []
     for match in await repository.matches_of(session, profile_id, active_only=False):
@@ -379,7 +453,7 @@ async def on_profile_erased(
         await enqueue_tombstone(session, bus, topic=MATCHES.name, key=pair)
     await repository.forget_profile(session, profile_id)
     ctx.standing.forget(str(profile_id))
-    ctx.index.remove(str(profile_id))
+    ctx.later(lambda: ctx.index.remove(str(profile_id)))
 
 
 # ------------------------------------------------------------------ registrations
@@ -395,11 +469,20 @@ async def on_registration(
     active = isinstance(message, RegistrationCreated)
     if not await repository.project_registration(session, data, active=active, at=message.time):
         return  # stale or repeated
+    ctx = ctx.begin(session)
     event_id, profile_id = str(data.event_id), str(data.profile_id)
+    vectors = ctx.index.vectors
+    was_registered = event_id in vectors.events_of(profile_id)
     if active:
-        ctx.index.vectors.register(event_id, profile_id)
+        ctx.now(
+            lambda: vectors.register(event_id, profile_id),
+            lambda: None if was_registered else vectors.unregister(event_id, profile_id),
+        )
     elif not await repository.registered(session, data.event_id, data.profile_id):
-        ctx.index.vectors.unregister(event_id, profile_id)
+        ctx.now(
+            lambda: vectors.unregister(event_id, profile_id),
+            lambda: vectors.register(event_id, profile_id) if was_registered else None,
+        )
     profile = ctx.index.get(profile_id)
     if profile is None:
         return  # the profile's own upsert will score it with this registration
@@ -415,7 +498,7 @@ async def _relate(
 ) -> tuple[uuid.UUID, uuid.UUID]:
     a, b = _pair_members(pair)
     await repository.set_relation(session, pair, a, b, relation, _now())
-    ctx.index.vectors.set_relation(str(a), str(b), relation)
+    ctx.later(lambda: ctx.index.vectors.set_relation(str(a), str(b), relation))
     ctx.standing.remove(str(a), str(b))
     return a, b
 
@@ -464,7 +547,7 @@ async def _learn(
     if after == before:
         return
     await repository.save_learned(session, after.as_dict(), _now())
-    ctx.weights = after
+    ctx.learned(after)
     log.info(
         "matcher.weights_learned",
         pair_id=pair,
@@ -492,6 +575,7 @@ async def on_meeting_outcome(
     )
     if not claimed:
         return  # this meeting's outcome was already learned from
+    ctx = ctx.begin(session)
     match = await repository.get_match(session, data.pair_id)
     if data.outcome.value in ("held", "follow_up", "agreement"):
         if match is not None and match["status"] != DECLINED_STATUS:
@@ -589,6 +673,7 @@ async def record_feedback(
     suggested again; met/agreement → already partners; accepted → kept. Every outcome
     nudges the learned weights."""
     match = await _visible_match(session, principal, pair)
+    ctx = ctx.begin(session)
     if not (principal.may_write_hub(match["hub_a"]) or principal.may_write_hub(match["hub_b"])):
         raise Forbidden("only staff of the pair's hubs may give feedback")
     record = {

@@ -356,6 +356,9 @@ class VectorIndex:
         self._events_of.get(profile_id, set()).discard(event_id)
         self._participants.get(event_id, set()).discard(profile_id)
 
+    def events_of(self, profile_id: str) -> frozenset[str]:
+        return frozenset(self._events_of.get(profile_id, ()))
+
     def participants(self, event_id: str) -> frozenset[str]:
         return frozenset(self._participants.get(event_id, ()))
 
