@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from aiokafka import ConsumerRecord
 from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -43,17 +44,13 @@ from tandem_matcher.encoder import build_encoder
 from tandem_matcher.index import ProfileIndex
 from tandem_matcher.settings import MatcherSettings
 from tandem_matcher.tables import bus, matches
-from tandem_notifier import service as notifier
 from tandem_notifier.app import SPEC as NOTIFIER_SPEC
-from tandem_notifier.live import FeedSignal
+from tandem_notifier.consumers import subscriptions as notifier_subscriptions
 from tandem_notifier.tables import bus as notifier_bus
 from tandem_notifier.tables import directory
-from tandem_shared.bus.consumer import claim_in_inbox
+from tandem_shared.bus.consumer import ConsumerRunner, claim_in_inbox
 from tandem_shared.contracts import (
     Envelope,
-    MatchSuggested,
-    MatchUpdated,
-    MatchWithdrawn,
     ProfileData,
     ProfileUpserted,
     parse_message,
@@ -61,6 +58,8 @@ from tandem_shared.contracts import (
 from tandem_shared.db import create_engine
 from tandem_shared.directory import project_profile
 from tandem_shared.migrations import upgrade
+from tandem_shared.runtime import Runtime
+from tandem_shared.settings import ServiceSettings
 from tandem_tools.pg import create_database, database_url, drop_database
 
 
@@ -236,37 +235,73 @@ async def matcher_stage(
         return staged
 
 
-async def notifier_stage(
-    args: argparse.Namespace, profiles: list[ProfileUpserted], staged: list[Envelope]
-) -> None:
-    """The matcher's match messages through the notifier's handlers (directory loaded
-    first), one transaction per message as its consumer does."""
+def records(messages: list[Envelope], topic: str) -> list[ConsumerRecord[Any, Any]]:
+    return [
+        ConsumerRecord(
+            topic,
+            0,
+            offset,
+            0,
+            0,
+            msg.subject.encode(),
+            msg.model_dump_json().encode(),
+            None,
+            0,
+            0,
+            [],
+        )
+        for offset, msg in enumerate(messages)
+    ]
+
+
+async def notifier_run(
+    profiles: list[ProfileUpserted], staged: list[Envelope], *, batched: bool
+) -> float:
+    """The match messages through the notifier's real consumer runner (its `matches`
+    subscription), one transaction per record or in the subscription's batches; seconds."""
     async with database("notifier", NOTIFIER_SPEC.migrations) as engine:
         sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
         async with sessionmaker() as session, session.begin():
             for profile in profiles:
                 await project_profile(session, directory, profile.data)
-        counted = Counted(engine)
-        signals = notifier.Signals(feed=FeedSignal(), deliveries=FeedSignal())
-        began = time.perf_counter()
-        for msg in staged:
-            async with sessionmaker() as session, session.begin():
-                await claim_in_inbox(
-                    session, notifier_bus, consumer="bench", message_id=str(msg.id), topic="m"
-                )
-                if isinstance(msg, MatchWithdrawn):
-                    await notifier.on_withdrawn(session, msg, signals)
-                elif isinstance(msg, MatchSuggested | MatchUpdated):
-                    await notifier.on_match(session, msg, signals)
-        elapsed = time.perf_counter() - began
-        print(
-            f"notifier handler: {len(staged)} match messages in {elapsed:.1f} s = "
-            f"{len(staged) / elapsed:.1f} messages/s = {len(profiles) / elapsed:.1f} profiles/s "
-            f"({elapsed / max(len(staged), 1) * 1000:.1f} ms and "
-            f"{counted.statements / max(len(staged), 1):.1f} SQL statements per message; "
-            f"load average {os.getloadavg()[0]:.1f}); statements:"
+        runtime = Runtime.__new__(Runtime)
+        runtime.state = {}
+        (subscription,) = [s for s in notifier_subscriptions(runtime) if s.name == "matches"]
+        runner = ConsumerRunner(
+            service="notifier",
+            subscription=subscription,
+            settings=ServiceSettings(),
+            sessionmaker=sessionmaker,
+            tables=notifier_bus,
+            producer=None,  # only for dead letters
         )
-        print(counted.timings.report(max(len(staged), 1)))
+        counted = Counted(engine)
+        incoming = records(staged, "tandem.matches.v1")
+        size = subscription.batch_size if batched else 1
+        began = time.perf_counter()
+        for start in range(0, len(incoming), size):
+            chunk = incoming[start : start + size]
+            if len(chunk) == 1 or not await runner.process_batch(chunk):
+                for record in chunk:
+                    await runner.process(record)
+        elapsed = time.perf_counter() - began
+        label = f"batches of {size}" if batched else "one transaction per message"
+        print(
+            f"notifier consumer, {label}: {len(staged)} match messages in {elapsed:.1f} s = "
+            f"{len(staged) / elapsed:.1f} messages/s = {len(profiles) / elapsed:.1f} profiles/s"
+            f" ({elapsed / max(len(staged), 1) * 1000:.1f} ms and "
+            f"{counted.statements / max(len(staged), 1):.1f} SQL statements per message; "
+            f"load average {os.getloadavg()[0]:.1f})"
+        )
+        return elapsed
+
+
+async def notifier_stage(
+    args: argparse.Namespace, profiles: list[ProfileUpserted], staged: list[Envelope]
+) -> None:
+    single = await notifier_run(profiles, staged, batched=False)
+    batched = await notifier_run(profiles, staged, batched=True)
+    print(f"notifier: batched / one-per-transaction throughput = {single / batched:.1f}x")
 
 
 async def run(args: argparse.Namespace) -> None:

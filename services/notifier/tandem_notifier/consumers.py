@@ -27,6 +27,12 @@ from tandem_shared.contracts import (
 from tandem_shared.directory import forget_profile, project_profile
 from tandem_shared.runtime import Runtime
 
+# Each profile update brings ~10 match messages (suggested, updated, withdrawn): handling
+# a poll's records in one transaction saves a commit per message. The handlers' effects
+# are all in the transaction or after commit (feed and delivery wake-ups), so a failed
+# batch is simply redone one record at a time.
+BATCH = 50
+
 
 def _profiles() -> Subscription:
     """The shared directory projection plus the subsectors sector subscriptions need."""
@@ -43,6 +49,7 @@ def _profiles() -> Subscription:
         name="profile-directory",
         topics=(PROFILES.name,),
         handlers={ProfileUpserted: upserted, ProfileErased: erased},
+        batch_size=BATCH,
     )
 
 
@@ -73,6 +80,7 @@ def subscriptions(runtime: Runtime) -> Sequence[Subscription]:
                 MatchUpdated: on_match,
                 MatchWithdrawn: on_withdrawn,
             },
+            batch_size=BATCH,
         ),
         Subscription(
             name="meetings",
