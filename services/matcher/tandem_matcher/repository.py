@@ -13,6 +13,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tandem_matcher.tables import (
+    events,
     feedback,
     learned_weights,
     matches,
@@ -194,6 +195,35 @@ async def registered(session: AsyncSession, event_id: uuid.UUID, profile_id: uui
         registrations.c.active.is_(True),
     )
     return (await session.execute(query.limit(1))).first() is not None
+
+
+# ------------------------------------------------------------------ events
+
+
+async def project_event(
+    session: AsyncSession,
+    event_id: uuid.UUID,
+    version: int,
+    *,
+    ends_at: datetime | None,
+    cancelled: bool,
+    at: datetime,
+) -> bool:
+    """Store the event's end and cancellation; False for a stale or repeated version. A
+    cancellation keeps the stored end time."""
+    values: dict[str, Any] = {"version": version, "cancelled": cancelled, "updated_at": at}
+    if ends_at is not None:
+        values["ends_at"] = ends_at
+    return await upsert_if_newer(session, events, key={"id": event_id}, values=values)
+
+
+async def all_events(session: AsyncSession) -> list[RowMapping]:
+    return list((await session.execute(select(events))).mappings().all())
+
+
+async def get_event(session: AsyncSession, event_id: uuid.UUID) -> RowMapping | None:
+    query = select(events).where(events.c.id == event_id)
+    return (await session.execute(query)).mappings().first()
 
 
 # ------------------------------------------------------------------ relations, feedback

@@ -19,6 +19,7 @@ from tandem_matcher.domain import learning
 from tandem_matcher.domain.scoring import (
     DECLINED,
     PARTNERS,
+    EventState,
     ProfileVectors,
     Scored,
     Weights,
@@ -33,6 +34,10 @@ from tandem_shared.bus.outbox import enqueue_many, enqueue_tombstone
 from tandem_shared.contracts import (
     MATCHES,
     Envelope,
+    EventCancelled,
+    EventCancelledData,
+    EventScheduled,
+    EventUpdated,
     MatchData,
     MatchExplanation,
     MatchSuggested,
@@ -183,6 +188,8 @@ async def load_index(session: AsyncSession, index: ProfileIndex) -> int:
     rows = await repository.all_profiles(session)
     for row in rows:
         index.put(await asyncio.to_thread(index.vectors_for, dict(row)))
+    for event_row in await repository.all_events(session):
+        index.vectors.set_event(str(event_row["id"]), _event_state(event_row))
     for registration in await repository.active_registrations(session):
         index.vectors.register(str(registration["event_id"]), str(registration["profile_id"]))
     for relation in await repository.all_relations(session):
@@ -247,7 +254,7 @@ async def rescore(
     its pairs up to date: review each standing pair, suggest new pairs in either side's
     top-k, then withdraw pairs the new ones pushed out of both top-ks. `among` restricts
     the changes to those candidates (an event's participants)."""
-    table = ctx.index.vectors.score(profile, ctx.weights)
+    table = ctx.index.vectors.score(profile, ctx.weights, at=_now())
     mine = table.top_ids(ctx.top_k, ctx.threshold)
     existing = {
         _other(match, profile.id): match
@@ -488,6 +495,46 @@ async def on_registration(
         return  # the profile's own upsert will score it with this registration
     participants = ctx.index.vectors.participants(event_id) - {profile_id}
     await rescore(session, ctx, profile, among=participants)
+
+
+def _event_state(row: RowMapping) -> EventState:
+    ends_at = row["ends_at"]
+    if ends_at is not None and ends_at.tzinfo is None:  # SQLite drops the zone; it was UTC
+        ends_at = ends_at.replace(tzinfo=UTC)
+    return EventState(ends_at, row["cancelled"])
+
+
+async def on_event(
+    session: AsyncSession,
+    message: EventScheduled | EventUpdated | EventCancelled,
+    ctx: MatcherContext,
+) -> None:
+    """An event was scheduled, moved or cancelled: if that changes whether co-registration
+    at it counts, rescore its participants' pairs among themselves."""
+    data = message.data
+    cancelled = isinstance(message, EventCancelled)
+    ends_at = None if isinstance(data, EventCancelledData) else data.ends_at
+    if not await repository.project_event(
+        session, data.id, data.version, ends_at=ends_at, cancelled=cancelled, at=message.time
+    ):
+        return  # stale or repeated
+    stored = await repository.get_event(session, data.id)
+    assert stored is not None
+    ctx = ctx.begin(session)
+    vectors, event_id, now = ctx.index.vectors, str(data.id), _now()
+    previous = vectors.event_state(event_id)
+    counted = vectors.upcoming(event_id, now)
+    ctx.now(
+        lambda: vectors.set_event(event_id, _event_state(stored)),
+        lambda: vectors.set_event(event_id, previous),
+    )
+    if vectors.upcoming(event_id, now) == counted:
+        return
+    participants = vectors.participants(event_id)
+    for profile_id in sorted(participants):
+        profile = ctx.index.get(profile_id)
+        if profile is not None:
+            await rescore(session, ctx, profile, among=participants - {profile_id})
 
 
 # ------------------------------------------------------------------ relations, learning
