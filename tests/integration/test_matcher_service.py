@@ -382,7 +382,8 @@ async def test_only_upcoming_events_that_are_not_cancelled_count(matcher: Matche
     )
 
     async def events_known() -> bool:
-        return await matcher.scalar(select(func.count()).select_from(events)) == 2
+        known: int = await matcher.scalar(select(func.count()).select_from(events))
+        return known == 2
 
     await eventually(events_known, what="both events projected")
     # Both register to the event that is over: that is no reason to meet.
