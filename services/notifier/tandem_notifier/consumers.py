@@ -30,8 +30,10 @@ from tandem_shared.runtime import Runtime
 # Each profile update brings ~10 match messages (suggested, updated, withdrawn): handling
 # a poll's records in one transaction saves a commit per message. The handlers' effects
 # are all in the transaction or after commit (feed and delivery wake-ups), so a failed
-# batch is simply redone one record at a time.
-BATCH = 50
+# batch is simply redone one record at a time. A batch's notifications reach the feed only
+# when it commits, so its length is latency too: 20 records are ~100 ms of handling and
+# already make the per-message commit cost small.
+BATCH = 20
 
 
 def _profiles() -> Subscription:
