@@ -96,12 +96,21 @@ def dialect_name(session: AsyncSession) -> str:
     return session.get_bind().dialect.name
 
 
+_INSERT_IGNORING: dict[tuple[str, Any], Any] = {}
+
+
 async def insert_ignoring_conflict(
     session: AsyncSession, table: Any, values: dict[str, Any]
 ) -> bool:
-    """INSERT … ON CONFLICT DO NOTHING; True when the row was new."""
-    dialect = postgresql if dialect_name(session) == "postgresql" else sqlite
-    result = await session.execute(dialect.insert(table).values(**values).on_conflict_do_nothing())
+    """INSERT … ON CONFLICT DO NOTHING; True when the row was new. The statement is built
+    once per table and the values are bound as parameters: building it with `.values()`
+    on every call (every inbox claim of every consumer) was a tenth of a consumer's time."""
+    name = dialect_name(session)
+    statement = _INSERT_IGNORING.get((name, table))
+    if statement is None:
+        dialect = postgresql if name == "postgresql" else sqlite
+        statement = _INSERT_IGNORING[(name, table)] = dialect.insert(table).on_conflict_do_nothing()
+    result = await session.execute(statement, values)
     return bool(getattr(result, "rowcount", 0))
 
 

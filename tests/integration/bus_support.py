@@ -86,9 +86,13 @@ def effect_runner(
     sessionmaker: async_sessionmaker[AsyncSession],
     producer: AIOKafkaProducer,
     handler: Handler,
+    batch_size: int = 1,
 ) -> ConsumerRunner:
     subscription = Subscription(
-        name="effects", topics=(PROFILES.name,), handlers={ProfileUpserted: handler}
+        name="effects",
+        topics=(PROFILES.name,),
+        handlers={ProfileUpserted: handler},
+        batch_size=batch_size,
     )
     return ConsumerRunner(
         service="tests",

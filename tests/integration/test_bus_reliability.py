@@ -13,9 +13,11 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
+from sqlalchemy import text
 
 from tandem_notifier.tables import bus
 from tandem_shared import metrics
+from tandem_shared.bus.consumer import PoisonMessage
 from tandem_shared.bus.kafka import create_producer, ensure_topics
 from tandem_shared.bus.outbox import OutboxRelay, enqueue
 from tandem_shared.contracts import ALL_TOPICS, PROFILES, dead_letter_topic
@@ -62,8 +64,10 @@ async def bus_env(
 
 
 @contextlib.asynccontextmanager
-async def consuming(env: dict[str, Any], handler: Any) -> AsyncIterator[Any]:
-    runner = effect_runner(env["settings"], env["sessionmaker"], env["producer"], handler)
+async def consuming(env: dict[str, Any], handler: Any, batch_size: int = 1) -> AsyncIterator[Any]:
+    runner = effect_runner(
+        env["settings"], env["sessionmaker"], env["producer"], handler, batch_size
+    )
     task = asyncio.create_task(runner.run())
     try:
         yield runner
@@ -152,6 +156,52 @@ async def test_malformed_and_failing_messages_go_to_dlq_and_partition_keeps_flow
     assert dict(dead[1].headers)["dlq_original_topic"].decode() == topic
     assert "this handler cannot cope" in dict(dead[1].headers)["dlq_error"].decode()
     assert await effect_counts(env["url"]) == (1, 1)
+
+
+async def test_a_batch_shares_one_transaction_and_a_bad_record_falls_back_to_one_by_one(
+    bus_env: dict[str, Any],
+) -> None:
+    env = bus_env
+    topic = env["prefix"] + PROFILES.name
+    first, poison, second, third = (profile_message(i) for i in range(4))
+    key = b"same-key"  # one partition, so the runner sees them as one batch
+
+    async def fails_on_poison(session: Any, message: Any) -> None:
+        if message.id == poison.id:
+            raise PoisonMessage("never valid")
+        await append_effect()(session, message)
+
+    async with consuming(env, fails_on_poison, batch_size=10):
+        # A batch with a repeat, a malformed and a poison record: it falls back to one
+        # record at a time, each good one handled once, the bad ones dead-lettered.
+        await produce(
+            env["kafka"].bootstrap,
+            topic,
+            [(key, m.model_dump_json().encode()) for m in (first, first)]
+            + [(key, b"{not json"), (key, poison.model_dump_json().encode())],
+        )
+        dead = await read_topic(env["kafka"].bootstrap, dead_letter_topic(topic), expect=2)
+        assert [dict(record.headers)["dlq_reason"].decode() for record in dead] == [
+            "invalid message",
+            "rejected by handler",
+        ]
+        # A clean batch: handled in one transaction.
+        await produce(
+            env["kafka"].bootstrap,
+            topic,
+            [(key, m.model_dump_json().encode()) for m in (second, third)],
+        )
+        await eventually(lambda: _has_effects(env, 3), what="the three good messages")
+    assert await effect_counts(env["url"]) == (3, 3)  # the repeated first one: once
+
+    async with env["engine"].connect() as connection:
+        rows = await connection.execute(
+            text("SELECT message_id, xmin::text FROM inbox WHERE message_id = ANY(:ids)"),
+            {"ids": [str(m.id) for m in (first, second, third)]},
+        )
+        transaction_of = {row[0]: row[1] for row in rows}
+    assert transaction_of[str(second.id)] == transaction_of[str(third.id)]
+    assert transaction_of[str(first.id)] != transaction_of[str(second.id)]
 
 
 async def _has_effects(env: dict[str, Any], expected: int) -> bool:

@@ -6,24 +6,37 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tandem_matcher.app import create_app
 from tandem_matcher.settings import MatcherSettings
-from tandem_matcher.tables import bus, learned_weights, matches, profiles
+from tandem_matcher.tables import (
+    bus,
+    events,
+    learned_weights,
+    matches,
+    profiles,
+    registrations,
+)
 from tandem_shared.auth import Principal, Role, issue_token
 from tandem_shared.contracts import (
+    EVENTS,
     MATCHES,
     MEETINGS,
     PROFILES,
     REGISTRATIONS,
     Envelope,
+    EventCancelled,
+    EventCancelledData,
+    EventData,
+    EventScheduled,
     MeetingOutcomeData,
     MeetingOutcomeRecorded,
     ProfileData,
@@ -32,6 +45,7 @@ from tandem_shared.contracts import (
     ProfileUpserted,
     RegistrationCreated,
     RegistrationData,
+    RegistrationWithdrawn,
     pair_id,
     parse_message,
 )
@@ -100,19 +114,28 @@ class Matcher:
         )
 
 
+@asynccontextmanager
+async def running_matcher(
+    databases: dict[str, str], kafka: Any, prefix: str, **overrides: Any
+) -> AsyncIterator[Matcher]:
+    settings = service_settings(
+        MatcherSettings,
+        database_url=databases["matcher"],
+        kafka=kafka,
+        prefix=prefix,
+        learning_rate=0.2,
+        **overrides,
+    )
+    async with running(create_app(settings)) as client:
+        yield Matcher(client, settings, kafka, prefix, databases["matcher"])
+
+
 @pytest.fixture
 async def matcher(
     clean_databases: dict[str, str], kafka: Any, topic_prefix: str
 ) -> AsyncIterator[Matcher]:
-    settings = service_settings(
-        MatcherSettings,
-        database_url=clean_databases["matcher"],
-        kafka=kafka,
-        prefix=topic_prefix,
-        learning_rate=0.2,
-    )
-    async with running(create_app(settings)) as client:
-        yield Matcher(client, settings, kafka, topic_prefix, clean_databases["matcher"])
+    async with running_matcher(clean_databases, kafka, topic_prefix) as running_one:
+        yield running_one
 
 
 def upserted(fields: dict[str, Any], *, sharing: str = "hub", version: int = 1) -> ProfileUpserted:
@@ -284,6 +307,167 @@ async def test_co_registration_updates_the_match_with_the_event(matcher: Matcher
     assert update.data.components["event"] == 1.0
     (listed,) = (await matcher.matches_of(studio.data.id)).json()["matches"]
     assert listed["event_id"] == str(event_id) and listed["components"]["event"] == 1.0
+
+
+def registration(
+    event_id: uuid.UUID, profile: ProfileUpserted, *, withdrawn: bool = False, version: int = 1
+) -> RegistrationCreated | RegistrationWithdrawn:
+    data = RegistrationData(
+        id=uuid.uuid5(event_id, str(profile.data.id)),  # one registration per event and profile
+        event_id=event_id,
+        profile_id=profile.data.id,
+        hub="demo",
+        version=version,
+    )
+    kind = RegistrationWithdrawn if withdrawn else RegistrationCreated
+    return kind(source="/test", subject=str(event_id), hub="demo", data=data)
+
+
+def scheduled(event_id: uuid.UUID, ends_at: datetime) -> EventScheduled:
+    data = EventData(
+        id=event_id,
+        hub="demo",
+        version=1,
+        title="Matchmaking day",
+        kind="matching_event",
+        starts_at=ends_at - timedelta(hours=8),
+        ends_at=ends_at,
+        timezone="Europe/Warsaw",
+    )
+    return EventScheduled(source="/test", subject=str(event_id), hub="demo", data=data)
+
+
+def updates_of(messages: list[Any], pair: str) -> list[Any]:
+    return [m for m in messages if m is not None and m.subject == pair]
+
+
+async def test_registration_withdrawn_updates_the_match_without_the_event(
+    matcher: Matcher,
+) -> None:
+    museum, studio = two_profiles()
+    pair = await suggested_pair(matcher, museum, studio)
+    event_id = uuid.uuid4()
+    await matcher.publish(
+        REGISTRATIONS.name, *(registration(event_id, p) for p in (museum, studio))
+    )
+
+    async def with_event() -> Any:
+        found = [m for m in updates_of(await matcher.match_messages(expect=2), pair)]
+        return found if found[-1].data.event_id == event_id else None
+
+    await eventually(with_event, what="match.updated with the event")
+    await matcher.publish(REGISTRATIONS.name, registration(event_id, studio, withdrawn=True))
+
+    async def without_event() -> Any:
+        found = updates_of(await matcher.match_messages(expect=3), pair)
+        return found if len(found) == 3 else None
+
+    found = await eventually(without_event, what="match.updated after the withdrawal")
+    assert [m.type for m in found] == ["match.suggested", "match.updated", "match.updated"]
+    assert found[-1].data.event_id is None
+    assert found[-1].data.components["event"] == 0.0
+    (listed,) = (await matcher.matches_of(museum.data.id)).json()["matches"]
+    assert listed["event_id"] is None and listed["components"]["event"] == 0.0
+
+
+async def test_only_upcoming_events_that_are_not_cancelled_count(matcher: Matcher) -> None:
+    museum, studio = two_profiles()
+    pair = await suggested_pair(matcher, museum, studio)
+    past, upcoming = uuid.uuid4(), uuid.uuid4()
+    now = datetime.now(UTC)
+    await matcher.publish(
+        EVENTS.name,
+        scheduled(past, now - timedelta(days=3)),
+        scheduled(upcoming, now + timedelta(days=30)),
+    )
+
+    async def events_known() -> bool:
+        known: int = await matcher.scalar(select(func.count()).select_from(events))
+        return known == 2
+
+    await eventually(events_known, what="both events projected")
+    # Both register to the event that is over: that is no reason to meet.
+    await matcher.publish(REGISTRATIONS.name, *(registration(past, p) for p in (museum, studio)))
+
+    async def past_registrations_seen() -> bool:
+        count = await matcher.scalar(
+            select(func.count()).select_from(registrations).where(registrations.c.event_id == past)
+        )
+        return count == 2 and await matcher.outbox_drained()
+
+    await eventually(past_registrations_seen, what="the registrations to the past event")
+    await matcher.publish(
+        REGISTRATIONS.name, *(registration(upcoming, p) for p in (museum, studio))
+    )
+
+    async def with_upcoming() -> Any:
+        found = updates_of(await matcher.match_messages(expect=2), pair)
+        return found if found[-1].data.event_id == upcoming else None
+
+    found = await eventually(with_upcoming, what="match.updated with the upcoming event")
+    assert [m.type for m in found] == ["match.suggested", "match.updated"]
+
+    # The upcoming event is cancelled: the pair loses the event.
+    cancel = EventCancelled(
+        source="/test",
+        subject=str(upcoming),
+        hub="demo",
+        data=EventCancelledData(id=upcoming, hub="demo", version=2, reason="venue closed"),
+    )
+    await matcher.publish(EVENTS.name, cancel)
+
+    async def cancelled() -> Any:
+        found = updates_of(await matcher.match_messages(expect=3), pair)
+        return found if len(found) == 3 else None
+
+    found = await eventually(cancelled, what="match.updated after the cancellation")
+    assert found[-1].type == "match.updated" and found[-1].data.event_id is None
+    assert found[-1].data.components["event"] == 0.0
+    (listed,) = (await matcher.matches_of(museum.data.id)).json()["matches"]
+    assert listed["event_id"] is None
+
+
+async def test_a_pair_pushed_out_of_both_top_ks_is_withdrawn(
+    clean_databases: dict[str, str], kafka: Any, topic_prefix: str
+) -> None:
+    """k = 1. C is B with A's country (a better partner for A), D is A with B's country (a
+    better partner for B): once both came, A-B is in neither top-1 and is withdrawn."""
+    museum_fields, studio_fields = complementary_profiles()
+    a = upserted({**museum_fields, "id": uuid.uuid4()})
+    b = upserted({**studio_fields, "id": uuid.uuid4()})
+    c = upserted(
+        {**studio_fields, "id": uuid.uuid4(), "name": "Skanownia Rzeszów", "country": "PL"}
+    )
+    d = upserted(
+        {**museum_fields, "id": uuid.uuid4(), "name": "Stadtmuseum Halle", "country": "DE"}
+    )
+    async with running_matcher(clean_databases, kafka, topic_prefix, top_k=1) as matcher:
+        pair = await suggested_pair(matcher, a, b)
+        await matcher.publish(PROFILES.name, c)
+
+        async def c_scored() -> bool:
+            listed = (await matcher.matches_of(a.data.id)).json()["matches"]
+            return str(c.data.id) in {m["profile_id"] for m in listed}
+
+        await eventually(c_scored, what="A-C suggested")
+        # Still in B's top-1: A-B stays.
+        assert of_pair(await matcher.match_messages(expect=2), pair) == ["match.suggested"]
+        await matcher.publish(PROFILES.name, d)
+
+        async def withdrawn() -> Any:
+            messages = await matcher.match_messages(expect=4)
+            found = updates_of(messages, pair)
+            return found if found[-1].type == "match.withdrawn" else None
+
+        found = await eventually(withdrawn, what="A-B withdrawn")
+        assert [m.type for m in found] == ["match.suggested", "match.withdrawn"]
+        assert found[-1].data.reason == "out of both profiles' top-k"
+        listed = (await matcher.matches_of(a.data.id)).json()["matches"]
+        assert [m["profile_id"] for m in listed] == [str(c.data.id)]
+        assert of_pair(
+            messages := await matcher.match_messages(expect=4), pair_id(a.data.id, c.data.id)
+        ) == ["match.suggested"]
+        assert of_pair(messages, pair_id(b.data.id, d.data.id)) == ["match.suggested"]
 
 
 async def test_erasure_withdraws_every_match_of_the_profile(matcher: Matcher) -> None:

@@ -3,6 +3,8 @@ either-side top-k selection and the weight settings, on hand-made vectors (no I/
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import numpy as np
 import pytest
 from pydantic import ValidationError
@@ -10,6 +12,7 @@ from pydantic import ValidationError
 from tandem_matcher.domain.scoring import (
     DECLINED,
     PARTNERS,
+    EventState,
     ProfileVectors,
     VectorIndex,
     Weights,
@@ -146,6 +149,33 @@ def test_co_registration_sets_the_event_component_and_id() -> None:
     index.unregister("ev-2", "mate")
     again = index.score(me, only_weight("event")).for_id("mate")
     assert again is not None and again.components["event"] == 0.0 and again.event_id is None
+
+
+def test_only_an_upcoming_event_that_is_not_cancelled_counts() -> None:
+    me, mate = profile("me"), profile("mate")
+    index = index_of(me, mate)
+    for event_id in ("past", "cancelled", "upcoming", "unknown"):
+        index.register(event_id, "me")
+    index.register("past", "mate")
+    index.register("cancelled", "mate")
+    now = datetime(2026, 11, 1, tzinfo=UTC)
+    index.set_event("past", EventState(now - timedelta(hours=1)))
+    index.set_event("cancelled", EventState(now + timedelta(days=9), cancelled=True))
+    index.set_event("upcoming", EventState(now + timedelta(days=9)))
+
+    def shared() -> tuple[float, str | None]:
+        result = index.score(me, only_weight("event"), at=now).for_id("mate")
+        assert result is not None
+        return result.components["event"], result.event_id
+
+    assert shared() == (0.0, None)
+    index.register("upcoming", "mate")
+    assert shared() == (1.0, "upcoming")
+    index.unregister("upcoming", "mate")
+    index.register("unknown", "mate")  # not seen on the events topic yet: counts
+    assert shared() == (1.0, "unknown")
+    assert index.upcoming("past", None)  # without a time only cancellation matters
+    assert not index.upcoming("cancelled", None)
 
 
 def test_erased_profile_leaves_events_and_relations() -> None:

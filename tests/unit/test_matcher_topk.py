@@ -47,3 +47,35 @@ def test_forget_removes_the_profile_from_every_list() -> None:
     assert top.score("b", "gone") is None
     assert top.kth("b") == 0.4 and top.outside_top_k("b") == []
     assert top.kth("gone") == -math.inf
+
+
+def test_a_staged_view_reads_its_own_changes_and_reaches_the_base_only_when_applied() -> None:
+    seen: dict[str, float] = {}
+    base = TopScores(k=1, on_kth=seen.__setitem__)
+    base.set("a", "b", 0.5)
+    view = base.staged()
+    view.set("a", "c", 0.9)
+    view.remove("a", "b")
+    assert view.kth("a") == 0.9 and view.score("a", "b") is None
+    assert view.outside_top_k("a") == []
+    # Nothing reached the base (a rollback just drops the view).
+    assert base.kth("a") == 0.5 and base.score("a", "b") == 0.5 and base.score("a", "c") is None
+    assert seen == {"a": 0.5, "b": 0.5}
+    view.apply()
+    assert base.kth("a") == 0.9 and base.score("a", "b") is None and seen["c"] == 0.9
+    assert seen["b"] == -math.inf
+
+
+def test_a_staged_forget_then_set_starts_from_nothing() -> None:
+    base = TopScores(k=2)
+    base.set("gone", "b", 0.9)
+    base.set("gone", "c", 0.8)
+    view = base.staged()
+    view.forget("gone")
+    assert view.score("gone", "b") is None and view.kth("gone") == -math.inf
+    view.set("gone", "d", 0.4)
+    assert view.score("gone", "b") is None and view.kth("gone") == -math.inf
+    assert base.score("gone", "b") == 0.9
+    view.apply()
+    assert base.score("gone", "b") is None and base.score("b", "gone") is None
+    assert base.score("gone", "d") == 0.4

@@ -10,9 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tandem_matcher import service
 from tandem_shared.bus.consumer import Subscription
 from tandem_shared.contracts import (
+    EVENTS,
     MEETINGS,
     PROFILES,
     REGISTRATIONS,
+    EventCancelled,
+    EventScheduled,
+    EventUpdated,
     MeetingOutcomeRecorded,
     ProfileErased,
     ProfileUpserted,
@@ -37,18 +41,25 @@ def subscriptions(runtime: Runtime) -> Sequence[Subscription]:
     async def outcome(session: AsyncSession, message: Any) -> None:
         await service.on_meeting_outcome(session, message, ctx)
 
-    # One consumer for all three topics: its handlers run one at a time, so rescoring
-    # after a profile, a registration or an outcome never races on the index or a pair.
+    async def event(session: AsyncSession, message: Any) -> None:
+        await service.on_event(session, message, ctx)
+
+    # One consumer for all four topics: its handlers run one at a time, so rescoring after
+    # a profile, a registration, an event or an outcome never races on the index or a pair.
+    # Not batched: a transaction's index changes reach the index only after it commits.
     return [
         Subscription(
             name="matching",
-            topics=(PROFILES.name, REGISTRATIONS.name, MEETINGS.name),
+            topics=(PROFILES.name, REGISTRATIONS.name, EVENTS.name, MEETINGS.name),
             handlers={
                 ProfileUpserted: upserted,
                 ProfileErased: erased,
                 RegistrationCreated: registration,
                 RegistrationWithdrawn: registration,
                 MeetingOutcomeRecorded: outcome,
+                EventScheduled: event,
+                EventUpdated: event,
+                EventCancelled: event,
             },
         )
     ]

@@ -32,6 +32,8 @@ class ProfileIndex:
 
     def vectors_for(self, row: Mapping[str, Any]) -> ProfileVectors:
         need_texts, offer_texts = texts_of(row["needs"]), texts_of(row["offers"])
+        # One encoder call for both sides: the model's per-call overhead dominates short texts.
+        encoded = self.encoder.encode(need_texts + offer_texts)
         return ProfileVectors(
             id=str(row["id"]),
             name=row["name"],
@@ -42,8 +44,8 @@ class ProfileIndex:
             languages=frozenset(row["languages"]),
             need_texts=need_texts,
             offer_texts=offer_texts,
-            needs=self.encoder.encode(need_texts),
-            offers=self.encoder.encode(offer_texts),
+            needs=encoded[: len(need_texts)],
+            offers=encoded[len(need_texts) :],
             country=row.get("country") or "",
             region=row.get("region") or "",
             website=row.get("website") or "",

@@ -8,10 +8,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tandem_matcher.tables import (
+    events,
     feedback,
     learned_weights,
     matches,
@@ -21,7 +23,7 @@ from tandem_matcher.tables import (
     relations,
 )
 from tandem_shared.contracts import ProfileData, RegistrationData
-from tandem_shared.db import insert_ignoring_conflict, upsert_if_newer
+from tandem_shared.db import dialect_name, insert_ignoring_conflict, upsert_if_newer
 
 # Statuses a profile's match list shows (declined and withdrawn pairs are history).
 LISTED_STATUSES = ("suggested", "accepted", "partners")
@@ -86,6 +88,32 @@ async def get_match(session: AsyncSession, pair_id: str) -> RowMapping | None:
 
 async def insert_match(session: AsyncSession, values: dict[str, Any]) -> None:
     await session.execute(matches.insert().values(**values))
+
+
+async def matches_by_pair(session: AsyncSession, pair_ids: Sequence[str]) -> dict[str, RowMapping]:
+    """The stored matches among `pair_ids`, in one query."""
+    if not pair_ids:
+        return {}
+    query = select(matches).where(matches.c.pair_id.in_(sorted(set(pair_ids))))
+    return {row["pair_id"]: row for row in (await session.execute(query)).mappings().all()}
+
+
+async def upsert_matches(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Write whole match rows (new or changed) in one statement: a rescore touches many
+    pairs, and one round trip per pair was most of its cost."""
+    if not rows:
+        return
+    dialect = postgresql if dialect_name(session) == "postgresql" else sqlite
+    statement = dialect.insert(matches)
+    statement = statement.on_conflict_do_update(
+        index_elements=[matches.c.pair_id],
+        set_={
+            column.name: statement.excluded[column.name]
+            for column in matches.columns
+            if column.name != "pair_id"
+        },
+    )
+    await session.execute(statement, list(rows))
 
 
 async def update_match(session: AsyncSession, pair_id: str, values: dict[str, Any]) -> None:
@@ -167,6 +195,35 @@ async def registered(session: AsyncSession, event_id: uuid.UUID, profile_id: uui
         registrations.c.active.is_(True),
     )
     return (await session.execute(query.limit(1))).first() is not None
+
+
+# ------------------------------------------------------------------ events
+
+
+async def project_event(
+    session: AsyncSession,
+    event_id: uuid.UUID,
+    version: int,
+    *,
+    ends_at: datetime | None,
+    cancelled: bool,
+    at: datetime,
+) -> bool:
+    """Store the event's end and cancellation; False for a stale or repeated version. A
+    cancellation keeps the stored end time."""
+    values: dict[str, Any] = {"version": version, "cancelled": cancelled, "updated_at": at}
+    if ends_at is not None:
+        values["ends_at"] = ends_at
+    return await upsert_if_newer(session, events, key={"id": event_id}, values=values)
+
+
+async def all_events(session: AsyncSession) -> list[RowMapping]:
+    return list((await session.execute(select(events))).mappings().all())
+
+
+async def get_event(session: AsyncSession, event_id: uuid.UUID) -> RowMapping | None:
+    query = select(events).where(events.c.id == event_id)
+    return (await session.execute(query)).mappings().first()
 
 
 # ------------------------------------------------------------------ relations, feedback

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import event
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,19 +19,25 @@ from tandem_matcher.domain import learning
 from tandem_matcher.domain.scoring import (
     DECLINED,
     PARTNERS,
+    EventState,
     ProfileVectors,
     Scored,
     Weights,
     explain,
 )
-from tandem_matcher.domain.topk import TopScores
+from tandem_matcher.domain.topk import StagedTopScores, TopScores
 from tandem_matcher.index import ProfileIndex
 from tandem_matcher.tables import bus
 from tandem_shared.auth import Principal, Role
 from tandem_shared.bus.consumer import PoisonMessage
-from tandem_shared.bus.outbox import enqueue, enqueue_tombstone
+from tandem_shared.bus.outbox import enqueue_many, enqueue_tombstone
 from tandem_shared.contracts import (
     MATCHES,
+    Envelope,
+    EventCancelled,
+    EventCancelledData,
+    EventScheduled,
+    EventUpdated,
     MatchData,
     MatchExplanation,
     MatchSuggested,
@@ -60,6 +68,13 @@ STICKY = (ACCEPTED, PARTNER_STATUS, DECLINED_STATUS)
 
 @dataclass
 class MatcherContext:
+    """The matcher's shared in-memory state (index, standing scores, weights) and settings.
+
+    A use case works on `ctx.begin(session)`: a view that reads the shared state plus its
+    own changes, which reach the shared state only after the session's transaction
+    committed. A rolled-back transaction (a failing outbox write, a message retried or
+    dead-lettered) leaves the shared state exactly as the tables are."""
+
     index: ProfileIndex
     threshold: float
     top_k: int
@@ -69,6 +84,9 @@ class MatcherContext:
     top: TopScores | None = None
     configured: Weights | None = None  # the weights learning is bounded around
     learning_rate: float = 0.0
+    parent: MatcherContext | None = None  # set on a transaction's view
+    _on_commit: list[Callable[[], None]] = field(default_factory=list)
+    _on_rollback: list[Callable[[], None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.top is None:
@@ -85,6 +103,65 @@ class MatcherContext:
     def configured_weights(self) -> Weights:
         assert self.configured is not None
         return self.configured
+
+    def begin(self, session: AsyncSession) -> MatcherContext:
+        """This context as the session's current transaction sees it."""
+        view = replace(
+            self, top=self.standing.staged(), parent=self, _on_commit=[], _on_rollback=[]
+        )
+        after_transaction(session, committed=view._committed, rolled_back=view._rolled_back)
+        return view
+
+    def later(self, change: Callable[[], None]) -> None:
+        """Change the shared state once the transaction committed (at once outside one)."""
+        if self.parent is None:
+            change()
+        else:
+            self._on_commit.append(change)
+
+    def now(self, change: Callable[[], None], undo: Callable[[], None]) -> None:
+        """Change the shared state at once (the transaction's own reads need it) and undo
+        the change if the transaction rolls back."""
+        change()
+        if self.parent is not None:
+            self._on_rollback.append(undo)
+
+    def learned(self, weights: Weights) -> None:
+        self.weights = weights
+        if self.parent is not None:
+            parent = self.parent
+            self.later(lambda: setattr(parent, "weights", weights))
+
+    def _committed(self) -> None:
+        # Index changes first: the standing scores' k-th bests are written into its slots.
+        for change in self._on_commit:
+            change()
+        if isinstance(self.top, StagedTopScores):
+            self.top.apply()
+
+    def _rolled_back(self) -> None:
+        for undo in reversed(self._on_rollback):
+            undo()
+
+
+def after_transaction(
+    session: AsyncSession, *, committed: Callable[[], None], rolled_back: Callable[[], None]
+) -> None:
+    """Run `committed` after the session's transaction commits, or `rolled_back` after it
+    rolls back, whichever comes first (once)."""
+    done = False
+
+    def once(action: Callable[[], None]) -> Callable[..., None]:
+        def listener(*_: Any) -> None:
+            nonlocal done
+            if not done:
+                done = True
+                action()
+
+        return listener
+
+    event.listen(session.sync_session, "after_commit", once(committed), once=True)
+    event.listen(session.sync_session, "after_soft_rollback", once(rolled_back), once=True)
 
 
 log = get_logger(__name__)
@@ -111,6 +188,8 @@ async def load_index(session: AsyncSession, index: ProfileIndex) -> int:
     rows = await repository.all_profiles(session)
     for row in rows:
         index.put(await asyncio.to_thread(index.vectors_for, dict(row)))
+    for event_row in await repository.all_events(session):
+        index.vectors.set_event(str(event_row["id"]), _event_state(event_row))
     for registration in await repository.active_registrations(session):
         index.vectors.register(str(registration["event_id"]), str(registration["profile_id"]))
     for relation in await repository.all_relations(session):
@@ -138,10 +217,31 @@ async def on_profile_upserted(
     data = message.data
     if not await repository.project_profile(session, data):
         return  # stale or repeated version
+    ctx = ctx.begin(session)
     row = {**data.model_dump(mode="json"), "id": data.id}
     vectors = await asyncio.to_thread(ctx.index.vectors_for, row)
-    ctx.index.put(vectors)
+    # Scoring takes the new vectors from `vectors`; the index gets them after commit.
+    ctx.later(lambda: ctx.index.put(vectors))
     await rescore(session, ctx, vectors)
+
+
+@dataclass
+class _Writes:
+    """The match rows and messages one use case produces, written together at the end:
+    one multi-row upsert and one outbox insert, instead of a SELECT, an UPDATE and an
+    outbox row (plus its NOTIFY) per pair."""
+
+    rows: dict[str, dict[str, Any]] = field(default_factory=dict)
+    messages: list[tuple[str, Envelope]] = field(default_factory=list)
+
+    def add(self, row: dict[str, Any], message: Envelope) -> None:
+        self.rows[row["pair_id"]] = row
+        self.messages.append((row["pair_id"], message))
+
+    async def flush(self, session: AsyncSession) -> None:
+        await repository.upsert_matches(session, list(self.rows.values()))
+        await enqueue_many(session, bus, topic=MATCHES.name, messages=self.messages)
+        self.rows, self.messages = {}, []
 
 
 async def rescore(
@@ -154,7 +254,7 @@ async def rescore(
     its pairs up to date: review each standing pair, suggest new pairs in either side's
     top-k, then withdraw pairs the new ones pushed out of both top-ks. `among` restricts
     the changes to those candidates (an event's participants)."""
-    table = ctx.index.vectors.score(profile, ctx.weights)
+    table = ctx.index.vectors.score(profile, ctx.weights, at=_now())
     mine = table.top_ids(ctx.top_k, ctx.threshold)
     existing = {
         _other(match, profile.id): match
@@ -162,11 +262,12 @@ async def rescore(
     }
     if among is not None:
         existing = {other: match for other, match in existing.items() if other in among}
+    writes = _Writes()
     raised: set[str] = set()
     for other, match in existing.items():
         if match["status"] != SUGGESTED:
             continue  # sticky (accepted, partners, declined) or history (withdrawn)
-        if await _review(session, ctx, profile, table.for_id(other), match, mine):
+        if _review(writes, ctx, profile, table.for_id(other), match, mine):
             raised.add(other)
     for result in table.either_side_top(ctx.top_k, ctx.threshold):
         other = result.candidate.id
@@ -175,13 +276,14 @@ async def rescore(
             current is not None and current["status"] != WITHDRAWN
         ):
             continue
-        await _store(session, ctx, profile, result, current)
+        _store(writes, ctx, profile, result, current)
         raised.add(other)
-    await _withdraw_displaced(session, ctx, profile.id, raised)
+    await _withdraw_displaced(session, writes, ctx, profile.id, raised)
+    await writes.flush(session)
 
 
-async def _review(
-    session: AsyncSession,
+def _review(
+    writes: _Writes,
     ctx: MatcherContext,
     profile: ProfileVectors,
     result: Scored | None,
@@ -190,35 +292,41 @@ async def _review(
 ) -> bool:
     """Keep, update or withdraw a standing suggested pair; True if it stays."""
     if result is None:
-        await _withdraw(session, ctx, match, reason="no longer visible to each other")
+        _withdraw(writes, ctx, match, reason="no longer visible to each other")
         return False
     if result.blocked is not None:
-        await _withdraw(session, ctx, match, reason=f"known relation: {result.blocked}")
+        _withdraw(writes, ctx, match, reason=f"known relation: {result.blocked}")
         return False
     if result.score < ctx.threshold:
-        await _withdraw(session, ctx, match, reason="score fell below the threshold")
+        _withdraw(writes, ctx, match, reason="score fell below the threshold")
         return False
     other = result.candidate.id
     ctx.standing.set(profile.id, other, result.score)
     if other not in mine and not ctx.standing.in_top_k(other, profile.id):
-        await _withdraw(session, ctx, match, reason="out of both profiles' top-k")
+        _withdraw(writes, ctx, match, reason="out of both profiles' top-k")
         return False
-    await _store(session, ctx, profile, result, match)
+    _store(writes, ctx, profile, result, match)
     return True
 
 
 async def _withdraw_displaced(
-    session: AsyncSession, ctx: MatcherContext, profile_id: str, raised: set[str]
+    session: AsyncSession, writes: _Writes, ctx: MatcherContext, profile_id: str, raised: set[str]
 ) -> None:
     """A pair that entered B's top-k pushes B's former k-th pair (B, C) out of it; that
-    pair stays only while it is still in C's top-k."""
-    for b in raised:
-        for c in ctx.standing.outside_top_k(b):
+    pair stays only while it is still in C's top-k. The candidate pairs are read in one
+    query (withdrawals only lower k-th bests, so the first list is a superset)."""
+    displaced = {b: ctx.standing.outside_top_k(b) for b in sorted(raised)}
+    stored = await repository.matches_by_pair(
+        session, [pair_id(b, c) for b, cs in displaced.items() for c in cs if c != profile_id]
+    )
+    for b, candidates in displaced.items():
+        for c in candidates:
             if c == profile_id or ctx.standing.in_top_k(c, b):
                 continue
-            match = await repository.get_match(session, pair_id(b, c))
-            if match is not None and match["status"] == SUGGESTED:
-                await _withdraw(session, ctx, match, reason="out of both profiles' top-k")
+            pair = pair_id(b, c)
+            match = stored.get(pair)
+            if match is not None and match["status"] == SUGGESTED and pair not in writes.rows:
+                _withdraw(writes, ctx, match, reason="out of both profiles' top-k")
             else:
                 ctx.standing.remove(b, c)
 
@@ -263,8 +371,8 @@ def _material(ctx: MatcherContext, current: RowMapping | None, result: Scored) -
     )
 
 
-async def _store(
-    session: AsyncSession,
+def _store(
+    writes: _Writes,
     ctx: MatcherContext,
     profile: ProfileVectors,
     result: Scored,
@@ -290,7 +398,8 @@ async def _store(
         explanation=oriented["explanation"],
         event_id=uuid.UUID(result.event_id) if result.event_id else None,
     )
-    values = {
+    row = {
+        "pair_id": data.pair_id,
         "profile_a": data.profile_a,
         "profile_b": data.profile_b,
         "hub_a": data.hub_a,
@@ -304,20 +413,13 @@ async def _store(
         "updated_at": _now(),
     }
     envelope = {"source": ctx.source, "subject": data.pair_id, "hub": data.hub_a, "data": data}
-    if current is None:
-        await repository.insert_match(session, {"pair_id": data.pair_id, **values})
-        message: MatchSuggested | MatchUpdated = MatchSuggested(**envelope)
-    elif current["status"] == WITHDRAWN:
-        await repository.update_match(session, data.pair_id, values)
-        message = MatchSuggested(**envelope)
-    else:
-        await repository.update_match(session, data.pair_id, values)
-        message = MatchUpdated(**envelope)
-    await enqueue(session, bus, topic=MATCHES.name, key=data.pair_id, message=message)
+    fresh = current is None or current["status"] == WITHDRAWN
+    message = MatchSuggested(**envelope) if fresh else MatchUpdated(**envelope)
+    writes.add(row, message)
 
 
-async def _withdraw(
-    session: AsyncSession,
+def _withdraw(
+    writes: _Writes,
     ctx: MatcherContext,
     match: RowMapping,
     *,
@@ -326,9 +428,7 @@ async def _withdraw(
 ) -> None:
     version = match["version"] + 1
     ctx.standing.remove(str(match["profile_a"]), str(match["profile_b"]))
-    await repository.update_match(
-        session, match["pair_id"], {"status": status, "version": version, "updated_at": _now()}
-    )
+    row = {**match, "status": status, "version": version, "updated_at": _now()}
     data = MatchWithdrawnData(
         pair_id=match["pair_id"],
         profile_a=match["profile_a"],
@@ -338,12 +438,8 @@ async def _withdraw(
         version=version,
         reason=reason,
     )
-    await enqueue(
-        session,
-        bus,
-        topic=MATCHES.name,
-        key=data.pair_id,
-        message=MatchWithdrawn(source=ctx.source, subject=data.pair_id, hub=data.hub_a, data=data),
+    writes.add(
+        row, MatchWithdrawn(source=ctx.source, subject=data.pair_id, hub=data.hub_a, data=data)
     )
 
 
@@ -351,14 +447,20 @@ async def on_profile_erased(
     session: AsyncSession, message: ProfileErased, ctx: MatcherContext
 ) -> None:
     profile_id = message.data.id
+    ctx = ctx.begin(session)
+    writes = _Writes()
+    pairs = []
     for match in await repository.matches_of(session, profile_id, active_only=False):
         if match["status"] not in (WITHDRAWN, DECLINED_STATUS):
-            await _withdraw(session, ctx, match, reason="profile erased")
-        # The compacted topic then forgets the pair entirely.
-        await enqueue_tombstone(session, bus, topic=MATCHES.name, key=match["pair_id"])
+            _withdraw(writes, ctx, match, reason="profile erased")
+        pairs.append(match["pair_id"])
+    await enqueue_many(session, bus, topic=MATCHES.name, messages=writes.messages)
+    # The compacted topic then forgets each pair entirely.
+    for pair in pairs:
+        await enqueue_tombstone(session, bus, topic=MATCHES.name, key=pair)
     await repository.forget_profile(session, profile_id)
     ctx.standing.forget(str(profile_id))
-    ctx.index.remove(str(profile_id))
+    ctx.later(lambda: ctx.index.remove(str(profile_id)))
 
 
 # ------------------------------------------------------------------ registrations
@@ -374,16 +476,65 @@ async def on_registration(
     active = isinstance(message, RegistrationCreated)
     if not await repository.project_registration(session, data, active=active, at=message.time):
         return  # stale or repeated
+    ctx = ctx.begin(session)
     event_id, profile_id = str(data.event_id), str(data.profile_id)
+    vectors = ctx.index.vectors
+    was_registered = event_id in vectors.events_of(profile_id)
     if active:
-        ctx.index.vectors.register(event_id, profile_id)
+        ctx.now(
+            lambda: vectors.register(event_id, profile_id),
+            lambda: None if was_registered else vectors.unregister(event_id, profile_id),
+        )
     elif not await repository.registered(session, data.event_id, data.profile_id):
-        ctx.index.vectors.unregister(event_id, profile_id)
+        ctx.now(
+            lambda: vectors.unregister(event_id, profile_id),
+            lambda: vectors.register(event_id, profile_id) if was_registered else None,
+        )
     profile = ctx.index.get(profile_id)
     if profile is None:
         return  # the profile's own upsert will score it with this registration
     participants = ctx.index.vectors.participants(event_id) - {profile_id}
     await rescore(session, ctx, profile, among=participants)
+
+
+def _event_state(row: RowMapping) -> EventState:
+    ends_at = row["ends_at"]
+    if ends_at is not None and ends_at.tzinfo is None:  # SQLite drops the zone; it was UTC
+        ends_at = ends_at.replace(tzinfo=UTC)
+    return EventState(ends_at, row["cancelled"])
+
+
+async def on_event(
+    session: AsyncSession,
+    message: EventScheduled | EventUpdated | EventCancelled,
+    ctx: MatcherContext,
+) -> None:
+    """An event was scheduled, moved or cancelled: if that changes whether co-registration
+    at it counts, rescore its participants' pairs among themselves."""
+    data = message.data
+    cancelled = isinstance(message, EventCancelled)
+    ends_at = None if isinstance(data, EventCancelledData) else data.ends_at
+    if not await repository.project_event(
+        session, data.id, data.version, ends_at=ends_at, cancelled=cancelled, at=message.time
+    ):
+        return  # stale or repeated
+    stored = await repository.get_event(session, data.id)
+    assert stored is not None
+    ctx = ctx.begin(session)
+    vectors, event_id, now = ctx.index.vectors, str(data.id), _now()
+    previous = vectors.event_state(event_id)
+    counted = vectors.upcoming(event_id, now)
+    ctx.now(
+        lambda: vectors.set_event(event_id, _event_state(stored)),
+        lambda: vectors.set_event(event_id, previous),
+    )
+    if vectors.upcoming(event_id, now) == counted:
+        return
+    participants = vectors.participants(event_id)
+    for profile_id in sorted(participants):
+        profile = ctx.index.get(profile_id)
+        if profile is not None:
+            await rescore(session, ctx, profile, among=participants - {profile_id})
 
 
 # ------------------------------------------------------------------ relations, learning
@@ -394,7 +545,7 @@ async def _relate(
 ) -> tuple[uuid.UUID, uuid.UUID]:
     a, b = _pair_members(pair)
     await repository.set_relation(session, pair, a, b, relation, _now())
-    ctx.index.vectors.set_relation(str(a), str(b), relation)
+    ctx.later(lambda: ctx.index.vectors.set_relation(str(a), str(b), relation))
     ctx.standing.remove(str(a), str(b))
     return a, b
 
@@ -412,7 +563,9 @@ async def _decline(
 ) -> None:
     await _relate(session, ctx, match["pair_id"], DECLINED)
     if match["status"] in LISTED:
-        await _withdraw(session, ctx, match, reason=f"declined: {reason}", status=DECLINED_STATUS)
+        writes = _Writes()
+        _withdraw(writes, ctx, match, reason=f"declined: {reason}", status=DECLINED_STATUS)
+        await writes.flush(session)
     else:
         await repository.update_match(session, match["pair_id"], {"status": DECLINED_STATUS})
 
@@ -441,7 +594,7 @@ async def _learn(
     if after == before:
         return
     await repository.save_learned(session, after.as_dict(), _now())
-    ctx.weights = after
+    ctx.learned(after)
     log.info(
         "matcher.weights_learned",
         pair_id=pair,
@@ -469,6 +622,7 @@ async def on_meeting_outcome(
     )
     if not claimed:
         return  # this meeting's outcome was already learned from
+    ctx = ctx.begin(session)
     match = await repository.get_match(session, data.pair_id)
     if data.outcome.value in ("held", "follow_up", "agreement"):
         if match is not None and match["status"] != DECLINED_STATUS:
@@ -566,6 +720,7 @@ async def record_feedback(
     suggested again; met/agreement → already partners; accepted → kept. Every outcome
     nudges the learned weights."""
     match = await _visible_match(session, principal, pair)
+    ctx = ctx.begin(session)
     if not (principal.may_write_hub(match["hub_a"]) or principal.may_write_hub(match["hub_b"])):
         raise Forbidden("only staff of the pair's hubs may give feedback")
     record = {

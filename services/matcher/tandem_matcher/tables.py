@@ -59,6 +59,18 @@ registrations = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
+# Events (from tandem.events.v1), latest version wins: only co-registration at an event
+# that is neither over nor cancelled counts as "same upcoming event".
+events = Table(
+    "events",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("ends_at", DateTime(timezone=True), nullable=True),  # unknown for a bare cancel
+    Column("cancelled", Boolean, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
 # What the matcher knows of a pair beyond scores: declined (never suggest again) or
 # partners (met / agreed: shown as such, never suggested anew).
 relations = Table(

@@ -27,6 +27,14 @@ from tandem_shared.contracts import (
 from tandem_shared.directory import forget_profile, project_profile
 from tandem_shared.runtime import Runtime
 
+# Each profile update brings ~10 match messages (suggested, updated, withdrawn): handling
+# a poll's records in one transaction saves a commit per message. The handlers' effects
+# are all in the transaction or after commit (feed and delivery wake-ups), so a failed
+# batch is simply redone one record at a time. A batch's notifications reach the feed only
+# when it commits, so its length is latency too: 20 records are ~100 ms of handling and
+# already make the per-message commit cost small.
+BATCH = 20
+
 
 def _profiles() -> Subscription:
     """The shared directory projection plus the subsectors sector subscriptions need."""
@@ -43,6 +51,7 @@ def _profiles() -> Subscription:
         name="profile-directory",
         topics=(PROFILES.name,),
         handlers={ProfileUpserted: upserted, ProfileErased: erased},
+        batch_size=BATCH,
     )
 
 
@@ -73,6 +82,7 @@ def subscriptions(runtime: Runtime) -> Sequence[Subscription]:
                 MatchUpdated: on_match,
                 MatchWithdrawn: on_withdrawn,
             },
+            batch_size=BATCH,
         ),
         Subscription(
             name="meetings",

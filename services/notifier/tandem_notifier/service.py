@@ -317,7 +317,11 @@ async def on_match(
     facts_rows = await repository.profile_facts(session, [match.profile_a, match.profile_b])
     a = _facts(match.profile_a, match.hub_a, facts_rows)
     b = _facts(match.profile_b, match.hub_b, facts_rows)
-    name_a, name_b = await _names(session, match.profile_a, match.profile_b)
+    # The facts rows carry the names too: no second directory query per match message.
+    name_a, name_b = (
+        facts_rows[profile]["name"] if profile in facts_rows else UNKNOWN
+        for profile in (match.profile_a, match.profile_b)
+    )
     rendered = render_match(match, name_a, name_b, updated=isinstance(message, MatchUpdated))
     hubs = sorted({match.hub_a, match.hub_b})
     fed = await _feed(session, hubs, message, rendered, match.pair_id)

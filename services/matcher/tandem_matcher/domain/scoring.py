@@ -16,7 +16,7 @@ Components (each in [0, 1]) and their weights:
 - `looking_for`: 1 if each is a kind the other looks for, 0.5 if one is;
 - `language`: 1 if they share a working language;
 - `geography`: same NUTS-2 region / same country / neighbouring countries / other;
-- `event`: 1 if both are registered to the same event.
+- `event`: 1 if both are registered to the same upcoming event (not over, not cancelled).
 Relations are flags, not weighted: `same_organisation` and `declined` pairs are never
 suggested; `partners` (met or agreed) are kept as such but never suggested anew.
 """
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import numpy as np
 from numpy.typing import NDArray
@@ -77,6 +78,12 @@ class Weights:
 
     def as_dict(self) -> dict[str, float]:
         return {name: float(getattr(self, name)) for name in WEIGHTED}
+
+
+@dataclass(frozen=True)
+class EventState:
+    ends_at: datetime | None  # None: not known (a cancellation seen before the event)
+    cancelled: bool = False
 
 
 # Pair relations known to the matcher.
@@ -279,6 +286,8 @@ class VectorIndex:
         self._relations: dict[str, dict[str, str]] = {}
         self._events_of: dict[str, set[str]] = {}
         self._participants: dict[str, set[str]] = {}
+        # Events known to be over at some time or cancelled (from the events topic).
+        self._event_state: dict[str, EventState] = {}
 
     def __len__(self) -> int:
         return len(self._slot_of)
@@ -356,6 +365,30 @@ class VectorIndex:
         self._events_of.get(profile_id, set()).discard(event_id)
         self._participants.get(event_id, set()).discard(profile_id)
 
+    def set_event(self, event_id: str, state: EventState | None) -> None:
+        """Record when the event ends and whether it was cancelled (None: forget it)."""
+        if state is None:
+            self._event_state.pop(event_id, None)
+        else:
+            self._event_state[event_id] = state
+
+    def event_state(self, event_id: str) -> EventState | None:
+        return self._event_state.get(event_id)
+
+    def upcoming(self, event_id: str, at: datetime | None) -> bool:
+        """Whether co-registration at the event counts at `at`: not cancelled and not over.
+        An event not seen yet counts (a registration implies it exists; its own message
+        may come later on another topic); `at` None ignores end times."""
+        state = self._event_state.get(event_id)
+        if state is None:
+            return True
+        if state.cancelled:
+            return False
+        return at is None or state.ends_at is None or state.ends_at > at
+
+    def events_of(self, profile_id: str) -> frozenset[str]:
+        return frozenset(self._events_of.get(profile_id, ()))
+
     def participants(self, event_id: str) -> frozenset[str]:
         return frozenset(self._participants.get(event_id, ()))
 
@@ -365,11 +398,13 @@ class VectorIndex:
         if slot is not None:
             self._kth[slot] = score
 
-    def _shared_events(self, profile: ProfileVectors) -> dict[int, str]:
-        """Slot → one event both are registered to (the smallest id, for stable output);
-        touches only the participants of the profile's own events."""
+    def _shared_events(self, profile: ProfileVectors, at: datetime | None) -> dict[int, str]:
+        """Slot → one upcoming event both are registered to (the smallest id, for stable
+        output); touches only the participants of the profile's own events."""
         shared: dict[int, str] = {}
         for event_id in sorted(self._events_of.get(profile.id, ()), reverse=True):
+            if not self.upcoming(event_id, at):
+                continue
             for other in self._participants.get(event_id, ()):
                 slot = self._slot_of.get(other)
                 if slot is not None and other != profile.id:
@@ -449,7 +484,11 @@ class VectorIndex:
             np.where(row >= 0, offer_of_row[row], -1),
         )
 
-    def score(self, profile: ProfileVectors, weights: Weights = Weights()) -> ScoreTable:
+    def score(
+        self, profile: ProfileVectors, weights: Weights = Weights(), at: datetime | None = None
+    ) -> ScoreTable:
+        """Score the profile against every slot; `at` is the time that decides which
+        events are still upcoming (None: every event not cancelled)."""
         slots = len(self._profiles)
         a_to_b, b_to_a = self._a_to_b(profile, slots), self._b_to_a(profile, slots)
         wants = (self._kind[:slots] & _kind_mask(profile.looking_for)) != 0
@@ -461,7 +500,7 @@ class VectorIndex:
         own_kind = KIND_INDEX.get(profile.kind, KIND_INDEX["other"])
         sector = self.structure.sectors[own_kind][self._kind_index[:slots]]
         geography = self._geography(profile, slots)
-        shared_events = self._shared_events(profile)
+        shared_events = self._shared_events(profile, at)
         event = np.zeros(slots)
         event[list(shared_events)] = 1.0
         reciprocal = harmonic(a_to_b.best, b_to_a.best)

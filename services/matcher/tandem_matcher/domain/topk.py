@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 KthListener = Callable[[str, float], None]
 
@@ -29,16 +29,17 @@ class TopScores:
 
     def set(self, a: str, b: str, score: float) -> None:
         for first, second in ((a, b), (b, a)):
-            self._scores.setdefault(first, {})[second] = score
+            self._writable(first)[second] = score
             self._refresh(first)
 
     def remove(self, a: str, b: str) -> None:
         for first, second in ((a, b), (b, a)):
-            if self._scores.get(first, {}).pop(second, None) is not None:
+            if second in self._row(first):
+                del self._writable(first)[second]
                 self._refresh(first)
 
     def forget(self, profile_id: str) -> None:
-        for other in list(self._scores.get(profile_id, {})):
+        for other in list(self._row(profile_id)):
             self.remove(profile_id, other)
         self._scores.pop(profile_id, None)
         self._kth.pop(profile_id, None)
@@ -47,7 +48,7 @@ class TopScores:
         return self._kth.get(profile_id, -math.inf)
 
     def score(self, a: str, b: str) -> float | None:
-        return self._scores.get(a, {}).get(b)
+        return self._row(a).get(b)
 
     def in_top_k(self, profile_id: str, other: str) -> bool:
         """Whether the standing pair (profile, other) is among the profile's k best."""
@@ -57,12 +58,77 @@ class TopScores:
     def outside_top_k(self, profile_id: str) -> list[str]:
         """The profile's standing partners that are not among its k best."""
         kth = self.kth(profile_id)
-        return [other for other, score in self._scores.get(profile_id, {}).items() if score < kth]
+        return [other for other, score in self._row(profile_id).items() if score < kth]
+
+    def staged(self) -> StagedTopScores:
+        """A view for one transaction (see `StagedTopScores`)."""
+        return StagedTopScores(self)
+
+    def _row(self, profile_id: str) -> Mapping[str, float]:
+        return self._scores.get(profile_id, {})
+
+    def _writable(self, profile_id: str) -> dict[str, float]:
+        return self._scores.setdefault(profile_id, {})
 
     def _refresh(self, profile_id: str) -> None:
-        scores = self._scores.get(profile_id, {})
+        scores = self._row(profile_id)
         kth = heapq.nlargest(self.k, scores.values())[-1] if len(scores) >= self.k else -math.inf
-        if self._kth.get(profile_id, -math.inf) != kth:
+        if self.kth(profile_id) != kth:
             self._kth[profile_id] = kth
             if self._on_kth is not None:
                 self._on_kth(profile_id, kth)
+
+
+class StagedTopScores(TopScores):
+    """One transaction's view of a `TopScores`: it reads the base plus its own changes,
+    and the base changes only when `apply()` replays them (after the transaction
+    committed). A rolled-back transaction just drops the view, so the shared standing
+    scores never hold a pair the tables do not."""
+
+    def __init__(self, base: TopScores) -> None:
+        super().__init__(base.k)
+        self._base = base
+        self._forgotten: set[str] = set()
+        self._changes: list[tuple[str, tuple[str, ...], float]] = []
+
+    def set(self, a: str, b: str, score: float) -> None:
+        self._changes.append(("set", (a, b), score))
+        super().set(a, b, score)
+
+    def remove(self, a: str, b: str) -> None:
+        self._changes.append(("remove", (a, b), 0.0))
+        super().remove(a, b)
+
+    def forget(self, profile_id: str) -> None:
+        self._changes.append(("forget", (profile_id,), 0.0))
+        super().forget(profile_id)
+        self._forgotten.add(profile_id)
+
+    def kth(self, profile_id: str) -> float:
+        if profile_id in self._scores or profile_id in self._forgotten:
+            return super().kth(profile_id)
+        return self._base.kth(profile_id)
+
+    def apply(self) -> None:
+        """Replay this view's changes on the base, in order."""
+        for change, ids, score in self._changes:
+            if change == "set":
+                self._base.set(ids[0], ids[1], score)
+            elif change == "remove":
+                self._base.remove(ids[0], ids[1])
+            else:
+                self._base.forget(ids[0])
+        self._changes.clear()
+
+    def _row(self, profile_id: str) -> Mapping[str, float]:
+        if profile_id in self._scores or profile_id in self._forgotten:
+            return self._scores.get(profile_id, {})
+        return self._base._row(profile_id)
+
+    def _writable(self, profile_id: str) -> dict[str, float]:
+        if profile_id not in self._scores:
+            forgotten = profile_id in self._forgotten
+            self._scores[profile_id] = {} if forgotten else dict(self._base._row(profile_id))
+            self._kth[profile_id] = -math.inf if forgotten else self._base.kth(profile_id)
+            self._forgotten.discard(profile_id)
+        return self._scores[profile_id]

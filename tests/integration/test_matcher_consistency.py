@@ -1,0 +1,174 @@
+"""The matcher's in-memory state (index, standing scores and k-th bests, learned weights)
+follows its tables: a handler whose transaction rolls back (a failing outbox write, a
+failure after the handler) changes none of it, and the retried message leaves it equal
+to what a restart would rebuild from the tables. Runs the handlers on PostgreSQL the way
+the consumer runner does (inbox claim + handler in one transaction)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from tandem_matcher import service
+from tandem_matcher.encoder import CachedEncoder, build_encoder
+from tandem_matcher.index import ProfileIndex
+from tandem_matcher.settings import MatcherSettings
+from tandem_matcher.tables import bus
+from tandem_shared.bus.consumer import claim_in_inbox
+from tandem_shared.contracts import (
+    Envelope,
+    MeetingOutcomeData,
+    MeetingOutcomeRecorded,
+    ProfileData,
+    ProfileUpserted,
+    pair_id,
+)
+from tandem_shared.db import create_engine
+from tests.support import complementary_profiles
+
+pytestmark = pytest.mark.integration
+
+NOW = datetime(2026, 11, 1, tzinfo=UTC)
+Handler = Callable[[AsyncSession, Any, service.MatcherContext], Awaitable[None]]
+
+
+@pytest.fixture(scope="module")
+def encoder() -> CachedEncoder:
+    settings = MatcherSettings()
+    return build_encoder(settings.encoder, settings.encoder_threads)
+
+
+@pytest.fixture
+async def sessions(
+    clean_databases: dict[str, str],
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = create_engine(clean_databases["matcher"])
+    yield async_sessionmaker(engine, expire_on_commit=False)
+    await engine.dispose()
+
+
+def context(encoder: CachedEncoder) -> service.MatcherContext:
+    settings = MatcherSettings(learning_rate=0.2)
+    return service.MatcherContext(
+        index=ProfileIndex(encoder, settings.structure()),
+        threshold=settings.threshold,
+        top_k=settings.top_k,
+        material_change=settings.material_change,
+        source="/test",
+        weights=settings.weights.weights(),
+        learning_rate=settings.learning_rate,
+    )
+
+
+async def handle(
+    sessions: async_sessionmaker[AsyncSession],
+    ctx: service.MatcherContext,
+    handler: Handler,
+    message: Envelope,
+    *,
+    fail_after: bool = False,
+) -> None:
+    """What the consumer runner does with one record; `fail_after` fails the transaction
+    after the handler returned (as a failing commit would)."""
+    async with sessions() as session, session.begin():
+        assert await claim_in_inbox(
+            session, bus, consumer="test", message_id=str(message.id), topic="t"
+        )
+        await handler(session, message, ctx)
+        if fail_after:
+            raise RuntimeError("the transaction fails after the handler")
+
+
+def upserted(fields: dict[str, Any]) -> ProfileUpserted:
+    data = ProfileData(
+        **{**fields, "id": uuid.uuid4(), "hub": "demo", "version": 1, "updated_at": NOW}
+    )
+    return ProfileUpserted(source="/test", subject=str(data.id), hub="demo", data=data)
+
+
+def snapshot(ctx: service.MatcherContext, ids: list[str]) -> dict[str, Any]:
+    """Everything in memory that scoring depends on, for these profiles."""
+    vectors = ctx.index.vectors
+    return {
+        "indexed": sorted(i for i in ids if ctx.index.get(i) is not None),
+        "standing": {
+            (a, b): ctx.standing.score(a, b)
+            for a in ids
+            for b in ids
+            if ctx.standing.score(a, b) is not None
+        },
+        "kth": {i: ctx.standing.kth(i) for i in ids},
+        "relations": {(a, b): vectors.relation(a, b) for a in ids for b in ids if a != b},
+        "weights": ctx.weights,
+    }
+
+
+async def rebuilt(
+    sessions: async_sessionmaker[AsyncSession], encoder: CachedEncoder
+) -> service.MatcherContext:
+    """A context as a restart builds it from the tables."""
+    fresh = context(encoder)
+    async with sessions() as session, session.begin():
+        await service.load_index(session, fresh.index)
+        await service.load_standing(session, fresh)
+    return fresh
+
+
+async def test_a_rolled_back_handler_changes_nothing_in_memory_and_the_retry_matches_the_tables(
+    sessions: async_sessionmaker[AsyncSession],
+    encoder: CachedEncoder,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    museum_fields, studio_fields = complementary_profiles()
+    museum, studio = upserted(museum_fields), upserted(studio_fields)
+    atelier = upserted({**studio_fields, "name": "Atelier Drei"})
+    ids = [str(m.data.id) for m in (museum, studio, atelier)]
+    ctx = context(encoder)
+    for message in (museum, studio):
+        await handle(sessions, ctx, service.on_profile_upserted, message)
+    assert ctx.standing.score(ids[0], ids[1]) is not None
+    before = snapshot(ctx, ids)
+
+    # 1. The outbox write fails: the whole transaction rolls back.
+    async def outbox_down(*_: Any, **__: Any) -> None:
+        raise RuntimeError("outbox unavailable")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(service, "enqueue_many", outbox_down)
+        with pytest.raises(RuntimeError, match="outbox unavailable"):
+            await handle(sessions, ctx, service.on_profile_upserted, atelier)
+    assert snapshot(ctx, ids) == before
+
+    # 2. The retry commits: memory now holds what the tables say.
+    await handle(sessions, ctx, service.on_profile_upserted, atelier)
+    after = snapshot(ctx, ids)
+    assert ids[2] in after["indexed"] and ctx.standing.score(ids[0], ids[2]) is not None
+    assert after == snapshot(await rebuilt(sessions, encoder), ids)
+
+    # 3. A meeting outcome (partners + learned weights) whose transaction fails after
+    #    the handler: neither the relation nor the weights move; its retry moves both.
+    outcome = MeetingOutcomeRecorded(
+        source="/test",
+        subject=str(uuid.uuid4()),
+        hub="demo",
+        data=MeetingOutcomeData(
+            id=uuid.uuid4(),
+            event_id=uuid.uuid4(),
+            version=1,
+            pair_id=pair_id(museum.data.id, studio.data.id),
+            outcome="agreement",
+        ),
+    )
+    with pytest.raises(RuntimeError, match="fails after the handler"):
+        await handle(sessions, ctx, service.on_meeting_outcome, outcome, fail_after=True)
+    assert snapshot(ctx, ids) == after
+    await handle(sessions, ctx, service.on_meeting_outcome, outcome)
+    learned = snapshot(ctx, ids)
+    assert learned["weights"] != after["weights"]
+    assert ctx.index.vectors.relation(ids[0], ids[1]) == "partners"
+    assert learned == snapshot(await rebuilt(sessions, encoder), ids)
