@@ -25,6 +25,7 @@ from tandem_shared.broker import start_broker
 from tandem_shared.db import create_engine
 from tandem_shared.migrations import upgrade
 from tandem_tools.pg import create_database, database_url, drop_database
+from tests.integration.notifier_channels import SmtpServer
 
 SERVICE_NAMES = ("registry", "matcher", "events", "notifier")
 
@@ -118,3 +119,12 @@ async def clean_databases(databases: dict[str, str]) -> AsyncIterator[dict[str, 
 def topic_prefix() -> str:
     """Fresh topics for every test: all topic names get this prefix."""
     return f"t{uuid.uuid4().hex[:10]}."
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    """A local SMTP server that keeps what it receives (the notifier's email channel)."""
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()

@@ -12,6 +12,7 @@ import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from fastapi import FastAPI
 
+from tandem_shared.auth import Principal, Role, issue_token
 from tandem_shared.settings import ServiceSettings
 
 T = TypeVar("T")
@@ -99,6 +100,22 @@ async def read_topic(
     finally:
         await consumer.stop()
     return records
+
+
+def bearer(
+    settings: ServiceSettings,
+    hub: str = "demo",
+    role: Role = Role.STAFF,
+    *,
+    subject: str | None = None,
+) -> dict[str, str]:
+    """Headers with a token the registry would issue to `subject` (by default `role@hub`),
+    signed with the service's own secret so no registry needs to run."""
+    principal = Principal(subject=subject or f"{role.value}@{hub}", hub=hub, role=role)
+    token = issue_token(
+        principal, secret=settings.jwt_secret.get_secret_value(), issuer=settings.jwt_issuer
+    )
+    return {"Authorization": f"Bearer {token}"}
 
 
 async def login(

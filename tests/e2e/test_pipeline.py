@@ -25,14 +25,6 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def stack(
     clean_databases: dict[str, str],
     kafka: Any,

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from tandem_events.app import create_app
 from tandem_events.settings import EventsSettings
 from tandem_events.tables import directory
-from tandem_shared.auth import Principal, Role, issue_token
+from tandem_shared.auth import Role
 from tandem_shared.contracts import (
     PROFILES,
     Envelope,
@@ -33,7 +33,7 @@ from tandem_shared.contracts import (
     parse_message,
 )
 from tandem_shared.db import transaction
-from tests.support import eventually, produce, read_topic, running, service_settings
+from tests.support import bearer, eventually, produce, read_topic, running, service_settings
 
 
 @dataclass
@@ -44,13 +44,7 @@ class Events:
     kafka: Any
 
     def auth(self, hub: str = "demo", role: Role = Role.HUB_ADMIN) -> dict[str, str]:
-        principal = Principal(subject=f"{role.value}@{hub}", hub=hub, role=role)
-        token = issue_token(
-            principal,
-            secret=self.settings.jwt_secret.get_secret_value(),
-            issuer=self.settings.jwt_issuer,
-        )
-        return {"Authorization": f"Bearer {token}"}
+        return bearer(self.settings, hub, role)
 
     async def call(
         self, method: str, url: str, *, expect: int = 200, hub: str = "demo", **kwargs: Any
@@ -162,7 +156,7 @@ async def events_service(
         database_url=databases["events"],
         kafka=kafka,
         prefix=prefix,
-        **{"schedule_time_limit_seconds": 2.0, **overrides},
+        **{"schedule_time_limit_seconds": 2.0, "repair_poll_seconds": 0.5, **overrides},
     )
     app = create_app(settings)
     async with running(app) as client:

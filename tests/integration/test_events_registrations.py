@@ -4,15 +4,15 @@ registration messages and erasure of a profile's personal data."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from tandem_events.tables import registrations
+from tandem_events.tables import matches, registrations
 from tandem_shared.contracts import (
+    MATCHES,
     PROFILES,
     REGISTRATIONS,
     ProfileErased,
@@ -21,18 +21,15 @@ from tandem_shared.contracts import (
     Sharing,
 )
 from tandem_shared.db import transaction
-from tests.integration.events_support import Events, events_service, matching_event, profile
+from tests.integration.events_support import (
+    Events,
+    match_suggested,
+    matching_event,
+    profile,
+)
 from tests.support import eventually
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def svc(
-    clean_databases: dict[str, str], kafka: Any, topic_prefix: str
-) -> AsyncIterator[Events]:
-    async with events_service(clean_databases, kafka, topic_prefix) as events:
-        yield events
 
 
 def registration(profile_id: Any, name: str = "Anna Nowak", **changes: Any) -> dict[str, Any]:
@@ -43,28 +40,28 @@ def registration(profile_id: Any, name: str = "Anna Nowak", **changes: Any) -> d
     }
 
 
-async def test_a_full_event_waitlists_and_a_withdrawal_moves_the_first_up(svc: Events) -> None:
+async def test_a_full_event_waitlists_and_a_withdrawal_moves_the_first_up(events: Events) -> None:
     people = [profile(f"Org {n}") for n in range(4)]
-    await svc.add_profiles(*people)
-    event = await svc.call("POST", "/v1/events", json=matching_event(capacity=2), expect=201)
+    await events.add_profiles(*people)
+    event = await events.call("POST", "/v1/events", json=matching_event(capacity=2), expect=201)
     base = f"/v1/events/{event['id']}/registrations"
-    made = [await svc.call("POST", base, json=registration(p.id), expect=201) for p in people]
+    made = [await events.call("POST", base, json=registration(p.id), expect=201) for p in people]
     assert [r["status"] for r in made] == ["registered", "registered", "waitlisted", "waitlisted"]
     assert made[0]["organisation"] == "Org 0"
 
-    withdrawn = await svc.call("POST", f"{base}/{made[0]['id']}:withdraw")
+    withdrawn = await events.call("POST", f"{base}/{made[0]['id']}:withdraw")
     assert withdrawn["status"] == "withdrawn"
-    again = await svc.call("POST", f"{base}/{made[0]['id']}:withdraw")
+    again = await events.call("POST", f"{base}/{made[0]['id']}:withdraw")
     assert again["version"] == withdrawn["version"]
-    statuses = [r["status"] for r in await svc.call("GET", base)]
+    statuses = [r["status"] for r in await events.call("GET", base)]
     assert statuses == ["withdrawn", "registered", "registered", "waitlisted"]
 
-    checked = await svc.call("POST", f"{base}/{made[1]['id']}:check-in")
+    checked = await events.call("POST", f"{base}/{made[1]['id']}:check-in")
     assert checked["status"] == "checked_in"
-    await svc.call("POST", f"{base}/{made[3]['id']}:check-in", expect=409)
+    await events.call("POST", f"{base}/{made[3]['id']}:check-in", expect=409)
 
     # created for the three that got a place (one by promotion), withdrawn for the first
-    messages = await svc.messages(REGISTRATIONS.name, expect=4)
+    messages = await events.messages(REGISTRATIONS.name, expect=4)
     assert all(isinstance(m.data, RegistrationData) for m in messages)
     assert sorted((m.type, str(getattr(m.data, "id", ""))) for m in messages) == sorted(
         [
@@ -76,29 +73,29 @@ async def test_a_full_event_waitlists_and_a_withdrawal_moves_the_first_up(svc: E
     )
 
 
-async def test_only_visible_profiles_register_and_only_once(svc: Events) -> None:
+async def test_only_visible_profiles_register_and_only_once(events: Events) -> None:
     private_north = profile("North Only", hub="north", sharing=Sharing.HUB)
     shared_north = profile("North Shared", hub="north")
-    await svc.add_profiles(private_north, shared_north)
-    event = await svc.call("POST", "/v1/events", json=matching_event(), expect=201)
+    await events.add_profiles(private_north, shared_north)
+    event = await events.call("POST", "/v1/events", json=matching_event(), expect=201)
     base = f"/v1/events/{event['id']}/registrations"
 
-    refused = await svc.client.post(
-        base, json=registration(private_north.id), headers=svc.auth("demo")
+    refused = await events.client.post(
+        base, json=registration(private_north.id), headers=events.auth("demo")
     )
     assert refused.status_code == 422 and "profile_id" in refused.text
-    await svc.call("POST", base, json=registration(private_north.id), hub="north", expect=201)
-    await svc.call("POST", base, json=registration(shared_north.id), expect=201)
-    await svc.call("POST", base, json=registration(shared_north.id), expect=409)
+    await events.call("POST", base, json=registration(private_north.id), hub="north", expect=201)
+    await events.call("POST", base, json=registration(shared_north.id), expect=201)
+    await events.call("POST", base, json=registration(shared_north.id), expect=409)
     unknown = registration("00000000-0000-0000-0000-000000000001")
-    await svc.call("POST", base, json=unknown, expect=422)
-    await svc.call(
+    await events.call("POST", base, json=unknown, expect=422)
+    await events.call(
         "POST",
         "/v1/events/00000000-0000-0000-0000-000000000000/registrations",
         json=registration(shared_north.id),
         expect=404,
     )
-    assert len(await svc.call("GET", base)) == 2
+    assert len(await events.call("GET", base)) == 2
 
 
 @pytest.mark.parametrize(
@@ -109,53 +106,63 @@ async def test_only_visible_profiles_register_and_only_once(svc: Events) -> None
         ({"max_meetings": -1}, "max_meetings"),
         ({"participant": {"name": "A", "email": "not-an-email"}}, "email"),
         ({"participant": {"name": "", "email": "a@example.org"}}, "name"),
+        ({"participant": {"name": "A\x00", "email": "a@example.org"}}, "NUL"),
+        ({"participant": {"name": "A", "email": "a@example.org", "languages": ["xx"]}}, "639"),
+        ({"surprise": True}, "surprise"),
     ],
 )
-async def test_bad_registrations_are_422(svc: Events, changes: dict[str, Any], field: str) -> None:
+async def test_bad_registrations_are_422(
+    events: Events, changes: dict[str, Any], field: str
+) -> None:
     org = profile("Org")
-    await svc.add_profiles(org)
-    event = await svc.call("POST", "/v1/events", json=matching_event(), expect=201)
+    await events.add_profiles(org)
+    event = await events.call("POST", "/v1/events", json=matching_event(), expect=201)
     base = f"/v1/events/{event['id']}/registrations"
-    response = await svc.client.post(base, json=registration(org.id, **changes), headers=svc.auth())
+    response = await events.client.post(
+        base, json=registration(org.id, **changes), headers=events.auth()
+    )
     assert response.status_code == 422, response.text
     assert field in response.text
-    assert await svc.call("GET", base) == []
+    assert await events.call("GET", base) == []
 
 
 async def test_contacts_only_for_the_organiser_and_writes_only_for_the_hubs_concerned(
-    svc: Events,
+    events: Events,
 ) -> None:
     org = profile("Org", hub="south")
-    await svc.add_profiles(org)
-    event = await svc.call("POST", "/v1/events", json=matching_event(), expect=201)
+    await events.add_profiles(org)
+    event = await events.call("POST", "/v1/events", json=matching_event(), expect=201)
     base = f"/v1/events/{event['id']}/registrations"
-    made = await svc.call("POST", base, json=registration(org.id), hub="south", expect=201)
+    made = await events.call("POST", base, json=registration(org.id), hub="south", expect=201)
 
-    assert (await svc.call("GET", base))[0]["participant"]["email"] == "anna@example.org"
-    assert (await svc.call("GET", base, hub="north"))[0]["participant"] is None
-    await svc.call("POST", f"{base}/{made['id']}:withdraw", hub="north", expect=403)
-    await svc.call("POST", f"{base}/{made['id']}:check-in", hub="south", expect=403)
-    assert (await svc.call("POST", f"{base}/{made['id']}:withdraw", hub="south"))[
+    assert (await events.call("GET", base))[0]["participant"]["email"] == "anna@example.org"
+    assert (await events.call("GET", base, hub="north"))[0]["participant"] is None
+    await events.call("POST", f"{base}/{made['id']}:withdraw", hub="north", expect=403)
+    await events.call("POST", f"{base}/{made['id']}:check-in", hub="south", expect=403)
+    assert (await events.call("POST", f"{base}/{made['id']}:withdraw", hub="south"))[
         "status"
     ] == "withdrawn"
 
 
-async def test_erasure_of_a_profile_removes_its_participants_personal_data(svc: Events) -> None:
+async def test_erasure_of_a_profile_removes_its_participants_personal_data(events: Events) -> None:
     org, other = profile("Org"), profile("Other")
-    await svc.add_profiles(org, other)
-    event = await svc.call("POST", "/v1/events", json=matching_event(), expect=201)
+    await events.add_profiles(org, other)
+    event = await events.call("POST", "/v1/events", json=matching_event(), expect=201)
     base = f"/v1/events/{event['id']}/registrations"
-    await svc.call("POST", base, json=registration(org.id, "Erased Person"), expect=201)
-    await svc.call("POST", base, json=registration(other.id, "Kept Person"), expect=201)
+    await events.call("POST", base, json=registration(org.id, "Erased Person"), expect=201)
+    await events.call("POST", base, json=registration(other.id, "Kept Person"), expect=201)
+    await events.publish(MATCHES.name, match_suggested(org, other))
+    suggestions_url = f"/v1/events/{event['id']}/suggestions"
+    await eventually(lambda: events.call("GET", suggestions_url), what="the suggestion")
 
     data = ProfileErasedData(id=org.id, hub=org.hub, version=2, erased_at=datetime.now(UTC))
     erased = ProfileErased(
         source="/tandem/registry/test", subject=str(org.id), hub=org.hub, data=data
     )
-    await svc.publish(PROFILES.name, erased)
+    await events.publish(PROFILES.name, erased)
 
     async def scrubbed() -> list[dict[str, Any]] | None:
-        async with transaction(svc.app.state.runtime.sessionmaker) as session:
+        async with transaction(events.app.state.runtime.sessionmaker) as session:
             rows = [dict(r) for r in (await session.execute(select(registrations))).mappings()]
         names = {r["participant_name"] for r in rows}
         return rows if names == {None, "Kept Person"} else None
@@ -163,3 +170,7 @@ async def test_erasure_of_a_profile_removes_its_participants_personal_data(svc: 
     rows = await eventually(scrubbed, what="the erased participant's data cleared")
     erased_row = next(r for r in rows if r["profile_id"] == org.id)
     assert erased_row["participant_email"] is None and erased_row["participant_languages"] == []
+    # what the matcher said about the erased organisation goes too
+    assert await events.call("GET", suggestions_url) == []
+    async with transaction(events.app.state.runtime.sessionmaker) as session:
+        assert (await session.execute(select(matches))).all() == []

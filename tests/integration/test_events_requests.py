@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import uuid
 from typing import Any
 
 import pytest
@@ -12,31 +12,24 @@ from tandem_shared.contracts import (
     MatchWithdrawn,
     MatchWithdrawnData,
     ProfileData,
+    dead_letter_topic,
+    pair_id,
 )
 from tests.integration.events_support import (
     Events,
-    events_service,
     match_suggested,
     matching_event,
     profile,
 )
-from tests.support import eventually
+from tests.support import eventually, read_topic
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-async def svc(
-    clean_databases: dict[str, str], kafka: Any, topic_prefix: str
-) -> AsyncIterator[Events]:
-    async with events_service(clean_databases, kafka, topic_prefix) as events:
-        yield events
-
-
-async def _register(svc: Events, event_id: str, *people: ProfileData) -> list[dict[str, Any]]:
+async def _register(events: Events, event_id: str, *people: ProfileData) -> list[dict[str, Any]]:
     base = f"/v1/events/{event_id}/registrations"
     return [
-        await svc.call(
+        await events.call(
             "POST",
             base,
             json={
@@ -50,33 +43,70 @@ async def _register(svc: Events, event_id: str, *people: ProfileData) -> list[di
     ]
 
 
-async def test_a_request_is_accepted_or_declined_by_the_asked_side(svc: Events) -> None:
+async def test_a_request_is_accepted_or_declined_by_the_asked_side(events: Events) -> None:
     a, b, c = profile("A"), profile("B", hub="north"), profile("C", hub="south")
-    await svc.add_profiles(a, b, c)
-    event = await svc.call("POST", "/v1/events", json=matching_event(), expect=201)
-    ra, rb, rc = await _register(svc, event["id"], a, b, c)
+    await events.add_profiles(a, b, c)
+    event = await events.call("POST", "/v1/events", json=matching_event(), expect=201)
+    ra, rb, rc = await _register(events, event["id"], a, b, c)
     base = f"/v1/events/{event['id']}/requests"
 
     ask = {"from_registration": rb["id"], "to_registration": rc["id"], "message": "Coffee?"}
-    await svc.call("POST", base, json=ask, hub="south", expect=403)  # south is the asked side
-    first = await svc.call("POST", base, json=ask, hub="north", expect=201)
+    await events.call("POST", base, json=ask, hub="south", expect=403)  # south is the asked side
+    first = await events.call("POST", base, json=ask, hub="north", expect=201)
     assert first["status"] == "pending"
-    await svc.call("POST", base, json=ask, hub="north", expect=409)  # one open request a pair
+    await events.call("POST", base, json=ask, hub="north", expect=409)  # one open request a pair
 
     url = f"{base}/{first['id']}"
-    await svc.call("POST", f"{url}:accept", hub="north", expect=403)
-    accepted = await svc.call("POST", f"{url}:accept", hub="south")
+    await events.call("POST", f"{url}:accept", hub="north", expect=403)
+    accepted = await events.call("POST", f"{url}:accept", hub="south")
     assert accepted["status"] == "accepted"
-    assert (await svc.call("POST", f"{url}:accept", hub="south"))["status"] == "accepted"
-    await svc.call("POST", f"{url}:decline", json={"reason": "x"}, hub="south", expect=409)
+    assert (await events.call("POST", f"{url}:accept", hub="south"))["status"] == "accepted"
+    await events.call("POST", f"{url}:decline", json={"reason": "x"}, hub="south", expect=409)
 
     other = {"from_registration": ra["id"], "to_registration": rc["id"]}
-    second = await svc.call("POST", base, json=other, expect=201)
-    declined = await svc.call(
+    second = await events.call("POST", base, json=other, expect=201)
+    declined = await events.call(
         "POST", f"{base}/{second['id']}:decline", json={"reason": "fully booked"}
     )  # the organiser may answer for anyone
     assert (declined["status"], declined["reason"]) == ("declined", "fully booked")
-    assert [r["status"] for r in await svc.call("GET", base)] == ["accepted", "declined"]
+    assert [r["status"] for r in await events.call("GET", base)] == ["accepted", "declined"]
+
+    # What people wrote is only for the organiser and the two sides' hubs.
+    by_hub = {
+        hub: await events.call("GET", base, hub=hub) for hub in ("demo", "north", "elsewhere")
+    }
+    assert [(r["message"], r["reason"]) for r in by_hub["demo"]] == [
+        ("Coffee?", None),
+        (None, "fully booked"),
+    ]  # the organiser sees everything
+    assert by_hub["north"][0]["message"] == "Coffee?"  # the asking side
+    assert by_hub["north"][1]["reason"] is None  # not north's request
+    assert all(r["message"] is None and r["reason"] is None for r in by_hub["elsewhere"])
+    assert [r["status"] for r in by_hub["elsewhere"]] == ["accepted", "declined"]
+
+
+async def test_a_match_of_a_profile_with_itself_goes_to_the_dlq(events: Events) -> None:
+    a, b = profile("A"), profile("B")
+    await events.add_profiles(a, b)
+    event = await events.call("POST", "/v1/events", json=matching_event(), expect=201)
+    await _register(events, event["id"], a, b)
+    itself = match_suggested(a, a)
+    ab = match_suggested(a, b)
+    wrong = ab.data.model_copy(update={"pair_id": pair_id(a.id, uuid.uuid4())})
+    wrong_pair = ab.model_copy(update={"data": wrong})
+    good = match_suggested(a, b)
+    await events.publish(MATCHES.name, itself, wrong_pair, good)
+
+    url = f"/v1/events/{event['id']}/suggestions"
+    found = await eventually(lambda: events.call("GET", url), what="the good suggestion")
+    dead = await read_topic(
+        events.kafka.bootstrap, events.settings.topic(dead_letter_topic(MATCHES.name)), expect=2
+    )
+    assert sorted(dict(r.headers)["dlq_reason"].decode() for r in dead) == [
+        "rejected by handler",
+        "rejected by handler",
+    ]
+    assert [(s["registration_a"] != s["registration_b"]) for s in found] == [True]
 
 
 @pytest.mark.parametrize(
@@ -86,51 +116,52 @@ async def test_a_request_is_accepted_or_declined_by_the_asked_side(svc: Events) 
         ({"to_registration": "SELF"}, "must differ"),
         ({"to_registration": "WITHDRAWN"}, "withdrawn"),
         ({"message": "x" * 2001}, "message"),
+        ({"message": "Coffee?\x00"}, "NUL"),
     ],
 )
-async def test_bad_requests_are_422(svc: Events, body: dict[str, Any], field: str) -> None:
+async def test_bad_requests_are_422(events: Events, body: dict[str, Any], field: str) -> None:
     a, b, c = profile("A"), profile("B"), profile("C")
-    await svc.add_profiles(a, b, c)
-    event = await svc.call("POST", "/v1/events", json=matching_event(), expect=201)
-    ra, rb, rc = await _register(svc, event["id"], a, b, c)
-    await svc.call("POST", f"/v1/events/{event['id']}/registrations/{rc['id']}:withdraw")
+    await events.add_profiles(a, b, c)
+    event = await events.call("POST", "/v1/events", json=matching_event(), expect=201)
+    ra, rb, rc = await _register(events, event["id"], a, b, c)
+    await events.call("POST", f"/v1/events/{event['id']}/registrations/{rc['id']}:withdraw")
     aliases = {"SELF": ra["id"], "WITHDRAWN": rc["id"]}
     ask = {"from_registration": ra["id"], "to_registration": rb["id"], **body}
     ask["to_registration"] = aliases.get(ask["to_registration"], ask["to_registration"])
-    response = await svc.client.post(
-        f"/v1/events/{event['id']}/requests", json=ask, headers=svc.auth()
+    response = await events.client.post(
+        f"/v1/events/{event['id']}/requests", json=ask, headers=events.auth()
     )
     assert response.status_code == 422, response.text
     assert field in response.text
-    assert await svc.call("GET", f"/v1/events/{event['id']}/requests") == []
+    assert await events.call("GET", f"/v1/events/{event['id']}/requests") == []
 
 
-async def test_match_suggestions_for_registered_pairs_come_and_go(svc: Events) -> None:
+async def test_match_suggestions_for_registered_pairs_come_and_go(events: Events) -> None:
     a, b, c, d = (profile(name) for name in "ABCD")
-    await svc.add_profiles(a, b, c, d)
-    event = await svc.call("POST", "/v1/events", json=matching_event(), expect=201)
+    await events.add_profiles(a, b, c, d)
+    event = await events.call("POST", "/v1/events", json=matching_event(), expect=201)
     cafe = matching_event(kind="world_cafe", title="Café")
-    other_kind = await svc.call("POST", "/v1/events", json=cafe, expect=201)
-    ra, rb = await _register(svc, event["id"], a, b)
-    await _register(svc, other_kind["id"], a, b)
+    other_kind = await events.call("POST", "/v1/events", json=cafe, expect=201)
+    ra, rb = await _register(events, event["id"], a, b)
+    await _register(events, other_kind["id"], a, b)
     url = f"/v1/events/{event['id']}/suggestions"
 
     # a-b both registered: a suggestion; a-c: c not registered (yet)
     ab, ac = match_suggested(a, b, score=0.9), match_suggested(a, c, score=0.7)
-    await svc.publish(MATCHES.name, ab, ac)
+    await events.publish(MATCHES.name, ab, ac)
 
     async def suggestions(count: int) -> list[dict[str, Any]] | None:
-        found: list[dict[str, Any]] = await svc.call("GET", url)
+        found: list[dict[str, Any]] = await events.call("GET", url)
         return found if len(found) == count else None
 
     [only] = await eventually(lambda: suggestions(1), what="the a-b suggestion")
     assert (only["pair_id"], only["score"]) == (ab.data.pair_id, 0.9)
     assert {only["registration_a"], only["registration_b"]} == {ra["id"], rb["id"]}
-    assert await svc.call("GET", f"/v1/events/{other_kind['id']}/suggestions") == []
+    assert await events.call("GET", f"/v1/events/{other_kind['id']}/suggestions") == []
 
     # c registers later: the stored a-c match becomes a suggestion at once
-    await _register(svc, event["id"], c)
-    assert {s["pair_id"] for s in await svc.call("GET", url)} == {
+    await _register(events, event["id"], c)
+    assert {s["pair_id"] for s in await events.call("GET", url)} == {
         ab.data.pair_id,
         ac.data.pair_id,
     }
@@ -140,7 +171,7 @@ async def test_match_suggestions_for_registered_pairs_come_and_go(svc: Events) -
         version=2,
         reason="score below threshold",
     )
-    await svc.publish(
+    await events.publish(
         MATCHES.name, MatchWithdrawn(source="/t", subject=ab.subject, hub="demo", data=data)
     )
     [left] = await eventually(lambda: suggestions(1), what="the a-b suggestion withdrawn")

@@ -5,14 +5,23 @@ over the topics, registrations and an accepted request over HTTP, a schedule out
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import threading
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 from icalendar import Calendar
+from sqlalchemy import select, update
 
+from tandem_events import calendar_links, repository, service
+from tandem_events.domain.scheduling import Problem, Schedule
+from tandem_events.domain.scheduling import schedule as real_schedule
+from tandem_events.tables import events as events_table
+from tandem_events.tables import registrations
 from tandem_shared.contracts import (
     MATCHES,
     MEETINGS,
@@ -22,6 +31,7 @@ from tandem_shared.contracts import (
     ProfileData,
     pair_id,
 )
+from tandem_shared.db import transaction
 from tests.integration.events_support import (
     Events,
     events_service,
@@ -40,27 +50,19 @@ SLOT_STARTS = [
 ]
 
 
-@pytest.fixture
-async def svc(
-    clean_databases: dict[str, str], kafka: Any, topic_prefix: str
-) -> AsyncIterator[Events]:
-    async with events_service(clean_databases, kafka, topic_prefix) as events:
-        yield events
-
-
-async def register(svc: Events, event_id: str, person: ProfileData, **extra: Any) -> Any:
+async def register(events: Events, event_id: str, person: ProfileData, **extra: Any) -> Any:
     body = {
         "profile_id": str(person.id),
         "participant": {"name": f"Contact of {person.name}", "email": "c@example.org"},
         **extra,
     }
-    return await svc.call(
+    return await events.call(
         "POST", f"/v1/events/{event_id}/registrations", json=body, hub=person.hub, expect=201
     )
 
 
-async def meeting_messages(svc: Events, expect: int) -> list[Any]:
-    messages = await svc.messages(MEETINGS.name, expect=expect)
+async def meeting_messages(events: Events, expect: int) -> list[Any]:
+    messages = await events.messages(MEETINGS.name, expect=expect)
     assert len(messages) == expect, [m.type for m in messages]
     return messages
 
@@ -69,27 +71,27 @@ def pair(data: Any) -> frozenset[Any]:
     return frozenset((data.profile_a, data.profile_b))
 
 
-async def scheduled_event(svc: Events) -> dict[str, Any]:
+async def scheduled_event(events: Events) -> dict[str, Any]:
     """Four organisations, three suggestions and one accepted request, scheduled."""
     a, b, c, d = (profile("A"), profile("B", hub="north"), profile("C"), profile("D", hub="north"))
-    await svc.add_profiles(a, b, c, d)
-    event = await svc.call("POST", "/v1/events", json=matching_event(), expect=201)
+    await events.add_profiles(a, b, c, d)
+    event = await events.call("POST", "/v1/events", json=matching_event(), expect=201)
     event_id = event["id"]
-    ra = await register(svc, event_id, a, availability=[0, 1, 2, 3])
-    rb, rc, rd = [await register(svc, event_id, p) for p in (b, c, d)]
-    await svc.publish(
+    ra = await register(events, event_id, a, availability=[0, 1, 2, 3])
+    rb, rc, rd = [await register(events, event_id, p) for p in (b, c, d)]
+    await events.publish(
         MATCHES.name, match_suggested(a, b, 0.9), match_suggested(c, d, 0.8), match_suggested(a, c)
     )
 
     async def three() -> bool:
-        return len(await svc.call("GET", f"/v1/events/{event_id}/suggestions")) == 3
+        return len(await events.call("GET", f"/v1/events/{event_id}/suggestions")) == 3
 
     await eventually(three, what="three suggestions")
     base = f"/v1/events/{event_id}/requests"
     asked = {"from_registration": rd["id"], "to_registration": ra["id"], "message": "Hi"}
-    request = await svc.call("POST", base, json=asked, hub="north", expect=201)
-    await svc.call("POST", f"{base}/{request['id']}:accept")
-    run = await svc.call("POST", f"/v1/events/{event_id}/schedule")
+    request = await events.call("POST", base, json=asked, hub="north", expect=201)
+    await events.call("POST", f"{base}/{request['id']}:accept")
+    run = await events.call("POST", f"/v1/events/{event_id}/schedule")
     return {
         "event": event,
         "run": run,
@@ -98,13 +100,13 @@ async def scheduled_event(svc: Events) -> dict[str, Any]:
     }
 
 
-async def test_schedule_publishes_every_meeting_at_its_slot_time(svc: Events) -> None:
-    setup = await scheduled_event(svc)
+async def test_schedule_publishes_every_meeting_at_its_slot_time(events: Events) -> None:
+    setup = await scheduled_event(events)
     a, b, c, d = setup["profiles"]
     event = setup["event"]
     assert setup["run"]["changes"] == {"new": 4, "moved": 0, "cancelled": 0, "kept": 0}
 
-    messages = await meeting_messages(svc, 4)
+    messages = await meeting_messages(events, 4)
     assert all(isinstance(m, MeetingScheduled) for m in messages)
     meetings = [m.data for m in messages]
     assert {pair(m) for m in meetings} == {
@@ -129,19 +131,19 @@ async def test_schedule_publishes_every_meeting_at_its_slot_time(svc: Events) ->
     assert len(set(per_slot_table)) == len(per_slot_table)
 
     # running it again keeps every meeting where it is and announces nothing
-    again = await svc.call("POST", f"/v1/events/{event['id']}/schedule")
+    again = await events.call("POST", f"/v1/events/{event['id']}/schedule")
     assert again["changes"] == {"new": 0, "moved": 0, "cancelled": 0, "kept": 4}
 
 
-async def test_a_withdrawal_cancels_its_meetings_and_an_acceptance_adds_one(svc: Events) -> None:
-    setup = await scheduled_event(svc)
+async def test_a_withdrawal_cancels_its_meetings_and_an_acceptance_adds_one(events: Events) -> None:
+    setup = await scheduled_event(events)
     a, b, c, _ = setup["profiles"]
     _, rb, rc, _ = setup["registrations"]
     event_id = setup["event"]["id"]
-    first = await meeting_messages(svc, 4)
+    first = await meeting_messages(events, 4)
 
-    await svc.call("POST", f"/v1/events/{event_id}/registrations/{rb['id']}:withdraw")
-    after_withdrawal = await meeting_messages(svc, 5)
+    await events.call("POST", f"/v1/events/{event_id}/registrations/{rb['id']}:withdraw")
+    after_withdrawal = await meeting_messages(events, 5)
     cancelled = after_withdrawal[4]
     assert isinstance(cancelled, MeetingCancelled)
     assert pair(cancelled.data) == frozenset((a.id, b.id))
@@ -150,13 +152,13 @@ async def test_a_withdrawal_cancels_its_meetings_and_an_acceptance_adds_one(svc:
     assert cancelled.data.starts_at == original.starts_at  # names the instance it cancels
 
     e = profile("E")
-    await svc.add_profiles(e)
-    re = await register(svc, event_id, e)
+    await events.add_profiles(e)
+    re = await register(events, event_id, e)
     base = f"/v1/events/{event_id}/requests"
     ask = {"from_registration": re["id"], "to_registration": rc["id"]}
-    request = await svc.call("POST", base, json=ask, expect=201)
-    await svc.call("POST", f"{base}/{request['id']}:accept")
-    latest = await meeting_messages(svc, 6)
+    request = await events.call("POST", base, json=ask, expect=201)
+    await events.call("POST", f"{base}/{request['id']}:accept")
+    latest = await meeting_messages(events, 6)
     added = latest[5]
     assert isinstance(added, MeetingScheduled) and pair(added.data) == frozenset((e.id, c.id))
     assert added.data.starts_at.astimezone(UTC) in {s.astimezone(UTC) for s in SLOT_STARTS}
@@ -164,14 +166,14 @@ async def test_a_withdrawal_cancels_its_meetings_and_an_acceptance_adds_one(svc:
     assert [m.type for m in latest].count("meeting.scheduled") == 5
 
 
-async def test_only_the_organiser_schedules_and_only_with_slots_and_tables(svc: Events) -> None:
-    event = await svc.call("POST", "/v1/events", json=matching_event(), expect=201)
-    await svc.call("POST", f"/v1/events/{event['id']}/schedule", hub="north", expect=403)
-    bare = await svc.call(
+async def test_only_the_organiser_schedules_and_only_with_slots_and_tables(events: Events) -> None:
+    event = await events.call("POST", "/v1/events", json=matching_event(), expect=201)
+    await events.call("POST", f"/v1/events/{event['id']}/schedule", hub="north", expect=403)
+    bare = await events.call(
         "POST", "/v1/events", json=matching_event(sessions=[], tables=0), expect=201
     )
-    await svc.call("POST", f"/v1/events/{bare['id']}/schedule", expect=409)
-    empty = await svc.call("POST", f"/v1/events/{event['id']}/schedule")
+    await events.call("POST", f"/v1/events/{bare['id']}/schedule", expect=409)
+    empty = await events.call("POST", f"/v1/events/{event['id']}/schedule")
     assert empty["changes"] == {"new": 0, "moved": 0, "cancelled": 0, "kept": 0}
 
 
@@ -180,17 +182,17 @@ def _vevents(ics: bytes) -> tuple[Calendar, list[Any]]:
     return calendar, list(calendar.walk("VEVENT"))
 
 
-async def test_outputs_schedule_agenda_calendars_and_table_plan(svc: Events) -> None:
-    setup = await scheduled_event(svc)
+async def test_outputs_schedule_agenda_calendars_and_table_plan(events: Events) -> None:
+    setup = await scheduled_event(events)
     ra, rb, *_ = setup["registrations"]
     event_id = setup["event"]["id"]
 
-    board = await svc.call("GET", f"/v1/events/{event_id}/schedule", hub="north")
+    board = await events.call("GET", f"/v1/events/{event_id}/schedule", hub="north")
     assert [datetime.fromisoformat(s["starts_at"]) for s in board["slots"]] == SLOT_STARTS
     assert board["slots"][0]["starts_at"].endswith("+01:00")  # local time, with its offset
     assert len(board["meetings"]) == 4 and board["solver"]
 
-    agenda = await svc.call("GET", f"/v1/events/{event_id}/registrations/{ra['id']}/agenda")
+    agenda = await events.call("GET", f"/v1/events/{event_id}/registrations/{ra['id']}/agenda")
     assert agenda["organisation"] == "A" and len(agenda["meetings"]) == 3
     starts = [datetime.fromisoformat(m["starts_at"]) for m in agenda["meetings"]]
     assert starts == sorted(starts) and {m["with_organisation"] for m in agenda["meetings"]} == {
@@ -199,7 +201,9 @@ async def test_outputs_schedule_agenda_calendars_and_table_plan(svc: Events) -> 
         "D",
     }
 
-    response = await svc.call("GET", f"/v1/events/{event_id}/registrations/{ra['id']}/agenda.ics")
+    response = await events.call(
+        "GET", f"/v1/events/{event_id}/registrations/{ra['id']}/agenda.ics"
+    )
     assert response.headers["content-type"].startswith("text/calendar")
     calendar, vevents = _vevents(response.content)
     assert str(calendar["METHOD"]) == "PUBLISH" and len(vevents) == 3
@@ -214,70 +218,70 @@ async def test_outputs_schedule_agenda_calendars_and_table_plan(svc: Events) -> 
     assert any(tz["TZID"] == "Europe/Warsaw" for tz in calendar.walk("VTIMEZONE"))
 
     ab = next(m for m in agenda["meetings"] if m["with_organisation"] == "B")
-    invite = await svc.call("GET", f"/v1/events/{event_id}/meetings/{ab['id']}.ics")
+    invite = await events.call("GET", f"/v1/events/{event_id}/meetings/{ab['id']}.ics")
     calendar, [vevent] = _vevents(invite.content)
     assert (str(calendar["METHOD"]), int(vevent["SEQUENCE"])) == ("REQUEST", 1)
     assert len(vevent.get("ATTENDEE", [])) == 2  # the organiser's copy names both
-    await svc.call("POST", f"/v1/events/{event_id}/registrations/{rb['id']}:withdraw")
-    cancel = await svc.call("GET", f"/v1/events/{event_id}/meetings/{ab['id']}.ics")
+    await events.call("POST", f"/v1/events/{event_id}/registrations/{rb['id']}:withdraw")
+    cancel = await events.call("GET", f"/v1/events/{event_id}/meetings/{ab['id']}.ics")
     calendar, [vevent] = _vevents(cancel.content)
     assert (str(calendar["METHOD"]), int(vevent["SEQUENCE"])) == ("CANCEL", 2)
     assert str(vevent["UID"]) == f"{ab['id']}@tandem.meetings"
     assert vevent.decoded("DTSTART") == datetime.fromisoformat(ab["starts_at"])
 
-    plan = await svc.call("GET", f"/v1/events/{event_id}/table-plan")
+    plan = await events.call("GET", f"/v1/events/{event_id}/table-plan")
     html = plan.text
     assert plan.headers["content-type"].startswith("text/html")
     assert (
         html.count("<tr><th>") == len(SLOT_STARTS) + 1 and "<th>A</th><th>B</th><th>C</th>" in html
     )
     assert "10:00-10:20" in html and "14:20-14:40" in html
-    await svc.call("GET", f"/v1/events/{event_id}/meetings/{ra['id']}.ics", expect=404)
+    await events.call("GET", f"/v1/events/{event_id}/meetings/{ra['id']}.ics", expect=404)
 
 
-async def test_the_table_plan_escapes_organisation_names(svc: Events) -> None:
+async def test_the_table_plan_escapes_organisation_names(events: Events) -> None:
     evil, good = profile("<script>alert(1)</script> & Co"), profile("Good")
-    await svc.add_profiles(evil, good)
-    event = await svc.call("POST", "/v1/events", json=matching_event(), expect=201)
-    first = await register(svc, event["id"], evil)
-    second = await register(svc, event["id"], good)
+    await events.add_profiles(evil, good)
+    event = await events.call("POST", "/v1/events", json=matching_event(), expect=201)
+    first = await register(events, event["id"], evil)
+    second = await register(events, event["id"], good)
     base = f"/v1/events/{event['id']}/requests"
     ask = {"from_registration": first["id"], "to_registration": second["id"]}
-    request = await svc.call("POST", base, json=ask, expect=201)
-    await svc.call("POST", f"{base}/{request['id']}:accept")
-    await svc.call("POST", f"/v1/events/{event['id']}/schedule")
-    html = (await svc.call("GET", f"/v1/events/{event['id']}/table-plan")).text
+    request = await events.call("POST", base, json=ask, expect=201)
+    await events.call("POST", f"{base}/{request['id']}:accept")
+    await events.call("POST", f"/v1/events/{event['id']}/schedule")
+    html = (await events.call("GET", f"/v1/events/{event['id']}/table-plan")).text
     assert "<script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co" in html
 
 
-async def test_outcomes_are_published_and_counted(svc: Events) -> None:
-    setup = await scheduled_event(svc)
+async def test_outcomes_are_published_and_counted(events: Events) -> None:
+    setup = await scheduled_event(events)
     a, b, c, d = setup["profiles"]
     ra, rb, *_ = setup["registrations"]
     event_id = setup["event"]["id"]
-    agenda = await svc.call("GET", f"/v1/events/{event_id}/registrations/{ra['id']}/agenda")
+    agenda = await events.call("GET", f"/v1/events/{event_id}/registrations/{ra['id']}/agenda")
     by_partner = {m["with_organisation"]: m for m in agenda["meetings"]}
     url = f"/v1/events/{event_id}/meetings/{{}}/outcome"
 
-    await svc.call(
+    await events.call(
         "POST", url.format(by_partner["B"]["id"]), json={"outcome": "held"}, hub="x", expect=403
     )
     for bad in ({"outcome": "great"}, {"outcome": "held", "rating": 6}, {"rating": 3}):
-        await svc.call("POST", url.format(by_partner["B"]["id"]), json=bad, expect=422)
-    recorded = await svc.call(
+        await events.call("POST", url.format(by_partner["B"]["id"]), json=bad, expect=422)
+    recorded = await events.call(
         "POST",
         url.format(by_partner["B"]["id"]),
         json={"outcome": "agreement", "rating": 5},
         hub="north",
     )  # B's hub
     assert (recorded["outcome"], recorded["rating"]) == ("agreement", 5)
-    await svc.call("POST", url.format(by_partner["C"]["id"]), json={"outcome": "no_show"})
-    await svc.call(
+    await events.call("POST", url.format(by_partner["C"]["id"]), json={"outcome": "no_show"})
+    await events.call(
         "POST", url.format(by_partner["D"]["id"]), json={"outcome": "follow_up", "rating": 2}
     )
 
-    messages = await meeting_messages(svc, 7)
+    messages = await meeting_messages(events, 7)
     outcomes = [m.data for m in messages if m.type == "meeting.outcome_recorded"]
     assert {(o.pair_id, o.outcome.value, o.rating) for o in outcomes} == {
         (pair_id(a.id, b.id), "agreement", 5),
@@ -285,7 +289,7 @@ async def test_outcomes_are_published_and_counted(svc: Events) -> None:
         (pair_id(a.id, d.id), "follow_up", 2),
     }
 
-    stats = await svc.call("GET", f"/v1/events/{event_id}/stats")
+    stats = await events.call("GET", f"/v1/events/{event_id}/stats")
     assert stats == {
         "requests": 1,
         "requests_pending": 0,
@@ -301,7 +305,152 @@ async def test_outcomes_are_published_and_counted(svc: Events) -> None:
         "agreements": 1,
         "mean_rating": 3.5,
     }
-    await svc.call("GET", f"/v1/events/{event_id}/stats", hub="north", expect=403)
+    await events.call("GET", f"/v1/events/{event_id}/stats", hub="north", expect=403)
 
-    await svc.call("POST", f"/v1/events/{event_id}/registrations/{rb['id']}:withdraw")
-    await svc.call("POST", url.format(by_partner["B"]["id"]), json={"outcome": "held"}, expect=409)
+    await events.call("POST", f"/v1/events/{event_id}/registrations/{rb['id']}:withdraw")
+    await events.call(
+        "POST", url.format(by_partner["B"]["id"]), json={"outcome": "held"}, expect=409
+    )
+
+
+async def test_a_withdrawal_answers_while_the_solver_runs_and_the_stale_result_is_not_stored(
+    events: Events, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The explicit run solves outside any transaction: a withdrawal during the solve is
+    not blocked by it, and the run's result (computed before the withdrawal) is not
+    stored: the run re-solves on the new state."""
+    setup = await scheduled_event(events)
+    a, b, *_ = setup["profiles"]
+    _, rb, *_ = setup["registrations"]
+    event_id = setup["event"]["id"]
+    await meeting_messages(events, 4)
+    solving, release = threading.Event(), threading.Event()
+
+    def held_schedule(problem: Problem, *, time_limit_s: float) -> Schedule:
+        solving.set()
+        release.wait(60)  # bounded: a failing test must not hang the session
+        return real_schedule(problem, time_limit_s=time_limit_s)
+
+    monkeypatch.setattr(service, "schedule", held_schedule)
+    run = asyncio.create_task(
+        events.client.post(f"/v1/events/{event_id}/schedule", headers=events.auth())
+    )
+    try:
+        assert await asyncio.to_thread(solving.wait, 30)
+        # Before: the run held the event row lock while solving, and this waited for it.
+        withdraw = events.call("POST", f"/v1/events/{event_id}/registrations/{rb['id']}:withdraw")
+        withdrawn = await asyncio.wait_for(withdraw, 30)
+        assert withdrawn["status"] == "withdrawn"
+    finally:
+        release.set()
+    response = await run
+    assert response.status_code == 200, response.text
+    board = await events.call("GET", f"/v1/events/{event_id}/schedule")
+    assert rb["id"] not in {m[side] for m in board["meetings"] for side in SIDES}
+    # (the run from scratch may move meetings: only the cancellation is certain)
+    published = await events.messages(MEETINGS.name, expect=5)
+    cancelled = [m for m in published if isinstance(m, MeetingCancelled)]
+    assert [pair(m.data) for m in cancelled] == [frozenset((a.id, b.id))]
+
+
+SIDES = ("registration_a", "registration_b")
+
+
+async def test_the_explicit_run_answers_409_when_the_event_keeps_changing(
+    events: Events, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    setup = await scheduled_event(events)
+    event_id = setup["event"]["id"]
+
+    def changing_schedule(problem: Problem, *, time_limit_s: float) -> Schedule:
+        # A change commits while every run solves (as a busy registration desk would).
+        asyncio.run_coroutine_threadsafe(_touch(events, event_id), loop).result(30)
+        return real_schedule(problem, time_limit_s=time_limit_s)
+
+    loop = asyncio.get_running_loop()
+    monkeypatch.setattr(service, "schedule", changing_schedule)
+    await events.call("POST", f"/v1/events/{event_id}/schedule", expect=409)
+    board = await events.call("GET", f"/v1/events/{event_id}/schedule")
+    assert len(board["meetings"]) == 4  # the earlier schedule is intact
+
+
+async def _touch(events: Events, event_id: str) -> None:
+    async with transaction(events.app.state.runtime.sessionmaker) as session:
+        await repository.touch_schedule(session, uuid.UUID(event_id))
+
+
+async def test_a_repair_pending_at_a_crash_runs_when_the_service_starts(
+    clean_databases: dict[str, str], kafka: Any, topic_prefix: str
+) -> None:
+    async with events_service(clean_databases, kafka, topic_prefix) as first:
+        setup = await scheduled_event(first)
+        a, b, *_ = setup["profiles"]
+        _, rb, *_ = setup["registrations"]
+        await meeting_messages(first, 4)
+    # The state a crash leaves between a committed withdrawal and its repair.
+    async with transaction(first.app.state.runtime.sessionmaker) as session:
+        await session.execute(
+            update(registrations)
+            .where(registrations.c.id == uuid.UUID(rb["id"]))
+            .values(status="withdrawn")
+        )
+        await session.execute(
+            update(events_table)
+            .where(events_table.c.id == uuid.UUID(setup["event"]["id"]))
+            .values(repair_pending="a participant withdrew")
+        )
+    async with events_service(clean_databases, kafka, topic_prefix) as second:
+
+        async def cancellations() -> list[Any]:
+            # At least once: the restart may publish the first run's messages again.
+            messages = await second.messages(MEETINGS.name, expect=5, timeout=2)
+            return [m for m in messages if isinstance(m, MeetingCancelled)]
+
+        [cancelled] = await eventually(cancellations, what="the repair's meeting.cancelled")
+        assert pair(cancelled.data) == frozenset((a.id, b.id))
+        assert cancelled.data.reason == "a participant withdrew"
+
+        async def repaired() -> bool:
+            async with transaction(second.app.state.runtime.sessionmaker) as session:
+                query = select(events_table.c.repair_pending)
+                return (await session.execute(query)).scalar_one() is None
+
+        await eventually(repaired, what="the pending repair cleared")
+
+
+async def test_a_signed_link_opens_exactly_one_agenda_without_a_bearer_token(
+    events: Events,
+) -> None:
+    setup = await scheduled_event(events)
+    ra, rb, *_ = setup["registrations"]
+    event_id = setup["event"]["id"]
+    base = f"/v1/events/{event_id}/registrations"
+    await events.call("POST", f"{base}/{ra['id']}/calendar-link", hub="elsewhere", expect=403)
+    link = await events.call("POST", f"{base}/{rb['id']}/calendar-link", hub="north")  # B's hub
+    assert datetime.fromisoformat(link["expires_at"]) > datetime.now(UTC) + timedelta(days=30)
+    url = httpx.URL(link["url"])
+    assert url.path == f"{base}/{rb['id']}/agenda.ics"
+
+    subscribed = await events.client.get(url)  # no Authorization header, as a calendar app
+    assert subscribed.status_code == 200, subscribed.text
+    _, vevents = _vevents(subscribed.content)
+    assert len(vevents) == 1  # B meets A
+
+    token = url.params["token"]
+    other_agenda = f"{base}/{ra['id']}/agenda.ics"
+    for bad in (
+        events.client.get(other_agenda, params={"token": token}),  # another registration
+        events.client.get(url.path, params={"token": token[:-2] + "xx"}),  # tampered
+        events.client.get(url.path, params={"token": events.auth()["Authorization"][7:]}),  # bearer
+        events.client.get(url.path),  # nothing
+    ):
+        assert (await bad).status_code == 401
+    secret = events.settings.jwt_secret.get_secret_value()
+    expired, _ = calendar_links.sign(
+        secret,
+        uuid.UUID(event_id),
+        uuid.UUID(rb["id"]),
+        valid_for=timedelta(days=1),
+        now=datetime.now(UTC) - timedelta(days=2),
+    )
+    assert (await events.client.get(url.path, params={"token": expired})).status_code == 401

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from email.message import EmailMessage
@@ -24,7 +24,7 @@ from tandem_notifier.domain.signing import verify
 from tandem_notifier.live import delivery_signal
 from tandem_notifier.settings import NotifierSettings
 from tandem_notifier.tables import directory
-from tandem_shared.auth import Principal, Role, issue_token
+from tandem_shared.auth import Role
 from tandem_shared.contracts import (
     EVENTS,
     MATCHES,
@@ -50,21 +50,11 @@ from tandem_shared.contracts import (
 from tandem_shared.db import transaction
 from tests.integration.notifier_channels import SmtpServer, webhook_receiver
 from tests.integration.test_notifier_feed import served
-from tests.support import eventually, produce, service_settings
+from tests.support import bearer, eventually, produce, service_settings
 
 pytestmark = pytest.mark.integration
 
 SECRET = "webhook-secret-0123456789"
-
-
-def token(
-    settings: NotifierSettings, subject: str, hub: str, role: Role = Role.STAFF
-) -> dict[str, str]:
-    principal = Principal(subject=subject, hub=hub, role=role)
-    issued = issue_token(
-        principal, secret=settings.jwt_secret.get_secret_value(), issuer=settings.jwt_issuer
-    )
-    return {"Authorization": f"Bearer {issued}"}
 
 
 @dataclass
@@ -87,7 +77,7 @@ class Notifier:
         subscriptions: list[dict[str, Any]] | None = None,
         **preferences: Any,
     ) -> dict[str, str]:
-        auth = token(self.settings, subject, hub)
+        auth = bearer(self.settings, hub, subject=subject)
         wanted = {"channels": ["feed", "email"], **preferences}
         response = await self.client.put("/v1/preferences", json=wanted, headers=auth)
         assert response.status_code == 200, response.text
@@ -99,7 +89,7 @@ class Notifier:
         return auth
 
     async def deliveries(self, hub: str = "demo", **params: Any) -> list[dict[str, Any]]:
-        admin = token(self.settings, f"admin@{hub}.example", hub, Role.HUB_ADMIN)
+        admin = bearer(self.settings, hub, Role.HUB_ADMIN, subject=f"admin@{hub}.example")
         response = await self.client.get(
             "/v1/deliveries", params={"per_page": 100, **params}, headers=admin
         )
@@ -132,14 +122,6 @@ def notifier_settings(
         delivery_backoff_max_seconds=1.0,
         delivery_max_attempts=3,
     )
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -287,7 +269,7 @@ async def test_subscribers_get_the_match_by_email_in_their_language_once(
     rows = await eventually(all_sent, what="the demo emails sent")
     assert sorted(r["recipient"] for r in rows) == ["anna@demo.example", "sector@demo.example"]
     await notifier.publish(MATCHES.name, match)  # once more, after everything was sent
-    feed_auth = token(notifier.settings, "anna@demo.example", "demo")
+    feed_auth = bearer(notifier.settings, "demo", subject="anna@demo.example")
     feed = (await notifier.client.get("/v1/notifications", headers=feed_auth)).json()["items"]
     assert len(feed) == 1  # the hub feed stays, once
     assert len(notifier.smtp.messages) == 3
@@ -356,7 +338,7 @@ def _quiet_now() -> dict[str, str]:
 
 
 async def test_webhooks_are_signed_and_retried_until_accepted(notifier: Notifier) -> None:
-    admin = token(notifier.settings, "admin@demo.example", "demo", Role.HUB_ADMIN)
+    admin = bearer(notifier.settings, "demo", Role.HUB_ADMIN, subject="admin@demo.example")
     async with webhook_receiver() as receiver:
         receiver.answers = [500, 503]
         wanted = {"url": receiver.url, "secret": SECRET, "enabled": True}
@@ -383,7 +365,7 @@ async def test_webhooks_are_signed_and_retried_until_accepted(notifier: Notifier
         document = json.loads(receiver.requests[-1][1])
         assert document["type"] == "match.suggested"
         assert document["data"]["match"]["pair_id"] == match.data.pair_id
-    staff = token(notifier.settings, "staff@demo.example", "demo")
+    staff = bearer(notifier.settings, "demo", subject="staff@demo.example")
     assert (await notifier.client.get("/v1/webhooks", headers=staff)).status_code == 403
     assert (await notifier.client.get("/v1/deliveries", headers=staff)).status_code == 403
 
@@ -394,7 +376,7 @@ async def test_webhook_targets_on_private_addresses_are_refused(
     settings = service_settings(
         NotifierSettings, database_url=clean_databases["notifier"], kafka=kafka, prefix=topic_prefix
     )
-    admin = token(settings, "admin@demo.example", "demo", Role.HUB_ADMIN)
+    admin = bearer(settings, "demo", Role.HUB_ADMIN, subject="admin@demo.example")
     async with (
         served(create_app(settings)) as base_url,
         httpx.AsyncClient(base_url=base_url) as client,
@@ -454,7 +436,7 @@ async def test_an_smtp_outage_is_retried_until_sent_then_failed_after_n(
         (gave_up,) = await eventually(failed, what="the email marked failed")
         assert gave_up["attempts"] == settings.delivery_max_attempts
         assert gave_up["last_error"]
-        network = token(settings, "root@net.example", "net", Role.NETWORK_ADMIN)
+        network = bearer(settings, "net", Role.NETWORK_ADMIN, subject="root@net.example")
         everything = await client.get(
             "/v1/deliveries", params={"status": "failed"}, headers=network
         )
@@ -585,7 +567,7 @@ async def test_scheduled_events_reach_subscribers_of_their_sectors(notifier: Not
 
 
 async def test_email_channel_needs_an_address(notifier: Notifier) -> None:
-    auth = token(notifier.settings, "service-account", "demo")
+    auth = bearer(notifier.settings, "demo", subject="service-account")
     response = await notifier.client.put(
         "/v1/preferences", json={"channels": ["email"]}, headers=auth
     )

@@ -20,7 +20,6 @@ from fastapi import FastAPI
 
 from tandem_notifier.app import create_app
 from tandem_notifier.settings import NotifierSettings
-from tandem_shared.auth import Principal, Role, issue_token
 from tandem_shared.contracts import (
     MATCHES,
     Envelope,
@@ -31,20 +30,9 @@ from tandem_shared.contracts import (
     MatchWithdrawnData,
     pair_id,
 )
-from tests.support import eventually, produce, service_settings
+from tests.support import bearer, eventually, produce, service_settings
 
 pytestmark = pytest.mark.integration
-
-
-def bearer(
-    settings: NotifierSettings, hub: str = "demo", role: Role = Role.STAFF
-) -> dict[str, str]:
-    """Headers with a token the registry would issue to a staff member of `hub`."""
-    principal = Principal(subject=f"{role.value}@{hub}", hub=hub, role=role)
-    token = issue_token(
-        principal, secret=settings.jwt_secret.get_secret_value(), issuer=settings.jwt_issuer
-    )
-    return {"Authorization": f"Bearer {token}"}
 
 
 @dataclass

@@ -17,8 +17,7 @@ from tandem_notifier.settings import NotifierSettings
 from tandem_notifier.tables import directory
 from tandem_shared.auth import Role
 from tandem_shared.db import create_engine
-from tests.integration.test_notifier_feed import bearer
-from tests.support import running, service_settings
+from tests.support import bearer, running, service_settings
 
 pytestmark = pytest.mark.integration
 

@@ -5,7 +5,6 @@ a 5xx or disagree with the documented response schema."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -20,7 +19,8 @@ from schemathesis.transport.prepare import get_exclude_headers
 
 from tandem_registry.app import create_app
 from tandem_registry.settings import RegistrySettings
-from tandem_shared.auth import Principal, Role, issue_token
+from tandem_shared.auth import Role
+from tests import support
 from tests.support import service_settings
 
 pytestmark = pytest.mark.integration
@@ -52,14 +52,7 @@ def registry_app(registry_settings: RegistrySettings) -> Iterator[FastAPI]:
 
 @pytest.fixture
 def bearer(registry_settings: RegistrySettings) -> dict[str, str]:
-    principal = Principal(subject="admin@demo.local", hub="demo", role=Role.HUB_ADMIN)
-    token = issue_token(
-        principal,
-        secret=registry_settings.jwt_secret.get_secret_value(),
-        issuer=registry_settings.jwt_issuer,
-        ttl=timedelta(hours=1),
-    )
-    return {"Authorization": f"Bearer {token}"}
+    return support.bearer(registry_settings, "demo", Role.HUB_ADMIN, subject="admin@demo.local")
 
 
 def _openapi() -> dict[str, Any]:

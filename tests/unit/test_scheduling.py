@@ -187,6 +187,13 @@ def test_repair_after_a_new_acceptance_displaces_only_what_is_in_the_way() -> No
     assert {pl.key: pl.table for pl in after.placements}["ef"] == table_of_ef
 
 
+def board_with(p: Problem, placed: dict[str, int]) -> Board:
+    board = Board(Instance(p))
+    for key, slot in placed.items():
+        board.place(board.instance.by_key[key], slot)
+    return board
+
+
 def test_polish_swaps_out_a_second_meeting_for_someone_with_none() -> None:
     # p can only meet q, and only in slot 0, where q meets x; q and x both have another
     # meeting, so dropping q-x for p-q covers p and leaves nobody without a meeting.
@@ -197,21 +204,11 @@ def test_polish_swaps_out_a_second_meeting_for_someone_with_none() -> None:
         Request("xy", "x", "y", False, 0.9),
     ]
     p = problem(requests, slots=3, tables=2, unavailable={"p": {1, 2}})
-    instance = Instance(p)
-    board = Board(instance)
-    for key, slot in (("qx", 0), ("qy", 1), ("xy", 2)):
-        board.place(instance.by_key[key], slot)
+    board = board_with(p, {"qx": 0, "qy": 1, "xy": 2})
     polish(board)
     assert board.slot_of == {"pq": 0, "qy": 1, "xy": 2}
     for solve in SOLVERS:  # from scratch all four fit: p-q and x-y in slot 0
         assert keys(solve(p)) == {"pq", "qx", "qy", "xy"}
-
-
-def board_with(p: Problem, placed: dict[str, int]) -> Board:
-    board = Board(Instance(p))
-    for key, slot in placed.items():
-        board.place(board.instance.by_key[key], slot)
-    return board
 
 
 def test_local_search_relocates_meetings_into_an_idle_slot() -> None:

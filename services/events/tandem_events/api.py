@@ -4,25 +4,33 @@ the result."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import datetime
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Response, status
+from fastapi import (
+    APIRouter,
+    BackgroundTasks,
+    Depends,
+    HTTPException,
+    Query,
+    Request,
+    Response,
+    status,
+)
 from fastapi.responses import HTMLResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
-from tandem_events import service
+from tandem_events import calendar_links, repairer, service
 from tandem_events.domain.events import CancelIn, EventIn, EventPatch, EventQuery
 from tandem_events.domain.outcomes import EventStats, OutcomeIn
 from tandem_events.domain.registrations import RegistrationIn, Status
 from tandem_events.domain.requests import DeclineIn, RequestIn, RequestStatus
-from tandem_shared.auth import CurrentPrincipal
+from tandem_events.settings import EventsSettings
+from tandem_shared.auth import CurrentPrincipal, current_principal
 from tandem_shared.contracts import EventKind
 from tandem_shared.runtime import DbSession, RuntimeDep
-
-router = APIRouter(prefix="/v1")
 
 _STATUS = {
     service.NotFound: status.HTTP_404_NOT_FOUND,
@@ -36,9 +44,10 @@ _ORGANISER: dict[int | str, dict[str, Any]] = {
 }
 
 
-@contextmanager
-def service_errors() -> Iterator[None]:
-    """Map the service's refusals to HTTP answers (422 in FastAPI's own shape)."""
+async def service_errors() -> AsyncIterator[None]:
+    """Map the service's refusals to HTTP answers (422 in FastAPI's own shape) for every
+    route. A router dependency with function scope: it wraps the route, outside the request
+    transaction (`DbSession`), which therefore rolls back on the original error first."""
     try:
         yield
     except (service.NotFound, service.Forbidden, service.Conflict) as error:
@@ -46,6 +55,9 @@ def service_errors() -> Iterator[None]:
     except service.Invalid as error:
         detail = [{"loc": ["body", error.field], "msg": error.reason, "type": "value_error"}]
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from error
+
+
+router = APIRouter(prefix="/v1", dependencies=[Depends(service_errors, scope="function")])
 
 
 class SessionOut(BaseModel):
@@ -97,8 +109,7 @@ async def create_event(
     event: EventIn, principal: CurrentPrincipal, session: DbSession
 ) -> dict[str, Any]:
     """Create an event organised by the caller's hub; publishes `event.scheduled`."""
-    with service_errors():
-        return dict(await service.create_event(session, principal, event))
+    return dict(await service.create_event(session, principal, event))
 
 
 @router.get("/events", response_model=EventPageOut, tags=["events"])
@@ -113,8 +124,7 @@ async def list_events(
 async def read_event(
     event_id: uuid.UUID, _principal: CurrentPrincipal, session: DbSession
 ) -> dict[str, Any]:
-    with service_errors():
-        return dict(await service.get_event(session, event_id))
+    return dict(await service.get_event(session, event_id))
 
 
 @router.patch(
@@ -128,8 +138,7 @@ async def update_event(
 ) -> dict[str, Any]:
     """Change the fields sent; each real change gets the next version and one
     `event.updated`."""
-    with service_errors():
-        return dict(await service.update_event(session, principal, event_id, patch))
+    return dict(await service.update_event(session, principal, event_id, patch))
 
 
 @router.post(
@@ -139,8 +148,7 @@ async def cancel_event(
     event_id: uuid.UUID, body: CancelIn, principal: CurrentPrincipal, session: DbSession
 ) -> dict[str, Any]:
     """Cancel the event (once); publishes `event.cancelled`."""
-    with service_errors():
-        return dict(await service.cancel_event(session, principal, event_id, body.reason))
+    return dict(await service.cancel_event(session, principal, event_id, body.reason))
 
 
 # --------------------------------------------------------------------------- registrations
@@ -196,9 +204,8 @@ async def register(
 ) -> dict[str, Any]:
     """Register an organisation profile the caller can see and its participant; waitlisted
     when the event is full."""
-    with service_errors():
-        row = await service.register(session, principal, event_id, body)
-        return await _view(session, principal, event_id, row)
+    row = await service.register(session, principal, event_id, body)
+    return await _view(session, principal, event_id, row)
 
 
 @router.get(
@@ -211,8 +218,7 @@ async def list_registrations(
     event_id: uuid.UUID, principal: CurrentPrincipal, session: DbSession
 ) -> list[dict[str, Any]]:
     """The event's registrations in order; participants' contacts only for the organiser."""
-    with service_errors():
-        return await service.list_registrations(session, principal, event_id)
+    return await service.list_registrations(session, principal, event_id)
 
 
 @router.post(
@@ -227,17 +233,14 @@ async def withdraw(
     principal: CurrentPrincipal,
     session: DbSession,
     runtime: RuntimeDep,
+    background: BackgroundTasks,
 ) -> dict[str, Any]:
-    """Withdraw; the first waitlisted registration moves up and a schedule is repaired."""
-    with service_errors():
-        row = await service.withdraw(
-            session,
-            principal,
-            event_id,
-            registration_id,
-            repair_time_limit_s=runtime.settings.repair_time_limit_seconds,
-        )
-        return await _view(session, principal, event_id, row)
+    """Withdraw; the first waitlisted registration moves up, the participant's meetings
+    are cancelled and the rest of a schedule is repaired in the background."""
+    row = await service.withdraw(session, principal, event_id, registration_id)
+    # Background tasks run after the response, so after the commit.
+    background.add_task(repairer.wake, runtime)
+    return await _view(session, principal, event_id, row)
 
 
 @router.post(
@@ -249,9 +252,8 @@ async def withdraw(
 async def check_in(
     event_id: uuid.UUID, registration_id: uuid.UUID, principal: CurrentPrincipal, session: DbSession
 ) -> dict[str, Any]:
-    with service_errors():
-        row = await service.check_in(session, principal, event_id, registration_id)
-        return await _view(session, principal, event_id, row)
+    row = await service.check_in(session, principal, event_id, registration_id)
+    return await _view(session, principal, event_id, row)
 
 
 # --------------------------------------------------------------------------- requests
@@ -298,8 +300,7 @@ async def create_request(
     event_id: uuid.UUID, body: RequestIn, principal: CurrentPrincipal, session: DbSession
 ) -> dict[str, Any]:
     """A participant asks another for a 1:1 meeting, with a message."""
-    with service_errors():
-        return dict(await service.create_request(session, principal, event_id, body))
+    return dict(await service.create_request(session, principal, event_id, body))
 
 
 @router.get(
@@ -309,10 +310,11 @@ async def create_request(
     responses=_NOT_FOUND,
 )
 async def list_requests(
-    event_id: uuid.UUID, _principal: CurrentPrincipal, session: DbSession
+    event_id: uuid.UUID, principal: CurrentPrincipal, session: DbSession
 ) -> list[dict[str, Any]]:
-    with service_errors():
-        return [dict(row) for row in await service.list_requests(session, event_id)]
+    """The event's meeting requests; messages and reasons only for the organiser and the
+    two participants' hubs."""
+    return await service.list_requests(session, principal, event_id)
 
 
 @router.post(
@@ -327,18 +329,12 @@ async def accept_request(
     principal: CurrentPrincipal,
     session: DbSession,
     runtime: RuntimeDep,
+    background: BackgroundTasks,
 ) -> dict[str, Any]:
-    """Accept; an existing schedule is repaired to fit the meeting in."""
-    with service_errors():
-        row = await service.answer_request(
-            session,
-            principal,
-            event_id,
-            request_id,
-            accept=True,
-            repair_time_limit_s=runtime.settings.repair_time_limit_seconds,
-        )
-        return dict(row)
+    """Accept; an existing schedule is repaired in the background to fit the meeting in."""
+    row = await service.answer_request(session, principal, event_id, request_id, accept=True)
+    background.add_task(repairer.wake, runtime)
+    return dict(row)
 
 
 @router.post(
@@ -354,11 +350,10 @@ async def decline_request(
     principal: CurrentPrincipal,
     session: DbSession,
 ) -> dict[str, Any]:
-    with service_errors():
-        row = await service.answer_request(
-            session, principal, event_id, request_id, accept=False, reason=body.reason
-        )
-        return dict(row)
+    row = await service.answer_request(
+        session, principal, event_id, request_id, accept=False, reason=body.reason
+    )
+    return dict(row)
 
 
 @router.get(
@@ -371,8 +366,7 @@ async def list_suggestions(
     event_id: uuid.UUID, _principal: CurrentPrincipal, session: DbSession
 ) -> list[dict[str, Any]]:
     """The matcher's suggested meetings between participants of this event."""
-    with service_errors():
-        return [dict(row) for row in await service.list_suggestions(session, event_id)]
+    return [dict(row) for row in await service.list_suggestions(session, event_id)]
 
 
 # --------------------------------------------------------------------------- schedule
@@ -396,21 +390,25 @@ class ScheduleRunOut(BaseModel):
     "/events/{event_id}/schedule",
     response_model=ScheduleRunOut,
     tags=["schedule"],
-    responses={**_ORGANISER, 409: {"description": "cancelled, or no slots or tables"}},
+    responses={
+        **_ORGANISER,
+        409: {"description": "cancelled, no slots or tables, or changed while scheduling"},
+    },
 )
 async def run_schedule(
-    event_id: uuid.UUID, principal: CurrentPrincipal, session: DbSession, runtime: RuntimeDep
+    event_id: uuid.UUID, principal: CurrentPrincipal, runtime: RuntimeDep
 ) -> dict[str, Any]:
     """Schedule accepted requests, then the matcher's suggestions, into (slot, table);
     publishes `meeting.scheduled` for new and moved meetings and `meeting.cancelled` for
-    dropped ones."""
-    with service_errors():
-        return await service.run_schedule(
-            session,
-            principal,
-            event_id,
-            time_limit_s=runtime.settings.schedule_time_limit_seconds,
-        )
+    dropped ones. No request transaction: the solver runs outside any (409 if the event
+    kept changing while it ran)."""
+    return await service.run_schedule(
+        runtime.sessionmaker,
+        principal,
+        event_id,
+        time_limit_s=runtime.settings.schedule_time_limit_seconds,
+        attempts=runtime.settings.schedule_attempts,
+    )
 
 
 class SlotOut(BaseModel):
@@ -486,8 +484,7 @@ async def read_schedule(
     event_id: uuid.UUID, _principal: CurrentPrincipal, session: DbSession
 ) -> dict[str, Any]:
     """The slots (times in the event's zone) and the scheduled meetings."""
-    with service_errors():
-        return await service.schedule_view(session, event_id)
+    return await service.schedule_view(session, event_id)
 
 
 @router.get(
@@ -503,25 +500,86 @@ async def read_agenda(
     session: DbSession,
 ) -> dict[str, Any]:
     """One participant's meetings in time order."""
-    with service_errors():
-        return await service.agenda(session, event_id, registration_id)
+    return await service.agenda(session, event_id, registration_id)
+
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+def calendar_reader(
+    request: Request,
+    event_id: uuid.UUID,
+    registration_id: uuid.UUID,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    token: Annotated[
+        str | None,
+        Query(max_length=2000, description="a signed link's token, instead of a bearer header"),
+    ] = None,
+) -> None:
+    """A bearer token, or a signed link for exactly this agenda (calendar apps subscribe by
+    URL and cannot send headers); 401 otherwise."""
+    if token is None:
+        current_principal(request, credentials)
+        return
+    settings: EventsSettings = request.app.state.runtime.settings
+    try:
+        calendar_links.verify(
+            settings.jwt_secret.get_secret_value(), token, event_id, registration_id
+        )
+    except calendar_links.InvalidLink as error:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, "the calendar link is invalid or expired"
+        ) from error
+
+
+class CalendarLinkOut(BaseModel):
+    url: str
+    expires_at: datetime
+
+
+@router.post(
+    "/events/{event_id}/registrations/{registration_id}/calendar-link",
+    response_model=CalendarLinkOut,
+    tags=["schedule"],
+    responses=_REGISTRATION,
+)
+async def calendar_link(
+    event_id: uuid.UUID,
+    registration_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    session: DbSession,
+    runtime: RuntimeDep,
+    request: Request,
+) -> dict[str, Any]:
+    """A signed, expiring URL of the participant's agenda.ics that calendar apps can
+    subscribe to without a token (organiser or the participant's hub)."""
+    await service.calendar_link_registration(session, principal, event_id, registration_id)
+    settings: EventsSettings = runtime.settings
+    token, expires_at = calendar_links.sign(
+        settings.jwt_secret.get_secret_value(),
+        event_id,
+        registration_id,
+        valid_for=timedelta(days=settings.calendar_link_days),
+    )
+    url = request.url_for("agenda_ics", event_id=event_id, registration_id=registration_id)
+    return {"url": str(url.include_query_params(token=token)), "expires_at": expires_at}
 
 
 @router.get(
     "/events/{event_id}/registrations/{registration_id}/agenda.ics",
     response_class=Response,
     tags=["schedule"],
-    responses=_CALENDAR,
+    responses={**_CALENDAR, 401: {"description": "no valid bearer token or signed link"}},
+    dependencies=[Depends(calendar_reader)],
 )
 async def agenda_ics(
     event_id: uuid.UUID,
     registration_id: uuid.UUID,
-    _principal: CurrentPrincipal,
     session: DbSession,
 ) -> Response:
-    """The participant's agenda as iCalendar (METHOD:PUBLISH, one VEVENT per meeting)."""
-    with service_errors():
-        ics = await service.agenda_ics(session, event_id, registration_id)
+    """The participant's agenda as iCalendar (METHOD:PUBLISH, one VEVENT per meeting);
+    with a bearer token or `?token=` from `POST .../calendar-link`."""
+    ics = await service.agenda_ics(session, event_id, registration_id)
     return _calendar(ics, f"agenda-{registration_id}.ics")
 
 
@@ -536,8 +594,7 @@ async def meeting_ics(
 ) -> Response:
     """The meeting's invitation (METHOD:REQUEST), or METHOD:CANCEL once it is cancelled;
     the UID never changes and SEQUENCE is the meeting's version."""
-    with service_errors():
-        ics = await service.meeting_ics(session, principal, event_id, meeting_id)
+    ics = await service.meeting_ics(session, principal, event_id, meeting_id)
     return _calendar(ics, f"meeting-{meeting_id}.ics")
 
 
@@ -551,8 +608,7 @@ async def table_plan(
     event_id: uuid.UUID, _principal: CurrentPrincipal, session: DbSession
 ) -> HTMLResponse:
     """A printable grid: slots down, tables across, who meets at each table."""
-    with service_errors():
-        return HTMLResponse(await service.table_plan(session, event_id))
+    return HTMLResponse(await service.table_plan(session, event_id))
 
 
 # --------------------------------------------------------------------------- after the event
@@ -577,8 +633,7 @@ async def record_outcome(
 ) -> dict[str, Any]:
     """Record how the meeting went (`held`, `no_show`, `follow_up`, `agreement`) and an
     optional 1-5 rating; publishes `meeting.outcome_recorded`."""
-    with service_errors():
-        return await service.record_outcome(session, principal, event_id, meeting_id, body)
+    return await service.record_outcome(session, principal, event_id, meeting_id, body)
 
 
 @router.get(
@@ -589,5 +644,4 @@ async def read_stats(
 ) -> EventStats:
     """Requests, acceptance rate, meetings scheduled and held, no-shows, follow-ups,
     agreements and the mean rating (organiser only)."""
-    with service_errors():
-        return await service.stats(session, principal, event_id)
+    return await service.stats(session, principal, event_id)

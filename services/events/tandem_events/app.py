@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from tandem_events import api, consumers
+from tandem_events import api, consumers, repairer
 from tandem_events.settings import EventsSettings
 from tandem_events.tables import bus, metadata
 from tandem_shared.runtime import ServiceSpec, create_service_app
@@ -19,6 +19,7 @@ SPEC = ServiceSpec(
     migrations=Path(__file__).parent / "migrations",
     routers=[api.router],
     subscriptions=consumers.subscriptions,
+    on_startup=repairer.start,
     description="Events, registrations, meeting requests and 1:1 meeting schedules.",
 )
 

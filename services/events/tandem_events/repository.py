@@ -45,6 +45,34 @@ async def update_event(session: AsyncSession, event_id: uuid.UUID, values: dict[
     await session.execute(update(events).where(events.c.id == event_id).values(**values))
 
 
+async def touch_schedule(
+    session: AsyncSession, event_id: uuid.UUID, *, repair: str | None = None
+) -> None:
+    """Record that what the scheduler reads for the event changed (the next revision); with
+    `repair`, also that an existing schedule must be repaired (only if the event is active
+    and has a schedule: an unscheduled event stays unscheduled)."""
+    await session.execute(
+        update(events)
+        .where(events.c.id == event_id)
+        .values(schedule_revision=events.c.schedule_revision + 1)
+    )
+    if repair is not None:
+        await session.execute(
+            update(events)
+            .where(
+                events.c.id == event_id,
+                events.c.status == "active",
+                events.c.scheduled_at.is_not(None),
+            )
+            .values(repair_pending=repair)
+        )
+
+
+async def pending_repairs(session: AsyncSession) -> list[uuid.UUID]:
+    query = select(events.c.id).where(events.c.repair_pending.is_not(None)).order_by(events.c.id)
+    return list((await session.execute(query)).scalars())
+
+
 async def list_events(
     session: AsyncSession, filters: EventQuery
 ) -> tuple[Sequence[RowMapping], int]:
@@ -211,12 +239,34 @@ async def matches_of_profile(session: AsyncSession, profile_id: uuid.UUID) -> Se
     return (await session.execute(query)).mappings().all()
 
 
+async def all_matches_of_profile(
+    session: AsyncSession, profile_id: uuid.UUID
+) -> Sequence[RowMapping]:
+    query = select(matches).where(
+        or_(matches.c.profile_a == profile_id, matches.c.profile_b == profile_id)
+    )
+    return (await session.execute(query)).mappings().all()
+
+
+async def delete_matches_of_profile(session: AsyncSession, profile_id: uuid.UUID) -> None:
+    await session.execute(
+        delete(matches).where(
+            or_(matches.c.profile_a == profile_id, matches.c.profile_b == profile_id)
+        )
+    )
+
+
 async def upsert_suggestion(session: AsyncSession, values: dict[str, Any]) -> None:
     key = (suggestions.c.event_id == values["event_id"]) & (
         suggestions.c.pair_id == values["pair_id"]
     )
     await session.execute(delete(suggestions).where(key))
     await session.execute(suggestions.insert().values(**values))
+
+
+async def events_suggesting(session: AsyncSession, pair: str) -> list[uuid.UUID]:
+    query = select(suggestions.c.event_id).where(suggestions.c.pair_id == pair).distinct()
+    return list((await session.execute(query)).scalars())
 
 
 async def delete_suggestions(

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tandem_events import repository
 from tandem_events.domain.events import (
@@ -50,6 +50,7 @@ from tandem_events.domain.scheduling import (
 from tandem_events.domain.table_plan import render_table_plan
 from tandem_events.tables import bus
 from tandem_shared.auth import Principal
+from tandem_shared.bus.consumer import PoisonMessage
 from tandem_shared.bus.outbox import enqueue
 from tandem_shared.calendar import CalendarEntry, Method, calendar_bytes, meeting_entry
 from tandem_shared.contracts import (
@@ -75,6 +76,7 @@ from tandem_shared.contracts import (
     RegistrationWithdrawn,
     pair_id,
 )
+from tandem_shared.db import transaction
 from tandem_shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -161,20 +163,26 @@ def place(event: RowMapping) -> str | None:
     return ", ".join(part for part in (event["venue"], event["address"]) if part) or None
 
 
-async def get_event(session: AsyncSession, event_id: uuid.UUID) -> RowMapping:
-    """Events are announcements to the whole network: every caller may read them."""
-    row = await repository.get_event(session, event_id)
+async def get_event(
+    session: AsyncSession, event_id: uuid.UUID, *, lock: bool = False
+) -> RowMapping:
+    """Events are announcements to the whole network: every caller may read them. `lock`
+    holds the row until the transaction ends (changes that depend on its state)."""
+    row = await repository.get_event(session, event_id, for_update=lock)
     if row is None:
         raise NotFound("event not found")
     return row
 
 
+def _require_active(event: RowMapping) -> None:
+    if event["status"] != "active":
+        raise Conflict("the event is cancelled")
+
+
 async def writable_event(
     session: AsyncSession, principal: Principal, event_id: uuid.UUID, *, lock: bool = False
 ) -> RowMapping:
-    row = await repository.get_event(session, event_id, for_update=lock)
-    if row is None:
-        raise NotFound("event not found")
+    row = await get_event(session, event_id, lock=lock)
     if not principal.may_write_hub(row["hub"]):
         raise Forbidden("only the organising hub may change the event")
     return row
@@ -238,6 +246,7 @@ async def update_event(
     await repository.update_event(
         session, event_id, {**changes, "version": row["version"] + 1, "updated_at": _now()}
     )
+    await repository.touch_schedule(session, event_id)
     row = await get_event(session, event_id)
     await _publish_event(session, row, created=False)
     return row
@@ -262,6 +271,7 @@ async def cancel_event(
         event_id,
         {"status": "cancelled", "cancel_reason": reason, "version": version, "updated_at": _now()},
     )
+    await repository.touch_schedule(session, event_id)
     data = EventCancelledData(id=event_id, hub=row["hub"], version=version, reason=reason)
     message = EventCancelled(
         source=_source(row["hub"]), subject=str(event_id), hub=row["hub"], data=data
@@ -316,11 +326,8 @@ async def register(
     """Register a profile the caller can see (its hub's, or shared with the network). It
     gets a place while the capacity lasts, else joins the waitlist; `registration.created`
     is published when it holds a place."""
-    event = await repository.get_event(session, event_id, for_update=True)
-    if event is None:
-        raise NotFound("event not found")
-    if event["status"] != "active":
-        raise Conflict("the event is cancelled")
+    event = await get_event(session, event_id, lock=True)
+    _require_active(event)
     entry = await repository.get_directory_entry(session, body.profile_id)
     if not _visible_profile(entry, principal):
         raise Invalid("profile_id", "no such profile visible to the caller")
@@ -357,6 +364,7 @@ async def register(
     )
     row = await _registration(session, event_id, registration_id)
     if row["status"] in HOLDS_PLACE:
+        await repository.touch_schedule(session, event_id)
         await _took_place(session, event, row)
     return row
 
@@ -380,14 +388,12 @@ async def withdraw(
     principal: Principal,
     event_id: uuid.UUID,
     registration_id: uuid.UUID,
-    *,
-    repair_time_limit_s: float = 5.0,
 ) -> RowMapping:
-    """Withdraw (once). A freed place goes to the first on the waitlist; the schedule, if
-    there is one, is repaired."""
-    event = await repository.get_event(session, event_id, for_update=True)
-    if event is None:
-        raise NotFound("event not found")
+    """Withdraw (once). A freed place goes to the first on the waitlist. The participant's
+    meetings are cancelled at once; the rest of a schedule is repaired after the commit
+    (the durable `repair_pending` flag, see `repair_pending_schedules`), so the answer
+    never waits for the solver."""
+    event = await get_event(session, event_id, lock=True)
     row = await _registration(session, event_id, registration_id)
     if not (principal.may_write_hub(event["hub"]) or principal.may_write_hub(row["hub"])):
         raise Forbidden("only the organising hub or the participant's hub may withdraw")
@@ -401,11 +407,29 @@ async def withdraw(
     row = await _registration(session, event_id, registration_id)
     if held_place:
         await _publish_registration(session, event, row, withdrawn=True)
+        await _cancel_meetings_of(session, event, registration_id, reason=WITHDREW)
         await _promote_from_waitlist(session, event)
-        await reschedule_if_scheduled(
-            session, event, reason="a participant withdrew", time_limit_s=repair_time_limit_s
-        )
+        await repository.touch_schedule(session, event_id, repair=WITHDREW)
     return row
+
+
+WITHDREW = "a participant withdrew"
+ACCEPTED = "a request was accepted"
+
+
+async def _cancel_meetings_of(
+    session: AsyncSession, event: RowMapping, registration_id: uuid.UUID, *, reason: str
+) -> None:
+    """A withdrawn participant's meetings cannot happen: cancel them now, without the
+    solver (the repair later only fills the freed places)."""
+    meetings = await repository.event_meetings(session, event["id"], status="scheduled")
+    mine = [m for m in meetings if registration_id in (m["registration_a"], m["registration_b"])]
+    if not mine:
+        return
+    regs = {row["id"]: row for row in await repository.event_registrations(session, event["id"])}
+    now = _now()
+    for meeting in mine:
+        await _cancel_meeting(session, event, meeting, regs, now, reason=reason)
 
 
 async def _promote_from_waitlist(session: AsyncSession, event: RowMapping) -> None:
@@ -417,6 +441,18 @@ async def _promote_from_waitlist(session: AsyncSession, event: RowMapping) -> No
         session, promoted, {"status": Status.REGISTERED.value, "updated_at": _now()}
     )
     await _took_place(session, event, await _registration(session, event["id"], promoted))
+
+
+async def calendar_link_registration(
+    session: AsyncSession, principal: Principal, event_id: uuid.UUID, registration_id: uuid.UUID
+) -> RowMapping:
+    """The registration whose agenda link the caller may hand out: the organising hub's
+    or the participant's hub's."""
+    event = await get_event(session, event_id)
+    row = await _registration(session, event_id, registration_id)
+    if not _may_act_for(principal, event, row):
+        raise Forbidden("only the organising hub or the participant's hub may share the agenda")
+    return row
 
 
 async def check_in(
@@ -431,6 +467,7 @@ async def check_in(
     await repository.update_registration(
         session, registration_id, {"status": Status.CHECKED_IN.value, "updated_at": _now()}
     )
+    await repository.touch_schedule(session, event_id)
     return await _registration(session, event_id, registration_id)
 
 
@@ -469,8 +506,15 @@ def registration_view(
 
 
 async def forget_participant(session: AsyncSession, profile_id: uuid.UUID) -> None:
-    """Erasure of a profile: its participants' names, emails and messages go."""
+    """Erasure of a profile: its participants' names, emails and languages, the messages of
+    their requests, and what the matcher said about the organisation (its matches and the
+    suggested meetings drawn from them) go."""
     await repository.scrub_participant(session, profile_id)
+    for match in await repository.all_matches_of_profile(session, profile_id):
+        for event_id in await repository.events_suggesting(session, match["pair_id"]):
+            await repository.touch_schedule(session, event_id)
+        await repository.delete_suggestions(session, pair=match["pair_id"])
+    await repository.delete_matches_of_profile(session, profile_id)
 
 
 # --------------------------------------------------------------------------- requests
@@ -496,8 +540,7 @@ async def create_request(
 ) -> RowMapping:
     """A asks B for a meeting; the organiser or A's hub may ask on A's behalf."""
     event = await get_event(session, event_id)
-    if event["status"] != "active":
-        raise Conflict("the event is cancelled")
+    _require_active(event)
     asking = await _participant(session, event_id, body.from_registration, "from_registration")
     await _participant(session, event_id, body.to_registration, "to_registration")
     if not _may_act_for(principal, event, asking):
@@ -541,13 +584,11 @@ async def answer_request(
     *,
     accept: bool,
     reason: str | None = None,
-    repair_time_limit_s: float = 5.0,
 ) -> RowMapping:
     """B (its hub, or the organiser) accepts or declines; repeating the same answer is a
-    no-op, changing it is a conflict. An acceptance repairs an existing schedule."""
-    event = await repository.get_event(session, event_id, for_update=True)
-    if event is None:
-        raise NotFound("event not found")
+    no-op, changing it is a conflict. An acceptance marks an existing schedule for repair
+    (done after the commit, see `repair_pending_schedules`)."""
+    event = await get_event(session, event_id, lock=True)
     request = await _request(session, event_id, request_id)
     asked = await _registration(session, event_id, request["to_registration"])
     if not _may_act_for(principal, event, asked):
@@ -560,16 +601,28 @@ async def answer_request(
     await repository.update_request(
         session, request_id, {"status": wanted.value, "reason": reason, "updated_at": _now()}
     )
-    if accept:
-        await reschedule_if_scheduled(
-            session, event, reason="a request was accepted", time_limit_s=repair_time_limit_s
-        )
+    # A decline matters too: the pair's suggestion no longer counts.
+    await repository.touch_schedule(session, event_id, repair=ACCEPTED if accept else None)
     return await _request(session, event_id, request_id)
 
 
-async def list_requests(session: AsyncSession, event_id: uuid.UUID) -> list[RowMapping]:
-    await get_event(session, event_id)
-    return list(await repository.event_requests(session, event_id))
+async def list_requests(
+    session: AsyncSession, principal: Principal, event_id: uuid.UUID
+) -> list[dict[str, Any]]:
+    """Every hub sees who asked whom and the answers; the message and the reason (written
+    by people, possibly personal) only the organiser and the two participants' hubs."""
+    event = await get_event(session, event_id)
+    hubs = {
+        row["id"]: row["hub"] for row in await repository.event_registrations(session, event_id)
+    }
+    views = []
+    for row in await repository.event_requests(session, event_id):
+        concerned = principal.may_write_hub(event["hub"]) or any(
+            principal.may_write_hub(hubs[row[side]])
+            for side in ("from_registration", "to_registration")
+        )
+        views.append(dict(row) if concerned else {**row, "message": None, "reason": None})
+    return views
 
 
 # --------------------------------------------------------------------------- matches
@@ -586,6 +639,7 @@ def _upcoming_matching_event(event: RowMapping, now: datetime) -> bool:
 async def on_match(session: AsyncSession, match: MatchData) -> None:
     """A suggested (or rescored) pair becomes a suggested meeting at every upcoming
     matching event where both are registered (only `match.event_id` if the matcher named one)."""
+    _check_pair(match.pair_id, match.profile_a, match.profile_b)
     stored = await repository.upsert_match(
         session,
         match.pair_id,
@@ -616,7 +670,17 @@ async def on_match(session: AsyncSession, match: MatchData) -> None:
             await _suggest(session, event_id, match.pair_id, a, b, match.score)
 
 
+def _check_pair(pair: str, profile_a: uuid.UUID, profile_b: uuid.UUID) -> None:
+    """A pair is two different profiles under their canonical pair id; anything else would
+    store a meeting of a participant with itself or a second row for one pair."""
+    if profile_a == profile_b:
+        raise PoisonMessage("a match must pair two different profiles")
+    if pair != pair_id(profile_a, profile_b):
+        raise PoisonMessage(f"pair_id {pair!r} is not the pair id of its two profiles")
+
+
 async def on_match_withdrawn(session: AsyncSession, match: MatchWithdrawnData) -> None:
+    _check_pair(match.pair_id, match.profile_a, match.profile_b)
     stored = await repository.upsert_match(
         session,
         match.pair_id,
@@ -630,6 +694,8 @@ async def on_match_withdrawn(session: AsyncSession, match: MatchWithdrawnData) -
         },
     )
     if stored:
+        for event_id in await repository.events_suggesting(session, match.pair_id):
+            await repository.touch_schedule(session, event_id)
         await repository.delete_suggestions(session, pair=match.pair_id)
 
 
@@ -651,6 +717,7 @@ async def _suggest(
             "score": score,
         },
     )
+    await repository.touch_schedule(session, event_id)
 
 
 async def suggest_for_registration(
@@ -700,33 +767,120 @@ async def _problem(session: AsyncSession, event: RowMapping) -> Problem:
     )
 
 
+@dataclass(frozen=True)
+class ScheduleInput:
+    """What one solver run reads, and the revision it was read at."""
+
+    event: RowMapping
+    revision: int
+    problem: Problem
+    previous: Schedule
+
+
+async def _schedule_input(session: AsyncSession, event: RowMapping) -> ScheduleInput:
+    # `event` (and its revision) is read before the rest: a change committed in between
+    # bumps the revision after ours, so the result of this read can never be stored.
+    meetings = await repository.event_meetings(session, event["id"])
+    return ScheduleInput(
+        event=event,
+        revision=event["schedule_revision"],
+        problem=await _problem(session, event),
+        previous=stored_schedule(meetings),
+    )
+
+
+async def _apply_if_current(
+    session: AsyncSession, read: ScheduleInput, result: Schedule, *, reason: str
+) -> dict[str, Any] | None:
+    """Store `result` if nothing the scheduler read changed since (None otherwise); the
+    event row lock is held only for this short write."""
+    event = await repository.get_event(session, read.event["id"], for_update=True)
+    if event is None or event["schedule_revision"] != read.revision:
+        return None
+    return await _apply(session, event, read.problem, result, reason=reason)
+
+
 async def run_schedule(
-    session: AsyncSession, principal: Principal, event_id: uuid.UUID, *, time_limit_s: float
+    sessionmaker: async_sessionmaker[AsyncSession],
+    principal: Principal,
+    event_id: uuid.UUID,
+    *,
+    time_limit_s: float,
+    attempts: int = 2,
 ) -> dict[str, Any]:
     """Schedule the event from scratch (the organiser's explicit run); meetings that stay
-    in the same slot and table are untouched, the others are announced."""
-    event = await writable_event(session, principal, event_id, lock=True)
-    if event["status"] != "active":
-        raise Conflict("the event is cancelled")
-    if slot_count(event) == 0 or not event["tables"]:
-        raise Conflict("the event needs sessions with slots and tables to schedule meetings")
-    problem = await _problem(session, event)
-    result = await asyncio.to_thread(schedule, problem, time_limit_s=time_limit_s)
-    return await _apply(session, event, problem, result, reason="rescheduled by the organiser")
+    in the same slot and table are untouched, the others are announced.
+
+    Owns its transactions because the solver (seconds of CPU) must run outside any: read
+    the problem in one short transaction, solve in a thread, store in a second one only
+    if the event's schedule revision is unchanged; re-solve on a conflict, at most
+    `attempts` runs, then answer Conflict (409)."""
+    for _ in range(attempts):
+        async with transaction(sessionmaker) as session:
+            event = await writable_event(session, principal, event_id)
+            _require_active(event)
+            if slot_count(event) == 0 or not event["tables"]:
+                raise Conflict(
+                    "the event needs sessions with slots and tables to schedule meetings"
+                )
+            read = await _schedule_input(session, event)
+        result = await asyncio.to_thread(schedule, read.problem, time_limit_s=time_limit_s)
+        async with transaction(sessionmaker) as session:
+            applied = await _apply_if_current(
+                session, read, result, reason="rescheduled by the organiser"
+            )
+        if applied is not None:
+            return applied
+        log.info("schedule.conflict", event_id=str(event_id))
+    raise Conflict("the event changed while it was being scheduled; run the schedule again")
 
 
-async def reschedule_if_scheduled(
-    session: AsyncSession, event: RowMapping, *, reason: str, time_limit_s: float
-) -> None:
-    """After a withdrawal or an acceptance: repair an existing schedule, moving as few
-    meetings as possible. An event never scheduled stays unscheduled."""
-    if event["scheduled_at"] is None or event["status"] != "active":
-        return
-    meetings = await repository.event_meetings(session, event["id"])
-    problem = await _problem(session, event)
-    previous = stored_schedule(meetings)
-    result = await asyncio.to_thread(repair, problem, previous, time_limit_s=time_limit_s)
-    await _apply(session, event, problem, result, reason=reason)
+async def repair_schedule(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    event_id: uuid.UUID,
+    *,
+    time_limit_s: float,
+    attempts: int = 3,
+) -> bool:
+    """Repair the event's schedule if a repair is pending, moving as few meetings as
+    possible; the same read / solve / store-if-unchanged cycle as `run_schedule`. False
+    if every attempt met a concurrent change: the repair stays pending for the next round."""
+    for _ in range(attempts):
+        async with transaction(sessionmaker) as session:
+            event = await repository.get_event(session, event_id)
+            if event is None or event["repair_pending"] is None:
+                return True
+            if event["status"] != "active" or event["scheduled_at"] is None:
+                await repository.update_event(session, event_id, {"repair_pending": None})
+                return True
+            read = await _schedule_input(session, event)
+        result = await asyncio.to_thread(
+            repair, read.problem, read.previous, time_limit_s=time_limit_s
+        )
+        async with transaction(sessionmaker) as session:
+            applied = await _apply_if_current(session, read, result, reason=event["repair_pending"])
+        if applied is not None:
+            return True
+        log.info("schedule.repair_conflict", event_id=str(event_id))
+    return False
+
+
+async def repair_pending_schedules(
+    sessionmaker: async_sessionmaker[AsyncSession], *, time_limit_s: float
+) -> int:
+    """Run every pending repair (at start, this catches up on repairs decided before a
+    crash); the number of events repaired."""
+    async with transaction(sessionmaker) as session:
+        pending = await repository.pending_repairs(session)
+    repaired = 0
+    for event_id in pending:
+        try:
+            repaired += await repair_schedule(sessionmaker, event_id, time_limit_s=time_limit_s)
+        except Exception:
+            # One event that cannot be repaired must not hold up the others; it stays
+            # pending and is tried again next round.
+            log.exception("schedule.repair_failed", event_id=str(event_id))
+    return repaired
 
 
 async def _apply(
@@ -753,9 +907,16 @@ async def _apply(
         )
     for key in changes.cancelled:
         await _cancel_meeting(session, event, by_key[key], regs, now, reason=reason)
+    # The stored schedule now answers the current problem: no repair is pending.
     await repository.update_event(
-        session, event["id"], {"scheduled_at": now, "schedule_solver": result.solver}
+        session,
+        event["id"],
+        {"scheduled_at": now, "schedule_solver": result.solver, "repair_pending": None},
     )
+    if changes.new or changes.moved or changes.cancelled:
+        # Only a real change invalidates other runs' reads (a no-op repair must not make a
+        # concurrent explicit run start over).
+        await repository.touch_schedule(session, event["id"])
     log.info(
         "schedule.applied", event_id=str(event["id"]), solver=result.solver, **changes.summary()
     )
@@ -842,13 +1003,25 @@ async def _cancel_meeting(
     await enqueue(session, bus, topic=MEETINGS.name, key=str(event["id"]), message=message)
 
 
-def _sides(row: RowMapping, regs: Mapping[uuid.UUID, RowMapping]) -> dict[str, Any]:
+def _meeting_fields(
+    event: RowMapping, row: RowMapping, regs: Mapping[uuid.UUID, RowMapping]
+) -> dict[str, Any]:
+    """What `meeting.scheduled` and `meeting.cancelled` both say about a meeting: which
+    event, who meets (both sides' profiles and hubs) and when."""
     a, b = regs[row["registration_a"]], regs[row["registration_b"]]
     return {
+        "id": row["id"],
+        "event_id": event["id"],
+        "hub": event["hub"],
+        "version": row["version"],
+        "event_title": event["title"],
+        "timezone": event["timezone"],
         "profile_a": a["profile_id"],
         "profile_b": b["profile_id"],
         "hub_a": a["hub"],
         "hub_b": b["hub"],
+        "starts_at": row["starts_at"],
+        "ends_at": row["ends_at"],
     }
 
 
@@ -856,15 +1029,7 @@ def meeting_data(
     event: RowMapping, row: RowMapping, regs: Mapping[uuid.UUID, RowMapping]
 ) -> MeetingData:
     return MeetingData(
-        id=row["id"],
-        event_id=event["id"],
-        hub=event["hub"],
-        version=row["version"],
-        event_title=event["title"],
-        timezone=event["timezone"],
-        **_sides(row, regs),
-        starts_at=row["starts_at"],
-        ends_at=row["ends_at"],
+        **_meeting_fields(event, row, regs),
         table=row["table_label"],
         location=place(event),
         online=event["online"],
@@ -878,18 +1043,7 @@ def cancelled_data(
     *,
     reason: str | None = None,
 ) -> MeetingCancelledData:
-    return MeetingCancelledData(
-        id=row["id"],
-        event_id=event["id"],
-        hub=event["hub"],
-        version=row["version"],
-        event_title=event["title"],
-        timezone=event["timezone"],
-        **_sides(row, regs),
-        starts_at=row["starts_at"],
-        ends_at=row["ends_at"],
-        reason=reason,
-    )
+    return MeetingCancelledData(**_meeting_fields(event, row, regs), reason=reason)
 
 
 # --------------------------------------------------------------------------- outputs
@@ -907,6 +1061,23 @@ class _Board:
     def name(self, registration_id: uuid.UUID) -> str:
         profile_id = self.registrations[registration_id]["profile_id"]
         return self.names.get(profile_id, UNKNOWN_ORGANISATION)
+
+    def participant_meetings(self, registration_id: uuid.UUID) -> list[RowMapping]:
+        """The participant's scheduled meetings; NotFound if no such registration."""
+        if registration_id not in self.registrations:
+            raise NotFound("registration not found")
+        return [
+            row
+            for row in self.meetings
+            if row["status"] == "scheduled"
+            and registration_id in (row["registration_a"], row["registration_b"])
+        ]
+
+    def meeting(self, meeting_id: uuid.UUID) -> RowMapping:
+        row = next((m for m in self.meetings if m["id"] == meeting_id), None)
+        if row is None:
+            raise NotFound("meeting not found")
+        return row
 
 
 UNKNOWN_ORGANISATION = "an organisation"
@@ -968,24 +1139,13 @@ async def schedule_view(session: AsyncSession, event_id: uuid.UUID) -> dict[str,
     }
 
 
-def _participant_meetings(board: _Board, registration_id: uuid.UUID) -> list[RowMapping]:
-    return [
-        row
-        for row in board.meetings
-        if row["status"] == "scheduled"
-        and registration_id in (row["registration_a"], row["registration_b"])
-    ]
-
-
 async def agenda(
     session: AsyncSession, event_id: uuid.UUID, registration_id: uuid.UUID
 ) -> dict[str, Any]:
     """One participant's meetings in time order, each with whom and where."""
     board = await _board(session, event_id)
-    if registration_id not in board.registrations:
-        raise NotFound("registration not found")
     meetings = []
-    for row in _participant_meetings(board, registration_id):
+    for row in board.participant_meetings(registration_id):
         other = (
             row["registration_b"]
             if row["registration_a"] == registration_id
@@ -1021,9 +1181,7 @@ async def agenda_ics(
 ) -> bytes:
     """The participant's agenda as one calendar (METHOD:PUBLISH), a VEVENT per meeting."""
     board = await _board(session, event_id)
-    if registration_id not in board.registrations:
-        raise NotFound("registration not found")
-    rows = _participant_meetings(board, registration_id)
+    rows = board.participant_meetings(registration_id)
     return calendar_bytes([_entry(board, row) for row in rows], Method.PUBLISH)
 
 
@@ -1033,9 +1191,7 @@ async def meeting_ics(
     """One meeting's invitation (REQUEST), or its cancellation (CANCEL, higher SEQUENCE).
     The organiser's copy names both participants as attendees."""
     board = await _board(session, event_id)
-    row = next((m for m in board.meetings if m["id"] == meeting_id), None)
-    if row is None:
-        raise NotFound("meeting not found")
+    row = board.meeting(meeting_id)
     attendees: tuple[str, ...] = ()
     if principal.may_write_hub(board.event["hub"]):
         emails = (
@@ -1080,9 +1236,7 @@ async def record_outcome(
     """The organiser or either side's hub records how the meeting went; each record is
     published as `meeting.outcome_recorded` (the matcher learns from it)."""
     board = await _board(session, event_id)
-    row = next((m for m in board.meetings if m["id"] == meeting_id), None)
-    if row is None:
-        raise NotFound("meeting not found")
+    row = board.meeting(meeting_id)
     sides = [board.registrations[row[side]] for side in ("registration_a", "registration_b")]
     if not any(
         principal.may_write_hub(hub) for hub in (board.event["hub"], *(s["hub"] for s in sides))

@@ -14,3 +14,10 @@ class EventsSettings(ServiceSettings):
     # The scheduler's wall-clock budget per run (CP-SAT stops there with its best schedule).
     schedule_time_limit_seconds: float = Field(10.0, gt=0, le=300)
     repair_time_limit_seconds: float = Field(5.0, gt=0, le=300)
+    # How often the repairer looks for pending repairs besides being woken by a route
+    # (a safety net: a wake-up is lost if the process dies between commit and response).
+    repair_poll_seconds: float = Field(5.0, gt=0, le=3600)
+    # Solver runs of an explicit POST .../schedule before a concurrent change answers 409.
+    schedule_attempts: int = Field(2, ge=1, le=10)
+    # How long a signed agenda.ics link (for calendar subscriptions) stays valid.
+    calendar_link_days: int = Field(180, ge=1, le=3650)

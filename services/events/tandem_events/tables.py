@@ -54,6 +54,13 @@ events = Table(
     # The last scheduler run (None until the organiser schedules).
     Column("scheduled_at", DateTime(timezone=True), nullable=True),
     Column("schedule_solver", String(32), nullable=True),
+    # Optimistic concurrency for schedule runs: every change to what the scheduler reads
+    # (registrations, accepted requests, suggestions, sessions, tables, meetings) bumps it;
+    # a solver result is stored only if it is unchanged since the problem was read.
+    Column("schedule_revision", Integer, nullable=False, server_default="0"),
+    # Why the schedule needs a repair (None: it does not). Durable, so a repair decided by a
+    # committed withdrawal or acceptance happens even if the process dies before running it.
+    Column("repair_pending", String(100), nullable=True, index=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )

@@ -228,6 +228,48 @@ def _wake(session: AsyncSession, signals: Signals, *, feed: bool, deliveries: bo
         notify_after_commit(session, signals.deliveries)
 
 
+# The messages that reach hubs' feeds and staff.
+Notice = (
+    MatchSuggested
+    | MatchUpdated
+    | MatchWithdrawn
+    | MeetingScheduled
+    | MeetingCancelled
+    | EventScheduled
+)
+
+
+def _outgoing(message: Notice, subject: str, payload: dict[str, Any]) -> Outgoing:
+    return Outgoing(message_id=str(message.id), kind=message.type, subject=subject, payload=payload)
+
+
+async def _feed(
+    session: AsyncSession, hubs: Iterable[str], message: Notice, rendered: Rendered, subject: str
+) -> bool:
+    """One feed notification per hub; True if any of them is new."""
+    fed = False
+    for hub in hubs:
+        fed |= await _notify(session, hub, message, rendered, subject)
+    return fed
+
+
+async def _deliver(
+    session: AsyncSession,
+    signals: Signals,
+    outgoing: Outgoing,
+    *,
+    fed: bool,
+    hubs: Iterable[str],
+    staff: Iterable[StaffKey],
+    preferences: Mapping[StaffKey, Mapping[Any, Any]],
+) -> None:
+    """Queue the emails of `staff` and the webhooks of `hubs`, then wake whoever has new
+    work once the transaction commits."""
+    queued = await _queue_emails(session, preferences, staff, outgoing)
+    queued |= await _queue_webhooks(session, hubs, outgoing)
+    _wake(session, signals, feed=fed, deliveries=queued)
+
+
 # --------------------------------------------------------------------------- profiles
 
 
@@ -282,20 +324,17 @@ async def on_match(
     )
     rendered = render_match(match, name_a, name_b, updated=isinstance(message, MatchUpdated))
     hubs = sorted({match.hub_a, match.hub_b})
-    fed = False
-    for hub in hubs:
-        fed |= await _notify(session, hub, message, rendered, match.pair_id)
-    outgoing = Outgoing(
-        message_id=str(message.id),
-        kind=message.type,
-        subject=match.pair_id,
-        payload={"match": match.model_dump(mode="json"), "name_a": name_a, "name_b": name_b},
+    fed = await _feed(session, hubs, message, rendered, match.pair_id)
+    outgoing = _outgoing(
+        message,
+        match.pair_id,
+        {"match": match.model_dump(mode="json"), "name_a": name_a, "name_b": name_b},
     )
     staff = await _match_subscribers(session, a, b)
     preferences = await repository.preferences_for(session, sorted(staff))
-    queued = await _queue_emails(session, preferences, staff, outgoing)
-    queued |= await _queue_webhooks(session, hubs, outgoing)
-    _wake(session, signals, feed=fed, deliveries=queued)
+    await _deliver(
+        session, signals, outgoing, fed=fed, hubs=hubs, staff=staff, preferences=preferences
+    )
 
 
 async def _withdraw_emails(session: AsyncSession, pair: str, outgoing: Outgoing) -> bool:
@@ -332,15 +371,10 @@ async def on_withdrawn(session: AsyncSession, message: MatchWithdrawn, signals: 
         if await repository.withdraw_pair(session, hub, withdrawal.pair_id, now):
             told_hubs.append(hub)
             fed |= await _notify(session, hub, message, rendered, withdrawal.pair_id)
-    outgoing = Outgoing(
-        message_id=str(message.id),
-        kind=message.type,
-        subject=withdrawal.pair_id,
-        payload={
-            "withdrawal": withdrawal.model_dump(mode="json"),
-            "name_a": name_a,
-            "name_b": name_b,
-        },
+    outgoing = _outgoing(
+        message,
+        withdrawal.pair_id,
+        {"withdrawal": withdrawal.model_dump(mode="json"), "name_a": name_a, "name_b": name_b},
     )
     queued = await _withdraw_emails(session, withdrawal.pair_id, outgoing)
     queued |= await _queue_webhooks(session, told_hubs, outgoing)
@@ -361,20 +395,23 @@ async def on_meeting(
     name_a, name_b = await _names(session, meeting.profile_a, meeting.profile_b)
     rendered = render_meeting(meeting, name_a, name_b)
     hubs = sorted({meeting.hub_a, meeting.hub_b, meeting.hub})
-    fed = False
-    for hub in hubs:
-        fed |= await _notify(session, hub, message, rendered, str(meeting.id))
-    outgoing = Outgoing(
-        message_id=str(message.id),
-        kind=message.type,
-        subject=str(meeting.id),
-        payload={"meeting": meeting.model_dump(mode="json"), "name_a": name_a, "name_b": name_b},
+    fed = await _feed(session, hubs, message, rendered, str(meeting.id))
+    outgoing = _outgoing(
+        message,
+        str(meeting.id),
+        {"meeting": meeting.model_dump(mode="json"), "name_a": name_a, "name_b": name_b},
     )
     rows = await repository.preferences_in_hubs(session, hubs)
     preferences = {(row["hub"], row["subject"]): row for row in rows}
-    queued = await _queue_emails(session, preferences, preferences.keys(), outgoing)
-    queued |= await _queue_webhooks(session, hubs, outgoing)
-    _wake(session, signals, feed=fed, deliveries=queued)
+    await _deliver(
+        session,
+        signals,
+        outgoing,
+        fed=fed,
+        hubs=hubs,
+        staff=preferences.keys(),
+        preferences=preferences,
+    )
 
 
 # --------------------------------------------------------------------------- events
@@ -394,19 +431,12 @@ async def on_event_scheduled(
         return
     hubs = sorted({hub for hub, _ in staff})
     rendered = render_event(event)
-    fed = False
-    for hub in hubs:
-        fed |= await _notify(session, hub, message, rendered, str(event.id))
-    outgoing = Outgoing(
-        message_id=str(message.id),
-        kind=message.type,
-        subject=str(event.id),
-        payload={"event": event.model_dump(mode="json")},
-    )
+    fed = await _feed(session, hubs, message, rendered, str(event.id))
+    outgoing = _outgoing(message, str(event.id), {"event": event.model_dump(mode="json")})
     preferences = await repository.preferences_for(session, sorted(staff))
-    queued = await _queue_emails(session, preferences, staff, outgoing)
-    queued |= await _queue_webhooks(session, hubs, outgoing)
-    _wake(session, signals, feed=fed, deliveries=queued)
+    await _deliver(
+        session, signals, outgoing, fed=fed, hubs=hubs, staff=staff, preferences=preferences
+    )
 
 
 # --------------------------------------------------------------------------- feed

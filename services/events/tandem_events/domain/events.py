@@ -6,31 +6,68 @@ saving time changes of that zone."""
 
 from __future__ import annotations
 
-import re
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+import pycountry
 from pydantic import (
     AnyHttpUrl,
     BaseModel,
     ConfigDict,
     Field,
     StringConstraints,
+    UrlConstraints,
     field_validator,
     model_validator,
 )
 
 from tandem_shared.contracts import EventKind
 
-_LANGUAGE = re.compile(r"^[a-z]{2}$")
+# The ISO 639-1 two-letter codes (pycountry's copy of the standard).
+ISO_639_1 = frozenset(
+    code for language in pycountry.languages if (code := getattr(language, "alpha_2", None))
+)
 MAX_SLOTS = 200
+MAX_URL_LENGTH = 2048  # the url column's size
+# Event times must lie in a range every zone offset and PostgreSQL can represent.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 TableLabel = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
 
 
 class Strict(BaseModel):
+    """Input models: unknown fields are refused, and no text may hold a NUL character
+    (PostgreSQL cannot store one: it would otherwise surface as a 500)."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        check_no_nul(value)
+        return value
+
+
+def check_no_nul(value: Any) -> None:
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("text must not contain NUL characters")
+    if isinstance(value, list | tuple | set | frozenset):
+        for item in value:
+            check_no_nul(item)
+
+
+def check_moment(value: datetime) -> datetime:
+    """A time between 2000 and 2200 (naive ones too, whatever their zone turns out to be)."""
+    naive = value.replace(tzinfo=None)
+    if (
+        not EARLIEST.replace(tzinfo=None) + timedelta(days=1)
+        <= naive
+        < LATEST.replace(tzinfo=None) - timedelta(days=1)
+    ):
+        raise ValueError("times must lie between the years 2000 and 2200")
+    return value
 
 
 def check_timezone(value: str) -> str:
@@ -45,9 +82,9 @@ def check_timezone(value: str) -> str:
 
 
 def check_languages(value: list[str]) -> list[str]:
-    bad = [code for code in value if not _LANGUAGE.match(code)]
+    bad = [code for code in value if code not in ISO_639_1]
     if bad:
-        raise ValueError(f"languages must be ISO 639-1 codes (two lower-case letters): {bad}")
+        raise ValueError(f"languages must be ISO 639-1 codes such as 'pl' or 'en': {bad}")
     return list(dict.fromkeys(value))
 
 
@@ -60,6 +97,11 @@ class SessionIn(Strict):
     break_minutes: int = Field(0, ge=0, le=240)
     slots: int = Field(ge=1, le=MAX_SLOTS)
 
+    @field_validator("starts_at")
+    @classmethod
+    def _in_range(cls, value: datetime) -> datetime:
+        return check_moment(value)
+
 
 class EventFields(Strict):
     title: str = Field(min_length=1, max_length=200)
@@ -68,7 +110,7 @@ class EventFields(Strict):
     online: bool = False
     venue: str | None = Field(None, min_length=1, max_length=200)
     address: str | None = Field(None, min_length=1, max_length=500)
-    url: AnyHttpUrl | None = None
+    url: Annotated[AnyHttpUrl, UrlConstraints(max_length=MAX_URL_LENGTH)] | None = None
     timezone: str
     starts_at: datetime
     ends_at: datetime
@@ -83,6 +125,11 @@ class EventFields(Strict):
     @classmethod
     def _iana(cls, value: str) -> str:
         return check_timezone(value)
+
+    @field_validator("starts_at", "ends_at")
+    @classmethod
+    def _in_range(cls, value: datetime) -> datetime:
+        return check_moment(value)
 
     @field_validator("languages")
     @classmethod
@@ -154,10 +201,15 @@ class EventQuery(Strict):
     kind: EventKind | None = None
     hub: str | None = Field(None, min_length=1, max_length=64)
     status: str | None = Field(None, pattern="^(active|cancelled)$")
-    starts_after: datetime | None = None
-    starts_before: datetime | None = None
+    starts_after: datetime | None = Field(None, description="naive times are UTC")
+    starts_before: datetime | None = Field(None, description="naive times are UTC")
     page: int = Field(1, ge=1, le=10_000)
     per_page: int = Field(20, ge=1, le=100)
+
+    @field_validator("starts_after", "starts_before")
+    @classmethod
+    def _in_range(cls, value: datetime | None) -> datetime | None:
+        return None if value is None else check_moment(value)
 
 
 class CancelIn(Strict):
