@@ -58,19 +58,19 @@ class _Side:
 
 
 def _segment_max(
-    values: NDArray[np.float32], starts: NDArray[np.int64], counts: NDArray[np.int64], axis: int
+    values: NDArray[np.float32], starts: NDArray[np.int64], counts: NDArray[np.int64]
 ) -> NDArray[np.float32]:
-    """Max over each segment of `axis`; an empty segment gives -1 (no text: no fit)."""
-    shape = list(values.shape)
-    shape[axis] = len(starts)
-    reduced = np.full(shape, -1.0, np.float32)
-    filled = np.flatnonzero(counts > 0)
-    if len(filled):
-        # Between two non-empty segments lie only empty ones, so each reduceat range is
-        # exactly one segment.
-        index: list[slice | NDArray[np.int64]] = [slice(None)] * values.ndim
-        index[axis] = filled
-        reduced[tuple(index)] = np.maximum.reduceat(values, starts[filled], axis=axis)
+    """Max over each segment of rows (segment i: `counts[i]` rows from `starts[i]`); an
+    empty segment gives -1 (no text: no fit). Profiles have a handful of texts, so this
+    takes the j-th row of every segment at once, for each j: a few whole-array gathers,
+    much faster than `np.maximum.reduceat` over thousands of tiny segments."""
+    reduced = np.full((len(starts), *values.shape[1:]), -1.0, np.float32)
+    for j in range(int(counts.max(initial=0))):
+        has = np.flatnonzero(counts > j)
+        if j == 0:
+            reduced[has] = values[starts[has]]
+        else:
+            reduced[has] = np.maximum(reduced[has], values[starts[has] + j])
     return reduced
 
 
@@ -80,9 +80,11 @@ def _best(
 ) -> NDArray[np.float64]:
     """(block profiles, all profiles): best cosine of a left row against a right row."""
     rows, starts, counts = left
-    product = rows @ right.matrix.T  # one matrix-matrix product
-    per_candidate = _segment_max(product, right.start, right.count, axis=1)
-    per_pair = _segment_max(per_candidate, starts, counts, axis=0)
+    # One matrix-matrix product, candidates' rows first: both reductions then gather whole
+    # contiguous rows of a C-ordered array.
+    product = right.matrix @ rows.T
+    per_candidate = _segment_max(product, right.start, right.count)
+    per_pair = _segment_max(np.ascontiguousarray(per_candidate.T), starts, counts)
     return np.clip(per_pair.astype(np.float64), 0.0, 1.0)
 
 
