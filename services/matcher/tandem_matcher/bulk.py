@@ -9,10 +9,12 @@ block in flight; rerunning is safe: unchanged pairs produce nothing)."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -34,12 +36,11 @@ class Summary:
     changed: int  # pairs suggested, updated or withdrawn (one outbox message each)
 
 
-async def load_vectors(
-    session: AsyncSession, index: ProfileIndex, encode_chunk: int = ENCODE_CHUNK
+def encode_profiles(
+    rows: Sequence[dict[str, Any]], index: ProfileIndex, encode_chunk: int = ENCODE_CHUNK
 ) -> list[ProfileVectors]:
-    """Every projected profile, encoded; the texts go to the encoder in large batches first
+    """The projected profiles, encoded; the texts go to the encoder in large batches first
     (the cache then serves each profile), which is far faster than a call per profile."""
-    rows = [dict(row) for row in await repository.all_profiles(session)]
     texts = list(
         dict.fromkeys(
             t for row in rows for t in (*texts_of(row["needs"]), *texts_of(row["offers"]))
@@ -95,8 +96,9 @@ async def rescore_all(
 ) -> Summary:
     """Recompute and write every profile's top-k; `progress(n)` after each block of n."""
     started = datetime.now(UTC)
-    async with transaction(sessionmaker) as session:
-        profiles = await load_vectors(session, ctx.index)
+    async with transaction(sessionmaker) as session:  # read, then encode outside it
+        rows = [dict(row) for row in await repository.all_profiles(session)]
+    profiles = await asyncio.to_thread(encode_profiles, rows, ctx.index)
     for vectors in profiles:
         ctx.index.put(vectors)
     scorer = BulkScorer(profiles, ctx.index.vectors.dim)
