@@ -7,9 +7,10 @@ generated texts per side in its language, encoded for real with USE multilingual
 (batched); the script prints the encoder's measured rate and what encoding every carried
 text would take (on a loaded 2-core machine the encoder is the bottleneck by far).
 
-- import: encode the text pool and build the blocked scorer (100k: see below);
-- full match: `BulkScorer.top_k` over all profiles (blocked matrix products, the code
-  behind `tandem-matcher rescore-all`), pairs scored per second;
+- import: encode the text pool and put every profile into a `VectorIndex` (100k: see below);
+- full match: `domain.bulk.top_k` over all profiles (`VectorIndex.score_block`: blocked
+  matrix products with every component of the service's scoring, the code behind
+  `tandem-matcher rescore-all`), pairs scored per second;
 - baseline in the same process: the naive per-profile loop (`VectorIndex.score(p).top(10)`,
   what one upsert does) on a subset, extrapolated to all N; ratio = naive / blocked.
 
@@ -31,11 +32,13 @@ import numpy as np
 from numpy.typing import NDArray
 from threadpoolctl import threadpool_limits
 
-from tandem_matcher.domain.bulk import BulkScorer
-from tandem_matcher.domain.scoring import ProfileVectors, VectorIndex
+from tandem_matcher.domain.bulk import top_k
+from tandem_matcher.domain.scoring import ProfileVectors, VectorIndex, Weights
 from tandem_matcher.encoder import UniversalSentenceEncoder
+from tandem_matcher.settings import WeightSettings
 
 K = 10
+WEIGHTS: Weights = WeightSettings().weights()  # the service's configured default
 KINDS = ("heritage", "creative", "industry", "support", "research")
 TEMPLATES = {
     "pl": (
@@ -158,32 +161,38 @@ def pooled_profiles(size: int, pool: list[ProfileVectors], seed: int) -> list[Pr
     ]
 
 
-def naive_seconds_per_profile(profiles: list[ProfileVectors], subset: int) -> float:
+def indexed(profiles: list[ProfileVectors]) -> VectorIndex:
     index = VectorIndex(profiles[0].needs.shape[1])
     for p in profiles:
         index.put(p)
+    return index
+
+
+def naive_seconds_per_profile(
+    index: VectorIndex, profiles: list[ProfileVectors], subset: int
+) -> float:
     started = time.perf_counter()
     for p in profiles[:subset]:
-        index.score(p).top(K)
+        index.score(p, WEIGHTS).top(K)
     return (time.perf_counter() - started) / subset
 
 
 def blocked_match(
     profiles: list[ProfileVectors], batch: int, max_blocks: int | None
-) -> tuple[float, float, bool]:
-    """(build seconds, full-match seconds, extrapolated?)."""
+) -> tuple[VectorIndex, float, float, bool]:
+    """(the index, build seconds, full-match seconds, extrapolated?)."""
     started = time.perf_counter()
-    scorer = BulkScorer(profiles, profiles[0].needs.shape[1])
+    index = indexed(profiles)
     build = time.perf_counter() - started
     blocks = -(-len(profiles) // batch)
     started = time.perf_counter()
     done = 0
-    for _ in scorer.top_k(K, batch=batch):
+    for _ in top_k(index, profiles, K, weights=WEIGHTS, batch=batch):
         done += 1
         if max_blocks is not None and done >= max_blocks:
             break
     took = time.perf_counter() - started
-    return build, took * blocks / done, done < blocks
+    return index, build, took * blocks / done, done < blocks
 
 
 def report(
@@ -195,9 +204,9 @@ def report(
 ) -> None:
     batch = args.batch if size <= 20_000 else min(args.batch, 64)
     max_blocks = None if args.full or size <= 20_000 else args.sample_blocks
-    build, match, extrapolated = blocked_match(profiles, batch, max_blocks)
+    index, build, match, extrapolated = blocked_match(profiles, batch, max_blocks)
     subset = min(args.naive if size <= 20_000 else max(args.naive // 10, 10), size)
-    naive = naive_seconds_per_profile(profiles, subset) * size
+    naive = naive_seconds_per_profile(index, profiles, subset) * size
     pairs = size * (size - 1)
     imported = (encoding or 0.0) + build
     print(

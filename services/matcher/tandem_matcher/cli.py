@@ -9,10 +9,8 @@ from typing import Annotated
 import typer
 from tqdm import tqdm
 
-from tandem_matcher import bulk, service
-from tandem_matcher.app import SPEC
-from tandem_matcher.encoder import build_encoder
-from tandem_matcher.index import ProfileIndex
+from tandem_matcher import bulk
+from tandem_matcher.app import SPEC, build_context
 from tandem_matcher.settings import MatcherSettings
 from tandem_shared.cli import service_cli
 from tandem_shared.db import create_engine, create_sessionmaker
@@ -20,23 +18,15 @@ from tandem_shared.db import create_engine, create_sessionmaker
 app = service_cli(SPEC, default_port=8002, factory="tandem_matcher.app:create_app")
 
 
-def context(settings: MatcherSettings) -> service.MatcherContext:
-    """The same context the running service builds (app._build_index), index empty."""
-    return service.MatcherContext(
-        index=ProfileIndex(build_encoder(settings.encoder, settings.encoder_threads)),
-        threshold=settings.threshold,
-        top_k=settings.top_k,
-        material_change=settings.material_change,
-        source=f"/tandem/matcher/{settings.hub}",
-    )
-
-
 async def _rescore_all(settings: MatcherSettings, batch: int) -> bulk.Summary:
     engine = create_engine(settings.database_url)
     try:
         with tqdm(unit="profile", desc="rescoring", leave=False) as bar:
             return await bulk.rescore_all(
-                create_sessionmaker(engine), context(settings), batch=batch, progress=bar.update
+                create_sessionmaker(engine),
+                build_context(settings),
+                batch=batch,
+                progress=bar.update,
             )
     finally:
         await engine.dispose()
