@@ -25,7 +25,7 @@ from tandem_matcher.tables import (
     profiles,
     registrations,
 )
-from tandem_shared.auth import Principal, Role, issue_token
+from tandem_shared.auth import Role
 from tandem_shared.contracts import (
     EVENTS,
     MATCHES,
@@ -51,6 +51,7 @@ from tandem_shared.contracts import (
 )
 from tandem_shared.db import create_engine
 from tests.support import (
+    bearer,
     complementary_profiles,
     eventually,
     produce,
@@ -73,13 +74,7 @@ class Matcher:
     database_url: str
 
     def auth(self, hub: str = "demo", role: Role = Role.STAFF) -> dict[str, str]:
-        principal = Principal(subject=f"{role.value}@{hub}", hub=hub, role=role)
-        token = issue_token(
-            principal,
-            secret=self.settings.jwt_secret.get_secret_value(),
-            issuer=self.settings.jwt_issuer,
-        )
-        return {"Authorization": f"Bearer {token}"}
+        return bearer(self.settings, hub, role)
 
     async def publish(self, topic: str, *messages: Envelope) -> None:
         records = [(m.subject.encode(), m.model_dump_json().encode()) for m in messages]

@@ -18,12 +18,13 @@ from tandem_shared.runtime import Runtime, ServiceSpec, create_service_app
 log = get_logger(__name__)
 
 
-async def _build_index(runtime: Runtime) -> None:
-    settings: MatcherSettings = runtime.settings
+def build_context(settings: MatcherSettings) -> service.MatcherContext:
+    """The matcher's context from its settings (encoder, structure, threshold, top-k,
+    configured weights, learning rate), index empty; the service and the CLI share it."""
     index = ProfileIndex(
         build_encoder(settings.encoder, settings.encoder_threads), settings.structure()
     )
-    ctx = service.MatcherContext(
+    return service.MatcherContext(
         index=index,
         threshold=settings.threshold,
         top_k=settings.top_k,
@@ -32,8 +33,12 @@ async def _build_index(runtime: Runtime) -> None:
         weights=settings.weights.weights(),
         learning_rate=settings.learning_rate,
     )
+
+
+async def _build_index(runtime: Runtime) -> None:
+    ctx = build_context(runtime.settings)
     async with transaction(runtime.sessionmaker) as session:
-        loaded = await service.load_index(session, index)
+        loaded = await service.load_index(session, ctx.index)
         standing = await service.load_standing(session, ctx)
     runtime.state["matcher"] = ctx
     log.info("matcher.index_loaded", profiles=loaded, standing_matches=standing)

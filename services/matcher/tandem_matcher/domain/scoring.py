@@ -23,7 +23,7 @@ suggested; `partners` (met or agreed) are kept as such but never suggested anew.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -456,41 +456,41 @@ class VectorIndex:
             visible[own] = False
         return visible
 
-    def _a_to_b(self, profile: ProfileVectors, slots: int) -> _Direction:
-        """How well each candidate's offers meet the profile's needs."""
-        matrix, owner, position = self._offers.live()
-        if len(profile.needs) == 0 or len(matrix) == 0:
-            return _empty_direction(slots)
-        product = profile.needs @ matrix.T  # (n, rows): one matrix product
-        best, row = _best_per_slot(product.max(axis=0), owner, slots)
-        need_of_row = product.argmax(axis=0)
-        return _Direction(
-            np.clip(best, 0.0, 1.0),
-            np.where(row >= 0, need_of_row[row], -1),
-            np.where(row >= 0, position[row], -1),
-        )
-
-    def _b_to_a(self, profile: ProfileVectors, slots: int) -> _Direction:
-        """How well the profile's offers meet each candidate's needs."""
-        matrix, owner, position = self._needs.live()
-        if len(profile.offers) == 0 or len(matrix) == 0:
-            return _empty_direction(slots)
-        product = matrix @ profile.offers.T  # (rows, m): one matrix product
-        best, row = _best_per_slot(product.max(axis=1), owner, slots)
-        offer_of_row = product.argmax(axis=1)
-        return _Direction(
-            np.clip(best, 0.0, 1.0),
-            np.where(row >= 0, position[row], -1),
-            np.where(row >= 0, offer_of_row[row], -1),
-        )
-
     def score(
         self, profile: ProfileVectors, weights: Weights = Weights(), at: datetime | None = None
     ) -> ScoreTable:
         """Score the profile against every slot; `at` is the time that decides which
-        events are still upcoming (None: every event not cancelled)."""
+        events are still upcoming (None: every event not cancelled). A block of one: the
+        same code as `score_block`."""
+        return next(self.score_block([profile], weights, at))
+
+    def score_block(
+        self,
+        profiles: Sequence[ProfileVectors],
+        weights: Weights = Weights(),
+        at: datetime | None = None,
+    ) -> Iterator[ScoreTable]:
+        """Score each of `profiles` against every slot, in order: one matrix-matrix product
+        per direction for the whole block (the candidate matrices are read once per block,
+        not once per profile), then each profile's reductions and structured components.
+        Tables are made one at a time as the caller asks (a table holds a dozen arrays
+        over all slots); the index must not change while the block is being iterated."""
         slots = len(self._profiles)
-        a_to_b, b_to_a = self._a_to_b(profile, slots), self._b_to_a(profile, slots)
+        needs_offers = _block_directions(self._offers, [p.needs for p in profiles], slots, True)
+        offers_needs = _block_directions(self._needs, [p.offers for p in profiles], slots, False)
+        for profile, a_to_b, b_to_a in zip(profiles, needs_offers, offers_needs, strict=True):
+            yield self._table(profile, a_to_b, b_to_a, weights, at)
+
+    def _table(
+        self,
+        profile: ProfileVectors,
+        a_to_b: _Direction,
+        b_to_a: _Direction,
+        weights: Weights,
+        at: datetime | None,
+    ) -> ScoreTable:
+        """The profile's components and total against every slot, given both directions."""
+        slots = len(self._profiles)
         wants = (self._kind[:slots] & _kind_mask(profile.looking_for)) != 0
         wanted = (self._wants[:slots] & _KIND_BIT.get(profile.kind, 0)) != 0
         kind_fit = (wants.astype(float) + wanted.astype(float)) / 2
@@ -527,6 +527,47 @@ class VectorIndex:
             partners=partners,
             kth=self._kth[:slots].copy(),
         )
+
+
+def _block_directions(
+    rows: _TextRows, texts: Sequence[Vectors], slots: int, texts_are_needs: bool
+) -> Iterator[_Direction]:
+    """One direction for each profile of a block: its texts (`texts[i]`, needs or offers)
+    against every candidate row of the other side (`rows`), from ONE product for the
+    whole block; each profile then reduces its own slice of it."""
+    matrix, owner, position = rows.live()
+    counts = [len(block) for block in texts]
+    if sum(counts) == 0 or len(matrix) == 0:
+        for _ in texts:
+            yield _empty_direction(slots)
+        return
+    stacked = np.concatenate([block.reshape(-1, matrix.shape[1]) for block in texts])
+    product = stacked @ matrix.T  # (the block's texts, candidate rows)
+    start = 0
+    for count in counts:
+        if count == 0:
+            yield _empty_direction(slots)
+        else:
+            part = product[start : start + count]
+            yield _direction(part, owner, position, slots, texts_are_needs)
+        start += count
+
+
+def _direction(
+    product: NDArray[np.float32],
+    owner: NDArray[np.int64],
+    position: NDArray[np.int64],
+    slots: int,
+    texts_are_needs: bool,
+) -> _Direction:
+    """Each slot's best similarity between the profile's texts (rows of `product`) and
+    the slot's texts (columns), and which pair of texts reached it."""
+    best, row = _best_per_slot(product.max(axis=0), owner, slots)
+    own_of_row = product.argmax(axis=0)
+    own = np.where(row >= 0, own_of_row[row], -1)
+    theirs = np.where(row >= 0, position[row], -1)
+    need, offer = (own, theirs) if texts_are_needs else (theirs, own)
+    return _Direction(np.clip(best, 0.0, 1.0), need, offer)
 
 
 @dataclass(frozen=True)
