@@ -586,7 +586,11 @@ async def test_a_restart_resumes_pending_deliveries(
 ) -> None:
     smtp = SmtpServer()  # down while the first process runs
     settings = notifier_settings(clean_databases, kafka, topic_prefix, smtp)
-    settings = settings.model_copy(update={"delivery_backoff_seconds": 60.0})  # no retry soon
+    # No retry soon: the base AND the cap (the shared settings cap backoff at 1 s, which let
+    # the second process's own worker resend before the test's explicit run).
+    settings = settings.model_copy(
+        update={"delivery_backoff_seconds": 60.0, "delivery_backoff_max_seconds": 3600.0}
+    )
     first = create_app(settings)
     async with served(first) as base_url, httpx.AsyncClient(base_url=base_url) as client:
         notifier = Notifier(first, client, settings, kafka, smtp)
