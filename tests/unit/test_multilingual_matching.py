@@ -33,8 +33,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tandem_matcher.domain.scoring import ProfileVectors, VectorIndex, Weights
+from tandem_matcher.domain.scoring import VectorIndex, Weights
 from tandem_matcher.encoder import UniversalSentenceEncoder
+from tandem_matcher.index import ProfileIndex
 
 pytestmark = pytest.mark.unit
 
@@ -61,25 +62,12 @@ def data() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def index(data: dict[str, Any]) -> VectorIndex:
-    encoder = UniversalSentenceEncoder(threads=2)
-    vectors = VectorIndex(encoder.dimension)
+    # Each organisation is stored in the matcher's row shape, so the service's own
+    # ProfileIndex encodes it exactly as a projected profile would be.
+    profiles = ProfileIndex(UniversalSentenceEncoder(threads=2))
     for org in data["organisations"]:
-        vectors.put(
-            ProfileVectors(
-                id=org["id"],
-                name=org["name"],
-                hub="test",
-                sharing="network",
-                kind=org["kind"],
-                looking_for=frozenset(),
-                languages=frozenset({org["language"]}),
-                need_texts=tuple(org["needs"]),
-                offer_texts=tuple(org["offers"]),
-                needs=encoder.encode(org["needs"]),
-                offers=encoder.encode(org["offers"]),
-            )
-        )
-    return vectors
+        profiles.put(profiles.vectors_for(org))
+    return profiles.vectors
 
 
 def ranking(index: VectorIndex, query: str) -> list[str]:
