@@ -7,7 +7,7 @@ runner) opens `transaction()` and owns the commit.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -112,6 +112,28 @@ async def insert_ignoring_conflict(
         statement = _INSERT_IGNORING[(name, table)] = dialect.insert(table).on_conflict_do_nothing()
     result = await session.execute(statement, values)
     return bool(getattr(result, "rowcount", 0))
+
+
+_INSERT_MANY_IGNORING: dict[tuple[str, Any, str], Any] = {}
+
+
+async def insert_many_ignoring_conflict(
+    session: AsyncSession, table: Any, rows: Sequence[dict[str, Any]], *, returning: str
+) -> list[Any]:
+    """INSERT … ON CONFLICT DO NOTHING for many rows in one round trip; the `returning`
+    column of the rows that were new (a conflicting row returns nothing). The set-based
+    form of `insert_ignoring_conflict`, for consumers that handle a batch of messages."""
+    if not rows:
+        return []
+    name = dialect_name(session)
+    statement = _INSERT_MANY_IGNORING.get((name, table, returning))
+    if statement is None:
+        dialect = postgresql if name == "postgresql" else sqlite
+        statement = _INSERT_MANY_IGNORING[(name, table, returning)] = (
+            dialect.insert(table).on_conflict_do_nothing().returning(table.c[returning])
+        )
+    result = await session.execute(statement, list(rows))
+    return list(result.scalars().all())
 
 
 async def upsert_if_newer(

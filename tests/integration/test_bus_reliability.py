@@ -17,7 +17,7 @@ from sqlalchemy import text
 
 from tandem_notifier.tables import bus
 from tandem_shared import metrics
-from tandem_shared.bus.consumer import PoisonMessage
+from tandem_shared.bus.consumer import Batched, PoisonMessage
 from tandem_shared.bus.kafka import create_producer, ensure_topics
 from tandem_shared.bus.outbox import OutboxRelay, enqueue
 from tandem_shared.contracts import ALL_TOPICS, PROFILES, dead_letter_topic
@@ -202,6 +202,33 @@ async def test_a_batch_shares_one_transaction_and_a_bad_record_falls_back_to_one
         transaction_of = {row[0]: row[1] for row in rows}
     assert transaction_of[str(second.id)] == transaction_of[str(third.id)]
     assert transaction_of[str(first.id)] != transaction_of[str(second.id)]
+
+
+async def test_a_batched_handler_gets_runs_without_repeats(bus_env: dict[str, Any]) -> None:
+    """Records of one poll reach a `Batched` handler together, minus those handled before
+    and repeats inside the poll; each has its effect exactly once."""
+    env = bus_env
+    topic = env["prefix"] + PROFILES.name
+    first, *rest = (profile_message(i) for i in range(5))
+    runs: list[list[str]] = []
+
+    async def append_run(session: Any, messages: Sequence[Any]) -> None:
+        runs.append([str(m.id) for m in messages])
+        for message in messages:
+            await append_effect()(session, message)
+
+    def records(*messages: Any) -> list[tuple[bytes, bytes]]:
+        return [(b"same-key", m.model_dump_json().encode()) for m in messages]
+
+    async with consuming(env, Batched(append_run), batch_size=10):
+        await produce(env["kafka"].bootstrap, topic, records(first))
+        await eventually(lambda: _has_effects(env, 1), what="the first message")
+    # Produced while nobody consumes, so the next poll takes them all at once.
+    await produce(env["kafka"].bootstrap, topic, records(first, rest[0], rest[0], *rest[1:]))
+    async with consuming(env, Batched(append_run), batch_size=10):
+        await eventually(lambda: _has_effects(env, 5), what="the four new messages")
+    assert await effect_counts(env["url"]) == (5, 5)
+    assert runs == [[str(first.id)], [str(m.id) for m in rest]]
 
 
 async def _has_effects(env: dict[str, Any], expected: int) -> bool:

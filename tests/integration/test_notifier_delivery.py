@@ -4,9 +4,11 @@ invite, signatures, no duplicates, retries, failures, digest, caps and quiet hou
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from email.message import EmailMessage
@@ -17,11 +19,13 @@ import pytest
 from fastapi import FastAPI
 from icalendar import Calendar
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from tandem_notifier import service
 from tandem_notifier.app import create_app
 from tandem_notifier.delivery import DeliveryWorker, build_digests
 from tandem_notifier.domain.signing import verify
-from tandem_notifier.live import delivery_signal
+from tandem_notifier.live import FeedSignal, delivery_signal
 from tandem_notifier.settings import NotifierSettings
 from tandem_notifier.tables import directory
 from tandem_shared.auth import Role
@@ -47,7 +51,7 @@ from tandem_shared.contracts import (
     TextPair,
     pair_id,
 )
-from tandem_shared.db import transaction
+from tandem_shared.db import create_engine, create_sessionmaker, transaction
 from tests.integration.notifier_channels import SmtpServer, webhook_receiver
 from tests.integration.test_notifier_feed import served
 from tests.support import bearer, eventually, produce, service_settings
@@ -531,6 +535,57 @@ async def test_the_daily_cap_holds_the_rest_and_quiet_hours_defer(notifier: Noti
     assert {datetime.fromisoformat(r["next_attempt_at"]) for r in sleeping} == {expected}
     assert not notifier.smtp.to("sleeping@demo.example")
     assert len(notifier.smtp.to("capped@demo.example")) == 1
+
+
+async def test_the_daily_cap_counts_the_alerts_of_one_batch(notifier: Notifier) -> None:
+    """Three alerts handled together (one run of the batched handler) against a cap of 2."""
+    await notifier.staff(
+        "capped@demo.example", daily_cap=2, subscriptions=[{"scope": "hub", "hub": "demo"}]
+    )
+    matches = [a_match() for _ in range(3)]
+    signals = service.Signals(feed=FeedSignal(), deliveries=FeedSignal())
+    async with _sessions(notifier) as sessionmaker, transaction(sessionmaker) as session:
+        await service.on_matches(session, matches, signals)
+    rows = await notifier.deliveries(channel="email")
+    statuses = sorted(r["status"] for r in rows if r["recipient"] == "capped@demo.example")
+    assert len(statuses) == 3
+    assert statuses.count("digested") == 1  # pending or already sent: the other two
+
+
+async def test_concurrent_consumers_cannot_both_take_the_last_slot_of_a_cap(
+    notifier: Notifier,
+) -> None:
+    await notifier.staff(
+        "capped@demo.example", daily_cap=1, subscriptions=[{"scope": "hub", "hub": "demo"}]
+    )
+    first, second = a_match(), a_match()
+    signals = service.Signals(feed=FeedSignal(), deliveries=FeedSignal())
+
+    async def handle(sessionmaker: Any, message: MatchSuggested) -> None:
+        async with transaction(sessionmaker) as session:
+            await service.on_matches(session, [message], signals)
+
+    async with _sessions(notifier) as sessionmaker:
+        async with transaction(sessionmaker) as session:
+            await service.on_matches(session, [first], signals)
+            racing = asyncio.create_task(handle(sessionmaker, second))
+            await asyncio.sleep(0.5)
+            # It waits for the recipient's lock, which the open transaction holds.
+            assert not racing.done()
+        await racing
+    rows = await notifier.deliveries(channel="email")
+    status = {r["subject"]: r["status"] for r in rows if r["recipient"] == "capped@demo.example"}
+    assert status[first.data.pair_id] in ("pending", "sent")
+    assert status[second.data.pair_id] == "digested"
+
+
+@asynccontextmanager
+async def _sessions(notifier: Notifier) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = create_engine(notifier.settings.database_url)
+    try:
+        yield create_sessionmaker(engine)
+    finally:
+        await engine.dispose()
 
 
 async def test_scheduled_events_reach_subscribers_of_their_sectors(notifier: Notifier) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tandem_notifier import service
 from tandem_notifier.live import delivery_signal, feed_signal
 from tandem_notifier.tables import directory
-from tandem_shared.bus.consumer import Subscription
+from tandem_shared.bus.consumer import Batched, Subscription
 from tandem_shared.contracts import (
     EVENTS,
     MATCHES,
@@ -27,13 +27,14 @@ from tandem_shared.contracts import (
 from tandem_shared.directory import forget_profile, project_profile
 from tandem_shared.runtime import Runtime
 
-# Each profile update brings ~10 match messages (suggested, updated, withdrawn): handling
-# a poll's records in one transaction saves a commit per message. The handlers' effects
-# are all in the transaction or after commit (feed and delivery wake-ups), so a failed
-# batch is simply redone one record at a time. A batch's notifications reach the feed only
-# when it commits, so its length is latency too: 20 records are ~100 ms of handling and
-# already make the per-message commit cost small.
-BATCH = 20
+# Each profile update brings ~15 match messages (suggested, updated, withdrawn). A poll's
+# records are handled in one transaction, and the match handlers are `Batched`: a run of
+# consecutive match messages is looked up and written with the same few set-based
+# statements as one. The handlers' effects are all in the transaction or after commit
+# (feed and delivery wake-ups), so a failed batch is simply redone one record at a time.
+# A batch's notifications reach the feed only when it commits, so its length is latency
+# too: 100 records take tens of milliseconds (bench/matcher_throughput.py).
+BATCH = 100
 
 
 def _profiles() -> Subscription:
@@ -58,11 +59,15 @@ def _profiles() -> Subscription:
 def subscriptions(runtime: Runtime) -> Sequence[Subscription]:
     signals = service.Signals(feed=feed_signal(runtime), deliveries=delivery_signal(runtime))
 
-    async def on_match(session: AsyncSession, message: MatchSuggested | MatchUpdated) -> None:
-        await service.on_match(session, message, signals)
+    async def on_matches(
+        session: AsyncSession, messages: Sequence[MatchSuggested | MatchUpdated]
+    ) -> None:
+        await service.on_matches(session, messages, signals)
 
-    async def on_withdrawn(session: AsyncSession, message: MatchWithdrawn) -> None:
-        await service.on_withdrawn(session, message, signals)
+    async def on_withdrawals(session: AsyncSession, messages: Sequence[MatchWithdrawn]) -> None:
+        await service.on_withdrawals(session, messages, signals)
+
+    matches, withdrawals = Batched(on_matches), Batched(on_withdrawals)
 
     async def on_meeting(
         session: AsyncSession, message: MeetingScheduled | MeetingCancelled
@@ -78,9 +83,9 @@ def subscriptions(runtime: Runtime) -> Sequence[Subscription]:
             name="matches",
             topics=(MATCHES.name,),
             handlers={
-                MatchSuggested: on_match,
-                MatchUpdated: on_match,
-                MatchWithdrawn: on_withdrawn,
+                MatchSuggested: matches,
+                MatchUpdated: matches,
+                MatchWithdrawn: withdrawals,
             },
             batch_size=BATCH,
         ),

@@ -21,7 +21,12 @@ from tandem_notifier.tables import (
     subscriptions,
     webhooks,
 )
-from tandem_shared.db import dialect_name, insert_ignoring_conflict, upsert_if_newer
+from tandem_shared.db import (
+    dialect_name,
+    insert_ignoring_conflict,
+    insert_many_ignoring_conflict,
+    upsert_if_newer,
+)
 
 MATCH_ALERTS = ("match.suggested", "match.updated")
 
@@ -33,25 +38,31 @@ async def profile_names(session: AsyncSession, ids: list[uuid.UUID]) -> dict[uui
     return {row.id: row.name for row in rows}
 
 
-async def insert_notification(session: AsyncSession, values: dict[str, Any]) -> bool:
-    """Insert unless this (message, hub, channel) was already notified."""
-    return await insert_ignoring_conflict(session, notifications, values)
+async def insert_notifications(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> list[Any]:
+    """Insert the feed entries; the ids of those that were new (a (message, hub, channel)
+    already notified is skipped)."""
+    return await insert_many_ignoring_conflict(session, notifications, rows, returning="id")
 
 
-async def withdraw_pair(session: AsyncSession, hub: str, subject: str, at: datetime) -> int:
-    """Mark the hub's live feed alerts about this pair withdrawn; how many were."""
+async def withdraw_pairs(
+    session: AsyncSession, sides: Sequence[tuple[str, str]], at: datetime
+) -> set[tuple[str, str]]:
+    """Mark withdrawn the live feed alerts about these (hub, pair)s; the (hub, pair)s that
+    had one."""
+    if not sides:
+        return set()
     result = await session.execute(
         update(notifications)
         .where(
-            notifications.c.hub == hub,
+            tuple_(notifications.c.hub, notifications.c.subject).in_(list(sides)),
             notifications.c.channel == "feed",
-            notifications.c.subject == subject,
             notifications.c.kind.in_(MATCH_ALERTS),
             notifications.c.withdrawn_at.is_(None),
         )
         .values(withdrawn_at=at)
+        .returning(notifications.c.hub, notifications.c.subject)
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return {(row.hub, row.subject) for row in result}
 
 
 async def feed(
@@ -262,6 +273,20 @@ async def insert_delivery(session: AsyncSession, values: dict[str, Any]) -> bool
     return await insert_ignoring_conflict(session, deliveries, values)
 
 
+async def insert_deliveries(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> list[str]:
+    """Insert the deliveries that are new (one per (message, recipient, channel)); the
+    statuses of those inserted."""
+    return await insert_many_ignoring_conflict(session, deliveries, rows, returning="status")
+
+
+async def lock_recipient(session: AsyncSession, hub: str, recipient: str) -> None:
+    """Serialise, until the transaction ends, whoever counts and queues this recipient's
+    capped emails (PostgreSQL; SQLite has a single writer anyway)."""
+    if dialect_name(session) == "postgresql":
+        key = f"notifier-cap:{hub}:{recipient}"
+        await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))
+
+
 async def count_alerts_since(
     session: AsyncSession, hub: str, recipient: str, since: datetime
 ) -> int:
@@ -283,10 +308,11 @@ async def count_alerts_since(
     return int(count.scalar_one())
 
 
-async def email_deliveries_of(session: AsyncSession, subject: str) -> list[RowMapping]:
+async def email_deliveries_of(session: AsyncSession, subjects: Sequence[str]) -> list[RowMapping]:
+    """The match alert emails about these pairs."""
     rows = await session.execute(
         select(deliveries).where(
-            deliveries.c.subject == subject,
+            deliveries.c.subject.in_(list(subjects)),
             deliveries.c.channel == "email",
             deliveries.c.kind.in_(MATCH_ALERTS),
         )

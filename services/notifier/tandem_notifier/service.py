@@ -11,7 +11,7 @@ hub and receive everything its feed receives.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -41,7 +41,6 @@ from tandem_notifier.settings import NotifierSettings
 from tandem_shared.auth import Principal, Role
 from tandem_shared.bus.consumer import PoisonMessage
 from tandem_shared.contracts import (
-    Envelope,
     EventScheduled,
     MatchSuggested,
     MatchUpdated,
@@ -91,33 +90,63 @@ def _known_zone(zone: str) -> None:
         raise PoisonMessage(f"unknown time zone {zone!r}") from error
 
 
-async def _names(session: AsyncSession, a: uuid.UUID, b: uuid.UUID) -> tuple[str, str]:
-    names = await repository.profile_names(session, [a, b])
-    return names.get(a, UNKNOWN), names.get(b, UNKNOWN)
+async def _names(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
+    return await repository.profile_names(session, sorted(set(ids)))
 
 
-async def _notify(
-    session: AsyncSession, hub: str, message: Envelope, rendered: Rendered, subject: str
-) -> bool:
-    """Add one feed notification for `hub`; False if this message already notified it."""
-    data = getattr(message, "data", None)
-    return await repository.insert_notification(
-        session,
-        {
-            "id": uuid.uuid4(),
-            "hub": hub,
-            "channel": FEED,
-            "kind": getattr(message, "type", "unknown"),
-            "subject": subject,
-            "title": rendered.title[:300],
-            "body": rendered.body,
-            "data": data.model_dump(mode="json") if data is not None else {},
-            "source_message_id": str(message.id),
-            "created_at": datetime.now(UTC),
-            "read_at": None,
-            "withdrawn_at": None,
-        },
+# The messages that reach hubs' feeds and staff.
+NoticeMessage = (
+    MatchSuggested
+    | MatchUpdated
+    | MatchWithdrawn
+    | MeetingScheduled
+    | MeetingCancelled
+    | EventScheduled
+)
+
+
+@dataclass(frozen=True)
+class Notice:
+    """What one message becomes: an entry in the feed of each of `hubs` (and a call of
+    their webhooks), and an email to each of `staff` as their preferences say."""
+
+    message: NoticeMessage
+    rendered: Rendered
+    outgoing: Outgoing
+    hubs: Sequence[str]
+    staff: Collection[StaffKey]
+
+
+def _notice(
+    message: NoticeMessage,
+    rendered: Rendered,
+    *,
+    subject: str,
+    payload: dict[str, Any],
+    hubs: Iterable[str],
+    staff: Iterable[StaffKey],
+) -> Notice:
+    outgoing = Outgoing(
+        message_id=str(message.id), kind=message.type, subject=subject, payload=payload
     )
+    return Notice(message, rendered, outgoing, sorted(set(hubs)), sorted(set(staff)))
+
+
+def _feed_row(notice: Notice, hub: str, now: datetime) -> dict[str, Any]:
+    return {
+        "id": uuid.uuid4(),
+        "hub": hub,
+        "channel": FEED,
+        "kind": notice.message.type,
+        "subject": notice.outgoing.subject,
+        "title": notice.rendered.title[:300],
+        "body": notice.rendered.body,
+        "data": notice.message.data.model_dump(mode="json"),
+        "source_message_id": notice.outgoing.message_id,
+        "created_at": now,
+        "read_at": None,
+        "withdrawn_at": None,
+    }
 
 
 def _delivery(
@@ -155,12 +184,19 @@ def _delivery(
     }
 
 
-async def _queue_webhooks(session: AsyncSession, hubs: Iterable[str], outgoing: Outgoing) -> bool:
-    now = datetime.now(UTC)
-    queued = False
-    for hub in sorted(await repository.enabled_webhook_hubs(session, sorted(set(hubs)))):
-        values = _delivery(
-            outgoing,
+async def _feed(session: AsyncSession, notices: Sequence[Notice], now: datetime) -> bool:
+    """Every notice's feed entries in one statement; True if any is new (a redelivered
+    message adds none: one entry per (message, hub))."""
+    rows = [_feed_row(notice, hub, now) for notice in notices for hub in notice.hubs]
+    return bool(await repository.insert_notifications(session, rows))
+
+
+async def _queue_webhooks(session: AsyncSession, notices: Sequence[Notice], now: datetime) -> bool:
+    hubs = sorted({hub for notice in notices for hub in notice.hubs})
+    enabled = await repository.enabled_webhook_hubs(session, hubs)
+    rows = [
+        _delivery(
+            notice.outgoing,
             hub=hub,
             recipient=HUB_RECIPIENT,
             channel=WEBHOOK,
@@ -168,106 +204,102 @@ async def _queue_webhooks(session: AsyncSession, hubs: Iterable[str], outgoing: 
             not_before=now,
             now=now,
         )
-        queued |= await repository.insert_delivery(session, values)
-    return queued
+        for notice in notices
+        for hub in notice.hubs
+        if hub in enabled
+    ]
+    return bool(await repository.insert_deliveries(session, rows))
 
 
-async def queue_email(
-    session: AsyncSession,
-    staff: StaffKey,
-    preferences: Preferences,
-    outgoing: Outgoing,
-    now: datetime,
-) -> bool:
-    """Queue the email for one staff member as their preferences say (digest, cap, quiet
-    hours); False when they take no email or already have this one."""
-    hub, subject = staff
-    address = email_address(preferences, subject)
-    if EMAIL not in preferences.channels or address is None:
-        return False
-    sent_today = 0
-    if preferences.daily_cap is not None and not outgoing.transactional:
-        since = day_start(now, recipient_zone(preferences))
-        sent_today = await repository.count_alerts_since(session, hub, subject, since)
-    decision = decide(now, preferences, transactional=outgoing.transactional, sent_today=sent_today)
-    values = _delivery(
-        outgoing,
-        hub=hub,
-        recipient=subject,
-        channel=EMAIL,
-        status=decision.status,
-        not_before=decision.not_before,
-        now=now,
-        address=address,
-        language=preferences.language,
-        reason=decision.reason,
-    )
-    inserted = await repository.insert_delivery(session, values)
-    return inserted and decision.status is Status.PENDING
+class _CapCounts:
+    """Each capped recipient's non-transactional emails of their local day: counted once
+    per run (under a per-recipient lock, so two consumers cannot both take the last slot
+    of a cap), then kept up to date as this run queues more."""
+
+    def __init__(self, session: AsyncSession, now: datetime) -> None:
+        self._session = session
+        self._now = now
+        self._counts: dict[StaffKey, int] = {}
+
+    async def lock(self, staff: Iterable[StaffKey]) -> None:
+        """Take the recipients' locks in one order, so concurrent runs cannot deadlock."""
+        for hub, subject in sorted(set(staff)):
+            await repository.lock_recipient(self._session, hub, subject)
+
+    async def sent_today(self, staff: StaffKey, preferences: Preferences) -> int:
+        if staff not in self._counts:
+            since = day_start(self._now, recipient_zone(preferences))
+            self._counts[staff] = await repository.count_alerts_since(self._session, *staff, since)
+        return self._counts[staff]
+
+    def queued(self, staff: StaffKey) -> None:
+        self._counts[staff] = self._counts.get(staff, 0) + 1
+
+
+def _capped(notice: Notice, preferences: Mapping[StaffKey, Preferences]) -> set[StaffKey]:
+    if notice.outgoing.transactional:
+        return set()
+    return {key for key in notice.staff if key in preferences and preferences[key].daily_cap}
 
 
 async def _queue_emails(
     session: AsyncSession,
-    preferences: Mapping[StaffKey, Mapping[Any, Any]],
-    staff: Iterable[StaffKey],
-    outgoing: Outgoing,
+    notices: Sequence[Notice],
+    stored: Mapping[StaffKey, Mapping[Any, Any]],
+    now: datetime,
 ) -> bool:
-    now = datetime.now(UTC)
-    queued = False
-    for key in sorted(set(staff)):
-        row = preferences.get(key)
-        if row is not None:
-            queued |= await queue_email(session, key, preferences_of(row), outgoing, now)
-    return queued
+    """Queue each notice's email to each of its staff as their preferences say (digest,
+    cap, quiet hours); True if any is due to be sent."""
+    preferences = {key: preferences_of(row) for key, row in stored.items()}
+    caps = _CapCounts(session, now)
+    await caps.lock(key for notice in notices for key in _capped(notice, preferences))
+    rows = []
+    for notice in notices:
+        for key in notice.staff:
+            chosen = preferences.get(key)
+            address = email_address(chosen, key[1]) if chosen else None
+            if chosen is None or EMAIL not in chosen.channels or address is None:
+                continue
+            transactional = notice.outgoing.transactional
+            counts = chosen.daily_cap is not None and not transactional
+            sent_today = await caps.sent_today(key, chosen) if counts else 0
+            decision = decide(now, chosen, transactional=transactional, sent_today=sent_today)
+            if counts and decision.status is Status.PENDING:
+                caps.queued(key)
+            rows.append(
+                _delivery(
+                    notice.outgoing,
+                    hub=key[0],
+                    recipient=key[1],
+                    channel=EMAIL,
+                    status=decision.status,
+                    not_before=decision.not_before,
+                    now=now,
+                    address=address,
+                    language=chosen.language,
+                    reason=decision.reason,
+                )
+            )
+    statuses = await repository.insert_deliveries(session, rows)
+    return Status.PENDING in statuses
 
 
-def _wake(session: AsyncSession, signals: Signals, *, feed: bool, deliveries: bool) -> None:
-    if feed:
-        notify_after_commit(session, signals.feed)
-    if deliveries:
-        notify_after_commit(session, signals.deliveries)
-
-
-# The messages that reach hubs' feeds and staff.
-Notice = (
-    MatchSuggested
-    | MatchUpdated
-    | MatchWithdrawn
-    | MeetingScheduled
-    | MeetingCancelled
-    | EventScheduled
-)
-
-
-def _outgoing(message: Notice, subject: str, payload: dict[str, Any]) -> Outgoing:
-    return Outgoing(message_id=str(message.id), kind=message.type, subject=subject, payload=payload)
-
-
-async def _feed(
-    session: AsyncSession, hubs: Iterable[str], message: Notice, rendered: Rendered, subject: str
-) -> bool:
-    """One feed notification per hub; True if any of them is new."""
-    fed = False
-    for hub in hubs:
-        fed |= await _notify(session, hub, message, rendered, subject)
-    return fed
-
-
-async def _deliver(
+async def _fan_out(
     session: AsyncSession,
     signals: Signals,
-    outgoing: Outgoing,
-    *,
-    fed: bool,
-    hubs: Iterable[str],
-    staff: Iterable[StaffKey],
+    notices: Sequence[Notice],
     preferences: Mapping[StaffKey, Mapping[Any, Any]],
 ) -> None:
-    """Queue the emails of `staff` and the webhooks of `hubs`, then wake whoever has new
-    work once the transaction commits."""
-    queued = await _queue_emails(session, preferences, staff, outgoing)
-    queued |= await _queue_webhooks(session, hubs, outgoing)
-    _wake(session, signals, feed=fed, deliveries=queued)
+    """Feed entries, emails and webhooks of every notice, a few statements for all of
+    them; then wake the live streams and the delivery worker once the transaction commits."""
+    now = datetime.now(UTC)
+    fed = await _feed(session, notices, now)
+    queued = await _queue_emails(session, notices, preferences, now)
+    queued |= await _queue_webhooks(session, notices, now)
+    if fed:
+        notify_after_commit(session, signals.feed)
+    if queued:
+        notify_after_commit(session, signals.deliveries)
 
 
 # --------------------------------------------------------------------------- profiles
@@ -287,14 +319,6 @@ async def on_profile_erased(session: AsyncSession, message: ProfileErased) -> No
 # --------------------------------------------------------------------------- matches
 
 
-async def _match_subscribers(
-    session: AsyncSession, a: ProfileFacts, b: ProfileFacts
-) -> set[StaffKey]:
-    rows = await repository.match_subscriptions(session, sorted({a.hub, b.hub}), [a.id, b.id])
-    subscriptions = _stored(rows)
-    return match_recipients(subscriptions, a, b)
-
-
 def _stored(rows: Iterable[Mapping[Any, Any]]) -> list[StoredSubscription]:
     return [
         StoredSubscription(row["hub"], row["subject"], row["scope"], row["target"]) for row in rows
@@ -310,37 +334,47 @@ def _facts(profile_id: uuid.UUID, hub: str, rows: Mapping[uuid.UUID, Any]) -> Pr
     )
 
 
-async def on_match(
-    session: AsyncSession, message: MatchSuggested | MatchUpdated, signals: Signals
-) -> None:
+def _match_notice(
+    message: MatchSuggested | MatchUpdated,
+    facts: Mapping[uuid.UUID, Any],
+    subscriptions: Sequence[StoredSubscription],
+) -> Notice:
     match = message.data
-    facts_rows = await repository.profile_facts(session, [match.profile_a, match.profile_b])
-    a = _facts(match.profile_a, match.hub_a, facts_rows)
-    b = _facts(match.profile_b, match.hub_b, facts_rows)
-    # The facts rows carry the names too: no second directory query per match message.
+    a = _facts(match.profile_a, match.hub_a, facts)
+    b = _facts(match.profile_b, match.hub_b, facts)
     name_a, name_b = (
-        facts_rows[profile]["name"] if profile in facts_rows else UNKNOWN
+        facts[profile]["name"] if profile in facts else UNKNOWN
         for profile in (match.profile_a, match.profile_b)
     )
-    rendered = render_match(match, name_a, name_b, updated=isinstance(message, MatchUpdated))
-    hubs = sorted({match.hub_a, match.hub_b})
-    fed = await _feed(session, hubs, message, rendered, match.pair_id)
-    outgoing = _outgoing(
+    return _notice(
         message,
-        match.pair_id,
-        {"match": match.model_dump(mode="json"), "name_a": name_a, "name_b": name_b},
-    )
-    staff = await _match_subscribers(session, a, b)
-    preferences = await repository.preferences_for(session, sorted(staff))
-    await _deliver(
-        session, signals, outgoing, fed=fed, hubs=hubs, staff=staff, preferences=preferences
+        render_match(match, name_a, name_b, updated=isinstance(message, MatchUpdated)),
+        subject=match.pair_id,
+        payload={"match": match.model_dump(mode="json"), "name_a": name_a, "name_b": name_b},
+        hubs=(match.hub_a, match.hub_b),
+        staff=match_recipients(subscriptions, a, b),
     )
 
 
-async def _withdraw_emails(session: AsyncSession, pair: str, outgoing: Outgoing) -> bool:
-    """Alerts still held or waiting are dropped (the news is moot); staff who were told
-    get the withdrawal."""
-    rows = await repository.email_deliveries_of(session, pair)
+async def on_matches(
+    session: AsyncSession, messages: Sequence[MatchSuggested | MatchUpdated], signals: Signals
+) -> None:
+    """Alert both hubs' feeds, subscribed staff and webhooks of new and materially changed
+    matches: a profile update brings ~15 of them, so a run is looked up and written with
+    the same few statements as one."""
+    profiles = sorted({p for m in messages for p in (m.data.profile_a, m.data.profile_b)})
+    hubs = sorted({h for m in messages for h in (m.data.hub_a, m.data.hub_b)})
+    facts = await repository.profile_facts(session, profiles)
+    subscriptions = _stored(await repository.match_subscriptions(session, hubs, profiles))
+    notices = [_match_notice(message, facts, subscriptions) for message in messages]
+    staff = sorted({key for notice in notices for key in notice.staff})
+    await _fan_out(session, signals, notices, await repository.preferences_for(session, staff))
+
+
+async def _told_by_email(session: AsyncSession, pairs: Sequence[str]) -> dict[str, set[StaffKey]]:
+    """Drop the pairs' alerts still held or waiting (the news is moot); per pair, the staff
+    who were told by email, who get the withdrawal."""
+    rows = await repository.email_deliveries_of(session, pairs)
     moot = [
         row["id"]
         for row in rows
@@ -348,37 +382,52 @@ async def _withdraw_emails(session: AsyncSession, pair: str, outgoing: Outgoing)
         or (row["status"] == Status.DIGESTED and row["digest_id"] is None)
     ]
     await repository.suppress(session, moot, "match withdrawn before it was delivered")
-    told = {
-        (row["hub"], row["recipient"])
-        for row in rows
-        if row["status"] == Status.SENT
-        or (row["status"] == Status.DIGESTED and row["digest_id"] is not None)
-    }
-    preferences = await repository.preferences_for(session, sorted(told))
-    return await _queue_emails(session, preferences, told, outgoing)
+    told: dict[str, set[StaffKey]] = {}
+    for row in rows:
+        if row["status"] == Status.SENT or (
+            row["status"] == Status.DIGESTED and row["digest_id"] is not None
+        ):
+            told.setdefault(row["subject"], set()).add((row["hub"], row["recipient"]))
+    return told
 
 
-async def on_withdrawn(session: AsyncSession, message: MatchWithdrawn, signals: Signals) -> None:
-    """Mark the pair's alerts withdrawn and tell each hub that had one (only those: a
-    withdrawal of a match a hub never heard of would be noise)."""
-    withdrawal = message.data
-    name_a, name_b = await _names(session, withdrawal.profile_a, withdrawal.profile_b)
-    rendered = render_withdrawal(withdrawal, name_a, name_b)
+async def on_withdrawals(
+    session: AsyncSession, messages: Sequence[MatchWithdrawn], signals: Signals
+) -> None:
+    """Mark the pairs' alerts withdrawn and tell each hub (feed, webhook) and staff member
+    (email) that had heard of the match: a withdrawal of a match nobody heard of is noise."""
     now = datetime.now(UTC)
-    told_hubs = []
-    fed = False
-    for hub in sorted({withdrawal.hub_a, withdrawal.hub_b}):
-        if await repository.withdraw_pair(session, hub, withdrawal.pair_id, now):
-            told_hubs.append(hub)
-            fed |= await _notify(session, hub, message, rendered, withdrawal.pair_id)
-    outgoing = _outgoing(
-        message,
-        withdrawal.pair_id,
-        {"withdrawal": withdrawal.model_dump(mode="json"), "name_a": name_a, "name_b": name_b},
+    sides = {(hub, m.data.pair_id) for m in messages for hub in (m.data.hub_a, m.data.hub_b)}
+    heard = await repository.withdraw_pairs(session, sorted(sides), now)
+    pairs = sorted({m.data.pair_id for m in messages})
+    emailed = await _told_by_email(session, pairs)
+    names = await _names(
+        session, (p for m in messages for p in (m.data.profile_a, m.data.profile_b))
     )
-    queued = await _withdraw_emails(session, withdrawal.pair_id, outgoing)
-    queued |= await _queue_webhooks(session, told_hubs, outgoing)
-    _wake(session, signals, feed=fed, deliveries=queued)
+    notices = []
+    for message in messages:
+        withdrawal = message.data
+        name_a = names.get(withdrawal.profile_a, UNKNOWN)
+        name_b = names.get(withdrawal.profile_b, UNKNOWN)
+        # Told once: a second withdrawal of the pair in the run finds nothing left to withdraw.
+        hubs = [hub for hub, pair in heard if pair == withdrawal.pair_id]
+        heard -= {(hub, withdrawal.pair_id) for hub in hubs}
+        notices.append(
+            _notice(
+                message,
+                render_withdrawal(withdrawal, name_a, name_b),
+                subject=withdrawal.pair_id,
+                payload={
+                    "withdrawal": withdrawal.model_dump(mode="json"),
+                    "name_a": name_a,
+                    "name_b": name_b,
+                },
+                hubs=hubs,
+                staff=emailed.pop(withdrawal.pair_id, set()),
+            )
+        )
+    staff = sorted({key for notice in notices for key in notice.staff})
+    await _fan_out(session, signals, notices, await repository.preferences_for(session, staff))
 
 
 # --------------------------------------------------------------------------- meetings
@@ -392,26 +441,21 @@ async def on_meeting(
     takes email gets it at once with the invite attached, whatever their subscriptions."""
     meeting = message.data
     _known_zone(meeting.timezone)
-    name_a, name_b = await _names(session, meeting.profile_a, meeting.profile_b)
-    rendered = render_meeting(meeting, name_a, name_b)
+    names = await _names(session, (meeting.profile_a, meeting.profile_b))
+    name_a = names.get(meeting.profile_a, UNKNOWN)
+    name_b = names.get(meeting.profile_b, UNKNOWN)
     hubs = sorted({meeting.hub_a, meeting.hub_b, meeting.hub})
-    fed = await _feed(session, hubs, message, rendered, str(meeting.id))
-    outgoing = _outgoing(
-        message,
-        str(meeting.id),
-        {"meeting": meeting.model_dump(mode="json"), "name_a": name_a, "name_b": name_b},
-    )
     rows = await repository.preferences_in_hubs(session, hubs)
     preferences = {(row["hub"], row["subject"]): row for row in rows}
-    await _deliver(
-        session,
-        signals,
-        outgoing,
-        fed=fed,
+    notice = _notice(
+        message,
+        render_meeting(meeting, name_a, name_b),
+        subject=str(meeting.id),
+        payload={"meeting": meeting.model_dump(mode="json"), "name_a": name_a, "name_b": name_b},
         hubs=hubs,
         staff=preferences.keys(),
-        preferences=preferences,
     )
+    await _fan_out(session, signals, [notice], preferences)
 
 
 # --------------------------------------------------------------------------- events
@@ -425,17 +469,19 @@ async def on_event_scheduled(
     event = message.data
     _known_zone(event.timezone)
     rows = await repository.sector_subscriptions(session)
-    subscriptions = _stored(rows)
-    staff = event_recipients(subscriptions, [sector.value for sector in event.sectors])
+    staff = event_recipients(_stored(rows), [sector.value for sector in event.sectors])
     if not staff:
         return
-    hubs = sorted({hub for hub, _ in staff})
-    rendered = render_event(event)
-    fed = await _feed(session, hubs, message, rendered, str(event.id))
-    outgoing = _outgoing(message, str(event.id), {"event": event.model_dump(mode="json")})
-    preferences = await repository.preferences_for(session, sorted(staff))
-    await _deliver(
-        session, signals, outgoing, fed=fed, hubs=hubs, staff=staff, preferences=preferences
+    notice = _notice(
+        message,
+        render_event(event),
+        subject=str(event.id),
+        payload={"event": event.model_dump(mode="json")},
+        hubs=(hub for hub, _ in staff),
+        staff=staff,
+    )
+    await _fan_out(
+        session, signals, [notice], await repository.preferences_for(session, sorted(staff))
     )
 
 

@@ -45,6 +45,8 @@ notifications = Table(
     Column("withdrawn_at", DateTime(timezone=True), nullable=True),
     # Never two notifications for the same (message, recipient, channel).
     UniqueConstraint("source_message_id", "hub", "channel", name="uq_notifications_delivery"),
+    # A withdrawal finds the pair's alerts in the hub's feed (which grows with every match).
+    Index("ix_notifications_hub_subject", "hub", "subject"),
 )
 
 subscriptions = Table(
@@ -112,6 +114,8 @@ deliveries = Table(
     UniqueConstraint("source_message_id", "hub", "recipient", "channel", name="uq_deliveries_once"),
     Index("ix_deliveries_due", "status", "next_attempt_at"),
     Index("ix_deliveries_recipient", "hub", "recipient", "channel", "created_at"),
+    # A withdrawal finds the emails about its pair.
+    Index("ix_deliveries_subject", "subject"),
 )
 
 webhooks = Table(

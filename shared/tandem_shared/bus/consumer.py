@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import traceback
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -30,7 +30,7 @@ from tandem_shared import metrics
 from tandem_shared.bus.outbox import decode_headers
 from tandem_shared.bus.tables import BusTables
 from tandem_shared.contracts import Envelope, Message, dead_letter_topic, parse_message
-from tandem_shared.db import insert_ignoring_conflict
+from tandem_shared.db import insert_ignoring_conflict, insert_many_ignoring_conflict
 from tandem_shared.logging import bind_trace_id, get_logger, new_trace_id
 from tandem_shared.settings import ServiceSettings
 
@@ -38,6 +38,21 @@ log = get_logger(__name__)
 
 Handler = Callable[[AsyncSession, Any], Awaitable[None]]
 TombstoneHandler = Callable[[AsyncSession, str, str], Awaitable[None]]
+RunHandler = Callable[[AsyncSession, Sequence[Any]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Batched:
+    """A handler that takes a run of consecutive messages at once, so it can read and write
+    with a few set-based statements instead of a few per message. In a batch (see
+    `Subscription.batch_size`) consecutive claimed records whose types map to the same
+    `Batched` go to it together, in order; one at a time (retries, `batch_size` 1) it gets
+    a run of one, so there is a single code path."""
+
+    handle: RunHandler
+
+    async def __call__(self, session: AsyncSession, message: Any) -> None:
+        await self.handle(session, [message])
 
 
 @dataclass(frozen=True)
@@ -53,6 +68,7 @@ class Subscription:
     is rolled back and its records are handled one at a time as usual (retries, DLQ).
     Only for handlers whose effects are all in the transaction or in after-commit hooks,
     and that tolerate earlier records of the batch being visible in the same transaction.
+    A handler wrapped in `Batched` gets each run of consecutive records at once.
     """
 
     name: str
@@ -77,6 +93,20 @@ async def claim_in_inbox(
         "received_at": datetime.now(UTC),
     }
     return await insert_ignoring_conflict(session, tables.inbox, values)
+
+
+async def claim_many_in_inbox(
+    session: AsyncSession, tables: BusTables, *, consumer: str, messages: Sequence[tuple[str, str]]
+) -> set[str]:
+    """Claim many (message id, topic) at once; the ids this consumer had not handled yet."""
+    now = datetime.now(UTC)
+    rows = [
+        {"consumer": consumer, "message_id": message_id, "topic": topic, "received_at": now}
+        for message_id, topic in messages
+    ]
+    return set(
+        await insert_many_ignoring_conflict(session, tables.inbox, rows, returning="message_id")
+    )
 
 
 class _JoinListener(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -192,31 +222,63 @@ class ConsumerRunner:
     async def process_batch(self, records: list[ConsumerRecord[Any, Any]]) -> bool:
         """Handle the records in one transaction; False (and nothing done) if any of them
         is a tombstone, does not parse or fails: the caller then handles them one by one."""
-        handled: list[tuple[ConsumerRecord[Any, Any], Message, Handler | None]] = []
-        for record in records:
-            if record.value is None:
-                return False
-            try:
-                message = parse_message(record.value)
-            except ValidationError:
-                return False
-            handled.append((record, message, self._handler_for(message)))
-        outcomes: list[str] = []
+        parsed = self._parse_batch(records)
+        if parsed is None:
+            return False
         try:
             async with self._sessionmaker() as session, session.begin():
-                for record, message, handler in handled:
-                    bind_trace_id(
-                        message.trace_id
-                        or decode_headers(record.headers).get("trace_id")
-                        or new_trace_id()
-                    )
-                    outcomes.append(await self._handle_in(session, record, message, handler))
+                outcomes = await self._handle_batch_in(session, parsed)
         except Exception as error:
             log.info("consumer.batch_failed", size=len(records), error=repr(error))
             return False
         for record, outcome in zip(records, outcomes, strict=True):
             self._count(record, outcome)
         return True
+
+    def _parse_batch(self, records: list[ConsumerRecord[Any, Any]]) -> list[_Parsed] | None:
+        parsed: list[_Parsed] = []
+        for record in records:
+            if record.value is None:
+                return None
+            try:
+                message = parse_message(record.value)
+            except ValidationError:
+                return None
+            parsed.append(_Parsed(record, message, self._handler_for(message)))
+        return parsed
+
+    async def _handle_batch_in(self, session: AsyncSession, parsed: list[_Parsed]) -> list[str]:
+        """Claim every handled record in one statement, then run the handlers over the
+        claimed ones in order (runs of a `Batched` handler at once); each record's outcome."""
+        unclaimed = await claim_many_in_inbox(
+            session,
+            self._tables,
+            consumer=self.group_id,
+            messages=[(str(p.message.id), p.record.topic) for p in parsed if p.handler],
+        )
+        outcomes: list[str] = []
+        runs: list[tuple[Handler, list[_Parsed]]] = []
+        for item in parsed:
+            message_id = str(item.message.id)
+            if item.handler is None:
+                outcomes.append("skipped")
+            elif message_id not in unclaimed:
+                outcomes.append("duplicate")  # handled before, or twice in this batch
+            else:
+                unclaimed.discard(message_id)
+                outcomes.append("handled")
+                if runs and isinstance(item.handler, Batched) and runs[-1][0] is item.handler:
+                    runs[-1][1].append(item)
+                else:
+                    runs.append((item.handler, [item]))
+        for handler, run in runs:
+            # A run's log lines carry its first message's trace id.
+            bind_trace_id(_trace_id(run[0]))
+            if isinstance(handler, Batched):
+                await handler.handle(session, [item.message for item in run])
+            else:
+                await handler(session, run[0].message)
+        return outcomes
 
     async def _handle_in(
         self,
@@ -313,6 +375,21 @@ class ConsumerRunner:
 
     def _count(self, record: ConsumerRecord[Any, Any], outcome: str) -> None:
         metrics.CONSUMED.labels(self._service, record.topic, outcome).inc()
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    record: ConsumerRecord[Any, Any]
+    message: Message
+    handler: Handler | None
+
+
+def _trace_id(parsed: _Parsed) -> str:
+    return (
+        parsed.message.trace_id
+        or decode_headers(parsed.record.headers).get("trace_id")
+        or new_trace_id()
+    )
 
 
 def _short(error: ValidationError) -> str:
