@@ -68,14 +68,18 @@ async def withdraw_pair(session: AsyncSession, hub: str, subject: str, at: datet
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-def _with_reads_of(subject: str) -> Join:
-    """Notifications, each with the reader's own read mark, if any (at most one: the
-    reads' primary key is (notification_id, subject), which this join probes)."""
+def _with_reads_of(hub: str, reader: str) -> Join:
+    """The hub's notifications, each with the reader's own read mark, if any (at most one:
+    the reads' primary key is (notification_id, subject)). The planner either probes that
+    key per notification (a feed page) or hashes the reader's reads, found through
+    ix_notification_reads_reader (counts, read-all): the redundant hub condition is what
+    lets it use that index."""
     return notifications.outerjoin(
         notification_reads,
         and_(
             notification_reads.c.notification_id == notifications.c.id,
-            notification_reads.c.subject == subject,
+            notification_reads.c.hub == hub,
+            notification_reads.c.subject == reader,
         ),
     )
 
@@ -98,7 +102,7 @@ async def feed(
     limit: int,
 ) -> tuple[list[RowMapping], int]:
     """A page of the hub's feed, newest first, as `reader` sees it, and the total."""
-    joined = _with_reads_of(reader)
+    joined = _with_reads_of(hub, reader)
     conditions = _in_feed(hub)
     if unread_only:
         conditions.append(notification_reads.c.notification_id.is_(None))
@@ -132,7 +136,7 @@ async def feed_since(
         conditions.append(notifications.c.id.not_in(exclude))
     rows = await session.execute(
         select(*_FEED_ROW)
-        .select_from(_with_reads_of(reader))
+        .select_from(_with_reads_of(hub, reader))
         .where(*conditions)
         .order_by(notifications.c.created_at, notifications.c.id)
         .limit(limit)
@@ -182,7 +186,7 @@ async def mark_all_read(
             literal(reader, String),
             literal(at, DateTime(timezone=True)),
         )
-        .select_from(_with_reads_of(reader))
+        .select_from(_with_reads_of(hub, reader))
         .where(*conditions, notification_reads.c.notification_id.is_(None))
     )
     dialect = postgresql if dialect_name(session) == "postgresql" else sqlite
