@@ -82,12 +82,14 @@ class Notifier:
 
 
 @asynccontextmanager
-async def served(app: FastAPI) -> AsyncIterator[str]:
-    """Run the app's lifespan and serve it over TCP on a free port; yield its base URL."""
+async def served(app: FastAPI, **config: Any) -> AsyncIterator[str]:
+    """Run the app's lifespan and serve it over TCP on a free port; yield its base URL.
+    `config` goes to uvicorn (`ssl_certfile` and `ssl_keyfile` serve https)."""
+    scheme = "https" if config.get("ssl_certfile") else "http"
     async with app.router.lifespan_context(app):
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
-        server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning"))
+        server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning", **config))
         task = asyncio.create_task(server.serve(sockets=[sock]))
 
         async def started() -> bool:
@@ -95,7 +97,7 @@ async def served(app: FastAPI) -> AsyncIterator[str]:
 
         await eventually(started, timeout=10, interval=0.05, what="uvicorn started")
         try:
-            yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+            yield f"{scheme}://127.0.0.1:{sock.getsockname()[1]}"
         finally:
             server.should_exit = True
             await task
