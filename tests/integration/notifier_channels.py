@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from aiosmtpd.controller import Controller
 from fastapi import FastAPI, Request, Response
@@ -62,14 +63,21 @@ class SmtpServer:
 
 @dataclass
 class WebhookReceiver:
-    url: str
+    url: str  # on 127.0.0.1, where it listens
     requests: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
     # Status codes to answer, in order; once used up every request gets 204.
     answers: list[int] = field(default_factory=list)
 
+    def named(self, host: str) -> str:
+        """The receiver's URL with `host` in place of its address."""
+        parts = urlsplit(self.url)
+        return urlunsplit(parts._replace(netloc=f"{host}:{parts.port}"))
+
 
 @asynccontextmanager
-async def webhook_receiver() -> AsyncIterator[WebhookReceiver]:
+async def webhook_receiver(**config: Any) -> AsyncIterator[WebhookReceiver]:
+    """A webhook endpoint on 127.0.0.1 that records each request (`config` goes to uvicorn,
+    e.g. a certificate to serve https)."""
     app = FastAPI()
     receiver = WebhookReceiver(url="")
 
@@ -79,6 +87,6 @@ async def webhook_receiver() -> AsyncIterator[WebhookReceiver]:
         code = receiver.answers.pop(0) if receiver.answers else 204
         return Response(status_code=code)
 
-    async with served(app) as base_url:
+    async with served(app, **config) as base_url:
         receiver.url = f"{base_url}/hook"
         yield receiver

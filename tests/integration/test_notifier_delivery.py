@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from email.message import EmailMessage
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -345,7 +346,9 @@ async def test_webhooks_are_signed_and_retried_until_accepted(notifier: Notifier
     admin = bearer(notifier.settings, "demo", Role.HUB_ADMIN, subject="admin@demo.example")
     async with webhook_receiver() as receiver:
         receiver.answers = [500, 503]
-        wanted = {"url": receiver.url, "secret": SECRET, "enabled": True}
+        # By name: each send resolves `localhost` once and connects to an address it checked.
+        url = receiver.named("localhost")
+        wanted = {"url": url, "secret": SECRET, "enabled": True}
         response = await notifier.client.put("/v1/webhooks", json=wanted, headers=admin)
         assert response.status_code == 200, response.text
         assert response.json()["secret_set"] is True and "secret" not in response.json()
@@ -360,6 +363,7 @@ async def test_webhooks_are_signed_and_retried_until_accepted(notifier: Notifier
         assert row["attempts"] == 3
         assert len(receiver.requests) == 3
         for headers, body in receiver.requests:
+            assert headers["host"] == urlsplit(url).netloc  # the name, not the address
             timestamp = int(headers["x-tandem-timestamp"])
             assert verify(SECRET, timestamp, body, headers["x-tandem-signature"])
             assert headers["x-tandem-delivery"] == row["id"]

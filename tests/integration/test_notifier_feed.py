@@ -1,6 +1,6 @@
 """The notifier's feed over the real broker and PostgreSQL: the live SSE stream (served by
-uvicorn on a free port, since an endless stream cannot go through the ASGI test transport)
-and match withdrawals."""
+uvicorn on a free port, since an endless stream cannot go through the ASGI test transport),
+match withdrawals and each staff member's own read marks."""
 
 from __future__ import annotations
 
@@ -41,8 +41,8 @@ class Notifier:
     settings: NotifierSettings
     kafka: Any
 
-    def auth(self, hub: str = "demo") -> dict[str, str]:
-        return bearer(self.settings, hub)
+    def auth(self, hub: str = "demo", subject: str | None = None) -> dict[str, str]:
+        return bearer(self.settings, hub, subject=subject)
 
     async def publish(self, *messages: Envelope) -> None:
         records = [(m.subject.encode(), m.model_dump_json().encode()) for m in messages]
@@ -54,14 +54,42 @@ class Notifier:
         items: list[dict[str, Any]] = response.json()["items"]
         return items
 
+    async def page(self, auth: dict[str, str], **params: Any) -> dict[str, Any]:
+        response = await self.client.get("/v1/notifications", params=params, headers=auth)
+        assert response.status_code == 200, response.text
+        page: dict[str, Any] = response.json()
+        return page
+
+    async def read(self, auth: dict[str, str], notification_id: str) -> int:
+        response = await self.client.post(f"/v1/notifications/{notification_id}/read", headers=auth)
+        return response.status_code
+
+    async def read_all(self, auth: dict[str, str], **params: Any) -> int:
+        response = await self.client.post("/v1/notifications:read-all", params=params, headers=auth)
+        assert response.status_code == 200, response.text
+        marked: int = response.json()["marked"]
+        return marked
+
+    async def published(self, *messages: Envelope, total: int) -> list[dict[str, Any]]:
+        """Publish and wait until the demo hub's feed holds `total` notifications."""
+        await self.publish(*messages)
+
+        async def arrived() -> list[dict[str, Any]] | None:
+            items = await self.feed()
+            return items if len(items) == total else None
+
+        return await eventually(arrived, what=f"{total} notifications in the feed")
+
 
 @asynccontextmanager
-async def served(app: FastAPI) -> AsyncIterator[str]:
-    """Run the app's lifespan and serve it over TCP on a free port; yield its base URL."""
+async def served(app: FastAPI, **config: Any) -> AsyncIterator[str]:
+    """Run the app's lifespan and serve it over TCP on a free port; yield its base URL.
+    `config` goes to uvicorn (`ssl_certfile` and `ssl_keyfile` serve https)."""
+    scheme = "https" if config.get("ssl_certfile") else "http"
     async with app.router.lifespan_context(app):
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
-        server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning"))
+        server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning", **config))
         task = asyncio.create_task(server.serve(sockets=[sock]))
 
         async def started() -> bool:
@@ -69,7 +97,7 @@ async def served(app: FastAPI) -> AsyncIterator[str]:
 
         await eventually(started, timeout=10, interval=0.05, what="uvicorn started")
         try:
-            yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+            yield f"{scheme}://127.0.0.1:{sock.getsockname()[1]}"
         finally:
             server.should_exit = True
             await task
@@ -215,3 +243,73 @@ async def test_withdrawal_marks_the_alerts_and_tells_each_hub_that_had_one(
         assert [item["kind"] for item in feed] == ["match.withdrawn", "match.suggested"]
         assert feed[0]["withdrawn_at"] is None
         assert feed[1]["withdrawn_at"] is not None
+
+
+async def test_read_marks_are_each_staff_members_own(notifier: Notifier) -> None:
+    first, second = await notifier.published(suggested(), suggested(), total=2)
+    anna, bert = (
+        notifier.auth(subject="anna@demo.example"),
+        notifier.auth(subject="bert@demo.example"),
+    )
+    assert await notifier.read(anna, first["id"]) == 204
+
+    annas = await notifier.page(anna)
+    read_at = {item["id"]: item["read_at"] for item in annas["items"]}
+    assert read_at[first["id"]] is not None and read_at[second["id"]] is None
+    unread = await notifier.page(anna, unread="true")
+    assert [item["id"] for item in unread["items"]] == [second["id"]]
+    assert unread["total"] == 1
+    berts = await notifier.page(bert, unread="true")
+    assert [item["id"] for item in berts["items"]] == [first["id"], second["id"]]
+    assert berts["total"] == 2 and all(item["read_at"] is None for item in berts["items"])
+
+    assert await notifier.read(anna, first["id"]) == 204  # again: the first time stays
+    again = await notifier.page(anna)
+    assert {item["id"]: item["read_at"] for item in again["items"]} == read_at
+    assert (await notifier.page(anna))["total"] == 2
+
+
+async def test_reads_of_another_hubs_notifications_are_404(notifier: Notifier) -> None:
+    match = suggested("demo", "elsewhere")
+    (ours,) = await notifier.published(match, total=1)
+    stranger = notifier.auth("x", subject="anna@demo.example")  # same subject, other hub
+    assert await notifier.read(stranger, ours["id"]) == 404
+    assert await notifier.read(notifier.auth(), str(uuid.uuid4())) == 404
+    # The other side's hub has its own notification of the match, with its own id.
+    (theirs,) = await notifier.feed("elsewhere")
+    assert await notifier.read(notifier.auth(), theirs["id"]) == 404
+    assert await notifier.read(notifier.auth("elsewhere"), theirs["id"]) == 204
+    assert (await notifier.page(notifier.auth(), unread="true"))["total"] == 1
+    assert await notifier.read_all(stranger) == 0
+
+
+async def test_read_all_marks_the_callers_feed_up_to_before(notifier: Notifier) -> None:
+    await notifier.published(suggested(), suggested(), total=2)
+    newest, *older = await notifier.published(suggested(), total=3)
+    anna, bert = (
+        notifier.auth(subject="anna@demo.example"),
+        notifier.auth(subject="bert@demo.example"),
+    )
+    assert await notifier.read(anna, older[1]["id"]) == 204
+    first_read = (await notifier.page(anna))["items"][2]["read_at"]
+
+    # Up to the newer of the first two: only that one is new; the one read stays as it was.
+    assert await notifier.read_all(anna, before=older[0]["created_at"]) == 1
+    unread = await notifier.page(anna, unread="true")
+    assert [item["id"] for item in unread["items"]] == [newest["id"]]
+    assert unread["total"] == 1
+    assert (await notifier.page(anna))["items"][2]["read_at"] == first_read
+
+    assert await notifier.read_all(anna) == 1
+    assert await notifier.read_all(anna) == 0
+    assert (await notifier.page(anna, unread="true"))["total"] == 0
+    berts = await notifier.page(bert, unread="true", per_page=1)
+    assert berts["total"] == 3 and len(berts["items"]) == 1
+
+
+async def test_read_all_refuses_a_before_without_its_offset(notifier: Notifier) -> None:
+    for before in ("2026-01-01T00:00:00", "yesterday"):
+        response = await notifier.client.post(
+            "/v1/notifications:read-all", params={"before": before}, headers=notifier.auth()
+        )
+        assert response.status_code == 422, (before, response.text)

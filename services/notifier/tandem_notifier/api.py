@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, status
 from fastapi.sse import EventSourceResponse, ServerSentEvent
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 from tandem_notifier import recipients, service, streams, webhooks
 from tandem_notifier.domain.preferences import Preferences, Subscriptions
@@ -30,7 +30,7 @@ class NotificationOut(BaseModel):
     body: str
     data: dict[str, Any]
     created_at: datetime
-    read_at: datetime | None
+    read_at: datetime | None = Field(description="when the caller read it (null: unread)")
     withdrawn_at: datetime | None = None
 
 
@@ -45,10 +45,12 @@ class FeedOut(BaseModel):
 async def notifications(
     principal: CurrentPrincipal,
     session: DbSession,
-    unread: Annotated[bool, Query(description="only unread ones")] = False,
+    unread: Annotated[bool, Query(description="only those the caller has not read")] = False,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
     per_page: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> dict[str, Any]:
+    """The caller's hub feed, newest first. The feed is shared by the hub's staff; read
+    marks are each staff member's own."""
     return await service.feed(session, principal, unread_only=unread, page=page, per_page=per_page)
 
 
@@ -60,7 +62,11 @@ async def _live_feed(
     ] = None,
 ) -> tuple[streams.LiveFeed, FeedCursor]:
     feed = streams.LiveFeed(
-        runtime.sessionmaker, feed_signal(runtime), runtime.settings, principal.hub
+        runtime.sessionmaker,
+        feed_signal(runtime),
+        runtime.settings,
+        principal.hub,
+        principal.subject,
     )
     try:
         return feed, await streams.open_cursor(feed, last_event_id)
@@ -92,8 +98,26 @@ async def stream(
 async def mark_read(
     notification_id: uuid.UUID, principal: CurrentPrincipal, session: DbSession
 ) -> None:
+    """Mark the notification read for the caller only (again: keeps the first time)."""
     if not await service.mark_read(session, principal, notification_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "notification not found")
+
+
+class MarkedOut(BaseModel):
+    marked: int = Field(description="notifications newly marked read (already read: not counted)")
+
+
+@router.post("/notifications:read-all", response_model=MarkedOut, tags=["feed"])
+async def mark_all_read(
+    principal: CurrentPrincipal,
+    session: DbSession,
+    before: Annotated[
+        AwareDatetime | None,
+        Query(description="only those created at or before this instant (with its offset)"),
+    ] = None,
+) -> MarkedOut:
+    """Mark every notification of the caller's hub feed read for the caller."""
+    return MarkedOut(marked=await service.mark_all_read(session, principal, before=before))
 
 
 @router.get("/subscriptions", response_model=Subscriptions, tags=["preferences"])

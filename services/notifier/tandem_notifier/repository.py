@@ -7,7 +7,20 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Join,
+    String,
+    and_,
+    delete,
+    func,
+    literal,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tandem_notifier.tables import (
     deliveries,
     directory,
+    notification_reads,
     notifications,
     preferences,
     profile_subsectors,
@@ -65,17 +79,50 @@ async def withdraw_pairs(
     return {(row.hub, row.subject) for row in result}
 
 
+def _with_reads_of(hub: str, reader: str) -> Join:
+    """The hub's notifications, each with the reader's own read mark, if any (at most one:
+    the reads' primary key is (notification_id, subject)). The planner either probes that
+    key per notification (a feed page) or hashes the reader's reads, found through
+    ix_notification_reads_reader (counts, read-all): the redundant hub condition is what
+    lets it use that index."""
+    return notifications.outerjoin(
+        notification_reads,
+        and_(
+            notification_reads.c.notification_id == notifications.c.id,
+            notification_reads.c.hub == hub,
+            notification_reads.c.subject == reader,
+        ),
+    )
+
+
+def _in_feed(hub: str) -> list[ColumnElement[bool]]:
+    return [notifications.c.hub == hub, notifications.c.channel == "feed"]
+
+
+# A feed row as the reader sees it: the notification and their own `read_at`.
+_FEED_ROW = (notifications, notification_reads.c.read_at)
+
+
 async def feed(
-    session: AsyncSession, hub: str, *, unread_only: bool, offset: int, limit: int
+    session: AsyncSession,
+    hub: str,
+    reader: str,
+    *,
+    unread_only: bool,
+    offset: int,
+    limit: int,
 ) -> tuple[list[RowMapping], int]:
-    conditions = [notifications.c.hub == hub, notifications.c.channel == "feed"]
+    """A page of the hub's feed, newest first, as `reader` sees it, and the total."""
+    joined = _with_reads_of(hub, reader)
+    conditions = _in_feed(hub)
     if unread_only:
-        conditions.append(notifications.c.read_at.is_(None))
+        conditions.append(notification_reads.c.notification_id.is_(None))
     total = (
-        await session.execute(select(func.count()).select_from(notifications).where(*conditions))
+        await session.execute(select(func.count()).select_from(joined).where(*conditions))
     ).scalar_one()
     rows = await session.execute(
-        select(notifications)
+        select(*_FEED_ROW)
+        .select_from(joined)
         .where(*conditions)
         .order_by(notifications.c.created_at.desc(), notifications.c.id)
         .offset(offset)
@@ -87,21 +134,20 @@ async def feed(
 async def feed_since(
     session: AsyncSession,
     hub: str,
+    reader: str,
     *,
     since: datetime,
     exclude: set[uuid.UUID],
     limit: int,
 ) -> list[RowMapping]:
-    """The hub's feed rows created at or after `since`, oldest first, minus `exclude`."""
-    conditions = [
-        notifications.c.hub == hub,
-        notifications.c.channel == "feed",
-        notifications.c.created_at >= since,
-    ]
+    """The hub's feed rows created at or after `since`, oldest first, minus `exclude`, as
+    `reader` sees them."""
+    conditions = [*_in_feed(hub), notifications.c.created_at >= since]
     if exclude:
         conditions.append(notifications.c.id.not_in(exclude))
     rows = await session.execute(
-        select(notifications)
+        select(*_FEED_ROW)
+        .select_from(_with_reads_of(hub, reader))
         .where(*conditions)
         .order_by(notifications.c.created_at, notifications.c.id)
         .limit(limit)
@@ -115,23 +161,54 @@ async def feed_entry_time(
     return (
         await session.execute(
             select(notifications.c.created_at).where(
-                notifications.c.id == notification_id,
-                notifications.c.hub == hub,
-                notifications.c.channel == "feed",
+                notifications.c.id == notification_id, *_in_feed(hub)
             )
         )
     ).scalar_one_or_none()
 
 
 async def mark_read(
-    session: AsyncSession, hub: str, notification_id: uuid.UUID, at: datetime
+    session: AsyncSession, hub: str, reader: str, notification_id: uuid.UUID, at: datetime
 ) -> bool:
-    result = await session.execute(
-        update(notifications)
-        .where(notifications.c.id == notification_id, notifications.c.hub == hub)
-        .values(read_at=func.coalesce(notifications.c.read_at, at))
+    """Record `reader`'s read of one notification of the hub's feed (a repeat keeps the
+    first time); False when the hub's feed has no such notification."""
+    if await feed_entry_time(session, hub, notification_id) is None:
+        return False
+    await insert_ignoring_conflict(
+        session,
+        notification_reads,
+        {"notification_id": notification_id, "hub": hub, "subject": reader, "read_at": at},
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return True
+
+
+async def mark_all_read(
+    session: AsyncSession, hub: str, reader: str, at: datetime, *, before: datetime | None
+) -> int:
+    """Mark every notification of the hub's feed (created at or before `before`, if given)
+    read for `reader`, in one INSERT … SELECT; how many were newly marked."""
+    conditions = _in_feed(hub)
+    if before is not None:
+        conditions.append(notifications.c.created_at <= before)
+    unread = (
+        select(
+            notifications.c.id,
+            literal(hub, String),
+            literal(reader, String),
+            literal(at, DateTime(timezone=True)),
+        )
+        .select_from(_with_reads_of(hub, reader))
+        .where(*conditions, notification_reads.c.notification_id.is_(None))
+    )
+    dialect = postgresql if dialect_name(session) == "postgresql" else sqlite
+    statement = (
+        dialect.insert(notification_reads)
+        .from_select(["notification_id", "hub", "subject", "read_at"], unread)
+        # A concurrent mark of the same notification wins; its time is kept.
+        .on_conflict_do_nothing()
+    )
+    result = await session.execute(statement)
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def profile_hubs(session: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID, RowMapping]:

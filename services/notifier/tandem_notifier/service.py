@@ -4,8 +4,9 @@ hub), all in the consumer's transaction.
 
 The in-app feed is each hub's shared inbox: every match, meeting and withdrawal that
 involves the hub lands there whether or not anyone subscribed (so nothing is silently
-lost). Subscriptions and preferences decide the personal channel (email); webhooks are per
-hub and receive everything its feed receives.
+lost); whether an alert was read is each staff member's own. Subscriptions and
+preferences decide the personal channel (email); webhooks are per hub and receive
+everything its feed receives.
 """
 
 from __future__ import annotations
@@ -144,7 +145,6 @@ def _feed_row(notice: Notice, hub: str, now: datetime) -> dict[str, Any]:
         "data": notice.message.data.model_dump(mode="json"),
         "source_message_id": notice.outgoing.message_id,
         "created_at": now,
-        "read_at": None,
         "withdrawn_at": None,
     }
 
@@ -491,9 +491,11 @@ async def on_event_scheduled(
 async def feed(
     session: AsyncSession, principal: Principal, *, unread_only: bool, page: int, per_page: int
 ) -> dict[str, Any]:
+    """A page of the caller's hub feed with the caller's own read marks."""
     rows, total = await repository.feed(
         session,
         principal.hub,
+        principal.subject,
         unread_only=unread_only,
         offset=(page - 1) * per_page,
         limit=per_page,
@@ -504,7 +506,20 @@ async def feed(
 async def mark_read(
     session: AsyncSession, principal: Principal, notification_id: uuid.UUID
 ) -> bool:
-    return await repository.mark_read(session, principal.hub, notification_id, datetime.now(UTC))
+    """Mark one notification read for the caller only; False if their hub's feed has none
+    with that id."""
+    return await repository.mark_read(
+        session, principal.hub, principal.subject, notification_id, datetime.now(UTC)
+    )
+
+
+async def mark_all_read(
+    session: AsyncSession, principal: Principal, *, before: datetime | None
+) -> int:
+    """Mark the caller's hub feed read for the caller (up to `before`); how many were new."""
+    return await repository.mark_all_read(
+        session, principal.hub, principal.subject, datetime.now(UTC), before=before
+    )
 
 
 # --------------------------------------------------------------------------- admin

@@ -1,4 +1,5 @@
-"""The live feed use case: a hub's new feed notifications, as they are committed.
+"""The live feed use case: a hub's new feed notifications, as they are committed, with
+the reader's own read marks.
 
 Each read is its own short transaction (the stream is long-lived; it never holds one open).
 """
@@ -31,6 +32,7 @@ class LiveFeed:
     signal: FeedSignal
     settings: NotifierSettings
     hub: str
+    reader: str
 
 
 async def open_cursor(feed: LiveFeed, last_event_id: str | None) -> FeedCursor:
@@ -56,6 +58,7 @@ async def _read(feed: LiveFeed, cursor: FeedCursor) -> list[RowMapping]:
         return await repository.feed_since(
             session,
             feed.hub,
+            feed.reader,
             since=cursor.since(),
             exclude=cursor.sent(),
             limit=feed.settings.stream_batch,

@@ -1,6 +1,7 @@
-"""The notifier's own tables: its profile directory, the notification feed, each staff
-member's subscriptions and preferences (a staff member is (hub, subject) of their token),
-the delivery log (a durable work queue for email and webhooks) and each hub's webhook."""
+"""The notifier's own tables: its profile directory, the notification feed with each staff
+member's read marks, each staff member's subscriptions and preferences (a staff member is
+(hub, subject) of their token), the delivery log (a durable work queue for email and
+webhooks) and each hub's webhook."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    ForeignKey,
     Index,
     Integer,
     String,
@@ -40,13 +42,31 @@ notifications = Table(
     Column("data", JSON, nullable=False),
     Column("source_message_id", String(64), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, index=True),
-    Column("read_at", DateTime(timezone=True), nullable=True),
     # Set on a match's notifications when the match is withdrawn (the alert is moot).
     Column("withdrawn_at", DateTime(timezone=True), nullable=True),
     # Never two notifications for the same (message, recipient, channel).
     UniqueConstraint("source_message_id", "hub", "channel", name="uq_notifications_delivery"),
     # A withdrawal finds the pair's alerts in the hub's feed (which grows with every match).
     Index("ix_notifications_hub_subject", "hub", "subject"),
+)
+
+# A feed notification belongs to the hub's shared inbox; whether it was read is per staff
+# member. A row per (notification, reader) who read it: no row means unread for them.
+notification_reads = Table(
+    "notification_reads",
+    metadata,
+    Column(
+        "notification_id",
+        Uuid,
+        ForeignKey("notifications.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("subject", String(200), primary_key=True),
+    Column("hub", String(64), nullable=False),
+    Column("read_at", DateTime(timezone=True), nullable=False),
+    # The primary key answers "did this reader read this notification" (the feed's join,
+    # probed per notification); this one a reader's reads in bulk (unread counts, read-all).
+    Index("ix_notification_reads_reader", "hub", "subject", "notification_id"),
 )
 
 subscriptions = Table(
