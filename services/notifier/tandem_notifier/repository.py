@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tandem_notifier.tables import (
     deliveries,
     directory,
+    events,
     notifications,
     preferences,
     profile_subsectors,
@@ -22,8 +23,6 @@ from tandem_notifier.tables import (
     webhooks,
 )
 from tandem_shared.db import dialect_name, insert_ignoring_conflict, upsert_if_newer
-
-MATCH_ALERTS = ("match.suggested", "match.updated")
 
 
 async def profile_names(session: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
@@ -38,19 +37,25 @@ async def insert_notification(session: AsyncSession, values: dict[str, Any]) -> 
     return await insert_ignoring_conflict(session, notifications, values)
 
 
-async def withdraw_pair(session: AsyncSession, hub: str, subject: str, at: datetime) -> int:
-    """Mark the hub's live feed alerts about this pair withdrawn; how many were."""
-    result = await session.execute(
-        update(notifications)
-        .where(
-            notifications.c.hub == hub,
-            notifications.c.channel == "feed",
-            notifications.c.subject == subject,
-            notifications.c.kind.in_(MATCH_ALERTS),
-            notifications.c.withdrawn_at.is_(None),
-        )
-        .values(withdrawn_at=at)
-    )
+async def withdraw_alerts(
+    session: AsyncSession,
+    subject: str,
+    kinds: Sequence[str],
+    at: datetime,
+    *,
+    hub: str | None = None,
+) -> int:
+    """Mark the live feed alerts of these kinds about `subject` (a pair, an event) withdrawn,
+    in one hub or in all; how many were."""
+    conditions = [
+        notifications.c.channel == "feed",
+        notifications.c.subject == subject,
+        notifications.c.kind.in_(list(kinds)),
+        notifications.c.withdrawn_at.is_(None),
+    ]
+    if hub is not None:
+        conditions.append(notifications.c.hub == hub)
+    result = await session.execute(update(notifications).where(*conditions).values(withdrawn_at=at))
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
@@ -174,6 +179,33 @@ async def put_preferences(
     )
 
 
+# --------------------------------------------------------------------------- events
+
+
+async def event_of(session: AsyncSession, event_id: uuid.UUID) -> dict[str, Any] | None:
+    """The stored EventData (JSON) of the event, if any was seen."""
+    data = await session.execute(select(events.c.data).where(events.c.id == event_id))
+    stored: dict[str, Any] | None = data.scalar_one_or_none()
+    return stored
+
+
+async def project_event(
+    session: AsyncSession,
+    event_id: uuid.UUID,
+    version: int,
+    at: datetime,
+    *,
+    data: dict[str, Any] | None = None,
+    cancelled: bool = False,
+) -> bool:
+    """Store a newer version of the event (a cancellation keeps the data it had); False
+    for a stale or repeated version."""
+    values: dict[str, Any] = {"version": version, "cancelled": cancelled, "updated_at": at}
+    if data is not None:
+        values["data"] = data
+    return await upsert_if_newer(session, events, key={"id": event_id}, values=values)
+
+
 # --------------------------------------------------------------------------- recipients
 
 
@@ -283,12 +315,14 @@ async def count_alerts_since(
     return int(count.scalar_one())
 
 
-async def email_deliveries_of(session: AsyncSession, subject: str) -> list[RowMapping]:
+async def email_deliveries_of(
+    session: AsyncSession, subject: str, kinds: Sequence[str]
+) -> list[RowMapping]:
     rows = await session.execute(
         select(deliveries).where(
             deliveries.c.subject == subject,
             deliveries.c.channel == "email",
-            deliveries.c.kind.in_(MATCH_ALERTS),
+            deliveries.c.kind.in_(list(kinds)),
         )
     )
     return list(rows.mappings().all())
@@ -301,6 +335,28 @@ async def suppress(session: AsyncSession, ids: Sequence[uuid.UUID], reason: str)
             .where(deliveries.c.id.in_(list(ids)))
             .values(status="suppressed", last_error=reason)
         )
+
+
+async def suppress_queued_alerts(
+    session: AsyncSession, hub: str, recipient: str, reason: str
+) -> int:
+    """Suppress the recipient's non-transactional emails not sent yet: pending ones (quiet
+    hours, retries, a queued digest) and those held for a digest no digest carried yet."""
+    result = await session.execute(
+        update(deliveries)
+        .where(
+            deliveries.c.hub == hub,
+            deliveries.c.recipient == recipient,
+            deliveries.c.channel == "email",
+            deliveries.c.transactional.is_(False),
+            or_(
+                deliveries.c.status == "pending",
+                and_(deliveries.c.status == "digested", deliveries.c.digest_id.is_(None)),
+            ),
+        )
+        .values(status="suppressed", last_error=reason)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def claim_due(

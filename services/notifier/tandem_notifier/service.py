@@ -1,6 +1,6 @@
-"""Notifier use cases: turn matches, meetings and events into feed notifications for the
-hubs concerned and into queued deliveries (email per subscribed staff member, webhook per
-hub), all in the consumer's transaction.
+"""Notifier use cases: turn matches, meetings and events (scheduled, changed, cancelled)
+into feed notifications for the hubs concerned and into queued deliveries (email per
+subscribed staff member, webhook per hub), all in the consumer's transaction.
 
 The in-app feed is each hub's shared inbox: every match, meeting and withdrawal that
 involves the hub lands there whether or not anyone subscribed (so nothing is silently
@@ -11,7 +11,7 @@ hub and receive everything its feed receives.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -20,9 +20,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tandem_notifier import repository, webhooks
+from tandem_notifier.domain.events import NOTICES, audience_sectors, event_changes
 from tandem_notifier.domain.messages import (
     Rendered,
     render_event,
+    render_event_cancelled,
+    render_event_update,
     render_match,
     render_meeting,
     render_withdrawal,
@@ -42,7 +45,10 @@ from tandem_shared.auth import Principal, Role
 from tandem_shared.bus.consumer import PoisonMessage
 from tandem_shared.contracts import (
     Envelope,
+    EventCancelled,
+    EventData,
     EventScheduled,
+    EventUpdated,
     MatchSuggested,
     MatchUpdated,
     MatchWithdrawn,
@@ -51,6 +57,7 @@ from tandem_shared.contracts import (
     ProfileErased,
     ProfileUpserted,
 )
+from tandem_shared.logging import get_logger
 
 FEED = "feed"
 EMAIL = "email"
@@ -58,6 +65,9 @@ WEBHOOK = "webhook"
 HUB_RECIPIENT = "*"
 UNKNOWN = "an organisation"
 TRANSACTIONAL = frozenset({"meeting.scheduled", "meeting.cancelled"})
+MATCH_ALERTS = ("match.suggested", "match.updated")
+
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -236,6 +246,8 @@ Notice = (
     | MeetingScheduled
     | MeetingCancelled
     | EventScheduled
+    | EventUpdated
+    | EventCancelled
 )
 
 
@@ -337,17 +349,27 @@ async def on_match(
     )
 
 
-async def _withdraw_emails(session: AsyncSession, pair: str, outgoing: Outgoing) -> bool:
-    """Alerts still held or waiting are dropped (the news is moot); staff who were told
-    get the withdrawal."""
-    rows = await repository.email_deliveries_of(session, pair)
+async def _suppress_moot(
+    session: AsyncSession, subject: str, kinds: Iterable[str], reason: str
+) -> Sequence[Mapping[Any, Any]]:
+    """Suppress the emails about `subject` still waiting or held for a digest (their news is
+    moot); returns all the emails of those kinds about it."""
+    rows = await repository.email_deliveries_of(session, subject, list(kinds))
     moot = [
         row["id"]
         for row in rows
         if row["status"] == Status.PENDING
         or (row["status"] == Status.DIGESTED and row["digest_id"] is None)
     ]
-    await repository.suppress(session, moot, "match withdrawn before it was delivered")
+    await repository.suppress(session, moot, reason)
+    return rows
+
+
+async def _withdraw_emails(session: AsyncSession, pair: str, outgoing: Outgoing) -> bool:
+    """Alerts still held or waiting are dropped (the news is moot); staff who were told
+    get the withdrawal."""
+    reason = "match withdrawn before it was delivered"
+    rows = await _suppress_moot(session, pair, MATCH_ALERTS, reason)
     told = {
         (row["hub"], row["recipient"])
         for row in rows
@@ -368,7 +390,9 @@ async def on_withdrawn(session: AsyncSession, message: MatchWithdrawn, signals: 
     told_hubs = []
     fed = False
     for hub in sorted({withdrawal.hub_a, withdrawal.hub_b}):
-        if await repository.withdraw_pair(session, hub, withdrawal.pair_id, now):
+        if await repository.withdraw_alerts(
+            session, withdrawal.pair_id, MATCH_ALERTS, now, hub=hub
+        ):
             told_hubs.append(hub)
             fed |= await _notify(session, hub, message, rendered, withdrawal.pair_id)
     outgoing = _outgoing(
@@ -417,26 +441,90 @@ async def on_meeting(
 # --------------------------------------------------------------------------- events
 
 
-async def on_event_scheduled(
-    session: AsyncSession, message: EventScheduled, signals: Signals
+async def _event_notice(
+    session: AsyncSession,
+    signals: Signals,
+    message: EventScheduled | EventUpdated | EventCancelled,
+    sectors: Iterable[str],
+    rendered: Rendered,
+    payload: dict[str, Any],
 ) -> None:
-    """A new event reaches the staff subscribed to any of its sectors (feed of their
-    hubs, their email, their hubs' webhooks)."""
-    event = message.data
-    _known_zone(event.timezone)
+    """Reach the staff subscribed to any of `sectors`: the feeds of their hubs, their email
+    and their hubs' webhooks. Event notices are not transactional (digest, cap and quiet
+    hours apply; the emails carry an unsubscribe link)."""
     rows = await repository.sector_subscriptions(session)
-    subscriptions = _stored(rows)
-    staff = event_recipients(subscriptions, [sector.value for sector in event.sectors])
+    staff = event_recipients(_stored(rows), sectors)
     if not staff:
         return
     hubs = sorted({hub for hub, _ in staff})
-    rendered = render_event(event)
-    fed = await _feed(session, hubs, message, rendered, str(event.id))
-    outgoing = _outgoing(message, str(event.id), {"event": event.model_dump(mode="json")})
+    subject = str(message.data.id)
+    fed = await _feed(session, hubs, message, rendered, subject)
+    outgoing = _outgoing(message, subject, payload)
     preferences = await repository.preferences_for(session, sorted(staff))
     await _deliver(
         session, signals, outgoing, fed=fed, hubs=hubs, staff=staff, preferences=preferences
     )
+
+
+def _event_json(event: EventData) -> dict[str, Any]:
+    return event.model_dump(mode="json")
+
+
+async def on_event(
+    session: AsyncSession, message: EventScheduled | EventUpdated, signals: Signals
+) -> None:
+    """A new event reaches the subscribers of its sectors. A change reaches those of the
+    sectors it had and has, saying what changed when the notifier knew the version before
+    (`event.updated` carries no diff); a change nobody could see in a notice (sessions,
+    tables, description) notifies nobody."""
+    event = message.data
+    _known_zone(event.timezone)
+    stored = await repository.event_of(session, event.id)
+    before = EventData.model_validate(stored) if stored is not None else None
+    if not await repository.project_event(
+        session, event.id, event.version, message.time, data=_event_json(event)
+    ):
+        return  # a stale or repeated version
+    if isinstance(message, EventScheduled):
+        sectors = [sector.value for sector in event.sectors]
+        await _event_notice(
+            session, signals, message, sectors, render_event(event), {"event": _event_json(event)}
+        )
+        return
+    changes = event_changes(before, event)
+    if changes == []:
+        return
+    payload = {"event": _event_json(event), "changes": changes}
+    rendered = render_event_update(event, changes)
+    sectors = audience_sectors(before, event)
+    await _event_notice(session, signals, message, sectors, rendered, payload)
+
+
+async def on_event_cancelled(
+    session: AsyncSession, message: EventCancelled, signals: Signals
+) -> None:
+    """A cancellation reaches the subscribers of the event's sectors with its last known
+    title and time. Its earlier notices in the feeds are marked withdrawn, and its emails
+    not sent yet are suppressed. The message names only the event: one the notifier never
+    saw cannot be announced (its sectors are unknown), only remembered as cancelled."""
+    cancelled = message.data
+    stored = await repository.event_of(session, cancelled.id)
+    if not await repository.project_event(
+        session, cancelled.id, cancelled.version, message.time, cancelled=True
+    ):
+        return  # a stale or repeated version
+    if stored is None:
+        log.info("event.cancelled.unknown", event=str(cancelled.id))
+        return
+    event = EventData.model_validate(stored)
+    subject = str(event.id)
+    notices = [kind for kind in NOTICES if kind != "event.cancelled"]
+    await repository.withdraw_alerts(session, subject, notices, datetime.now(UTC))
+    await _suppress_moot(session, subject, notices, "event cancelled before it was delivered")
+    payload = {"event": _event_json(event), "reason": cancelled.reason}
+    rendered = render_event_cancelled(event, cancelled.reason)
+    sectors = [sector.value for sector in event.sectors]
+    await _event_notice(session, signals, message, sectors, rendered, payload)
 
 
 # --------------------------------------------------------------------------- feed

@@ -1,6 +1,7 @@
 """The notifier's own tables: its profile directory, the notification feed, each staff
 member's subscriptions and preferences (a staff member is (hub, subject) of their token),
-the delivery log (a durable work queue for email and webhooks) and each hub's webhook."""
+the delivery log (a durable work queue for email and webhooks), each hub's webhook and the
+events announced on the events topic."""
 
 from __future__ import annotations
 
@@ -121,5 +122,19 @@ webhooks = Table(
     Column("url", String(2000), nullable=False),
     Column("secret", String(200), nullable=False),
     Column("enabled", Boolean, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# The events seen on tandem.events.v1, each in its latest version: an update is compared
+# with the version before it (what changed), and a cancellation, which carries only the id,
+# takes the event's title, time and sectors from here.
+events = Table(
+    "events",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("version", Integer, nullable=False),
+    # The event's EventData; NULL when the first thing seen of it was its cancellation.
+    Column("data", JSON, nullable=True),
+    Column("cancelled", Boolean, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
