@@ -248,7 +248,7 @@ def test_an_update_reaches_the_sectors_it_had_and_has() -> None:
 def test_the_digest_lists_each_event_once_in_its_latest_state() -> None:
     first, second = _event(), _event(id=uuid.UUID(int=8), title="Forum")
     moved = _event(version=2, starts_at=first.starts_at + timedelta(days=60))
-    entries = [
+    entries: list[tuple[str, dict[str, Any]]] = [
         ("event.scheduled", {"event": first.model_dump(mode="json")}),
         ("event.scheduled", {"event": second.model_dump(mode="json")}),
         ("event.updated", {"event": moved.model_dump(mode="json"), "changes": ["when"]}),

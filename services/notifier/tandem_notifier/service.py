@@ -481,23 +481,25 @@ async def on_event(
     _known_zone(event.timezone)
     stored = await repository.event_of(session, event.id)
     before = EventData.model_validate(stored) if stored is not None else None
+    data = _event_json(event)
     if not await repository.project_event(
-        session, event.id, event.version, message.time, data=_event_json(event)
+        session, event.id, event.version, message.time, data=data
     ):
         return  # a stale or repeated version
     if isinstance(message, EventScheduled):
         sectors = [sector.value for sector in event.sectors]
         await _event_notice(
-            session, signals, message, sectors, render_event(event), {"event": _event_json(event)}
+            session, signals, message, sectors, render_event(event), {"event": data}
         )
         return
     changes = event_changes(before, event)
     if changes == []:
         return
-    payload = {"event": _event_json(event), "changes": changes}
     rendered = render_event_update(event, changes)
-    sectors = audience_sectors(before, event)
-    await _event_notice(session, signals, message, sectors, rendered, payload)
+    payload = {"event": data, "changes": changes}
+    await _event_notice(
+        session, signals, message, audience_sectors(before, event), rendered, payload
+    )
 
 
 async def on_event_cancelled(
@@ -514,14 +516,14 @@ async def on_event_cancelled(
     ):
         return  # a stale or repeated version
     if stored is None:
-        log.info("event.cancelled.unknown", event=str(cancelled.id))
+        log.info("event.cancelled.unknown", event_id=str(cancelled.id))
         return
     event = EventData.model_validate(stored)
     subject = str(event.id)
     notices = [kind for kind in NOTICES if kind != "event.cancelled"]
     await repository.withdraw_alerts(session, subject, notices, datetime.now(UTC))
     await _suppress_moot(session, subject, notices, "event cancelled before it was delivered")
-    payload = {"event": _event_json(event), "reason": cancelled.reason}
+    payload = {"event": stored, "reason": cancelled.reason}
     rendered = render_event_cancelled(event, cancelled.reason)
     sectors = [sector.value for sector in event.sectors]
     await _event_notice(session, signals, message, sectors, rendered, payload)
