@@ -53,11 +53,15 @@ class ServiceSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_dev_secret_in_prod(self) -> ServiceSettings:
-        secret = self.jwt_secret.get_secret_value()
-        if self.environment == "prod" and (
-            secret == DEV_JWT_SECRET or len(secret) < 32 or "change-me" in secret.lower()
-        ):
+        if self.environment == "prod" and weak_secret(self.jwt_secret, DEV_JWT_SECRET):
             raise ValueError(
                 "TANDEM_JWT_SECRET must be set to a random secret of 32+ characters in production"
             )
         return self
+
+
+def weak_secret(secret: SecretStr, dev_default: str) -> bool:
+    """A secret production must refuse: the dev default, under 32 characters, or a
+    placeholder still saying CHANGE-ME (the deploy templates' value)."""
+    value = secret.get_secret_value()
+    return value == dev_default or len(value) < 32 or "change-me" in value.lower()

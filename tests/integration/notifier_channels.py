@@ -19,16 +19,27 @@ from tandem_shared.broker import free_port
 from tests.integration.test_notifier_feed import served
 
 
+@dataclass(frozen=True)
+class Received:
+    message: EmailMessage
+    raw: bytes  # as received, to check how headers went over the wire
+    recipients: list[str]
+
+
 class _Inbox:
     def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-        self.recipients: list[list[str]] = []
+        # One append per email (the server runs in its own thread): readers never see a
+        # message without its recipients.
+        self.received: list[Received] = []
+
+    @property
+    def messages(self) -> list[EmailMessage]:
+        return [r.message for r in self.received]
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         assert isinstance(message, EmailMessage)
-        self.messages.append(message)
-        self.recipients.append(list(envelope.rcpt_tos))
+        self.received.append(Received(message, envelope.content, list(envelope.rcpt_tos)))
         return "250 OK"
 
 
@@ -54,11 +65,10 @@ class SmtpServer:
         return self.inbox.messages
 
     def to(self, address: str) -> list[EmailMessage]:
-        return [
-            m
-            for m, rcpts in zip(self.messages, self.inbox.recipients, strict=True)
-            if address in rcpts
-        ]
+        return [r.message for r in self.inbox.received if address in r.recipients]
+
+    def raw_to(self, address: str) -> list[bytes]:
+        return [r.raw for r in self.inbox.received if address in r.recipients]
 
 
 @dataclass

@@ -129,14 +129,23 @@ def notifier_settings(
     )
 
 
-@pytest.fixture
-async def notifier(
+@asynccontextmanager
+async def delivering_notifier(
     clean_databases: dict[str, str], kafka: Any, topic_prefix: str, smtp: SmtpServer
 ) -> AsyncIterator[Notifier]:
+    """The notifier served over HTTP, delivering to `smtp` (other test modules use it too)."""
     settings = notifier_settings(clean_databases, kafka, topic_prefix, smtp)
     app = create_app(settings)
     async with served(app) as base_url, httpx.AsyncClient(base_url=base_url, timeout=30) as client:
         yield Notifier(app, client, settings, kafka, smtp)
+
+
+@pytest.fixture
+async def notifier(
+    clean_databases: dict[str, str], kafka: Any, topic_prefix: str, smtp: SmtpServer
+) -> AsyncIterator[Notifier]:
+    async with delivering_notifier(clean_databases, kafka, topic_prefix, smtp) as running:
+        yield running
 
 
 def profile(hub: str, name: str, kind: OrgKind, subsectors: list[str]) -> ProfileUpserted:
@@ -495,6 +504,7 @@ async def test_digest_groups_held_alerts_by_profile_once_a_day(notifier: Notifie
     assert await worker.run_once(now=tomorrow_noon) == 1
     (digest,) = await notifier.mail_to("anna@demo.example")
     assert digest["Subject"] == f"Twoje podsumowanie Tandem z dnia {tomorrow_noon.date()}"
+    assert digest["List-Unsubscribe"].startswith(f"<{notifier.settings.public_url}/v1/unsub")
     lines = [line.strip() for line in body(digest, "plain").splitlines()]
     archive_at, museum_at = lines.index("Archiwum"), lines.index("Muzeum")
     assert archive_at < museum_at  # one group per own profile, by name

@@ -391,8 +391,23 @@ def test_config_map_and_secret_carry_the_settings() -> None:
     assert int(config["TANDEM_KAFKA_PARTITIONS"]) >= int(config["TANDEM_KAFKA_REPLICATION"]) > 1
     assert all(isinstance(value, str) for value in config.values())
     secret = k8s_object("Secret", SECRET)["stringData"]
-    assert set(secret) == {"TANDEM_JWT_SECRET", *map(db_url_key, SERVICES)}
+    assert set(secret) == {
+        "TANDEM_JWT_SECRET",
+        "TANDEM_NOTIFIER_UNSUBSCRIBE_SECRET",
+        *map(db_url_key, SERVICES),
+    }
     assert set(secret.values()) == {"CHANGE-ME"}
+
+
+def test_the_notifier_gets_the_settings_production_requires() -> None:
+    """Prod refuses the dev unsubscribe secret and the dev public URL: both must be given."""
+    env = compose_env("notifier")
+    secret = env["TANDEM_NOTIFIER_UNSUBSCRIBE_SECRET"]
+    assert secret.startswith("${TANDEM_NOTIFIER_UNSUBSCRIBE_SECRET:?")
+    assert env["TANDEM_NOTIFIER_PUBLIC_URL"].startswith("${TANDEM_NOTIFIER_PUBLIC_URL:-http")
+    assert "TANDEM_NOTIFIER_UNSUBSCRIBE_SECRET" in k8s_object("Secret", SECRET)["stringData"]
+    k8s_env = {item["name"]: item["value"] for item in container("notifier").get("env", [])}
+    assert k8s_env["TANDEM_NOTIFIER_PUBLIC_URL"].startswith("https://")
 
 
 @per_service

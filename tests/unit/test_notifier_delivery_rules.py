@@ -189,7 +189,13 @@ def test_every_language_has_every_string() -> None:
 
 def test_held_events_are_listed_soonest_first() -> None:
     def event(title: str, starts: str) -> tuple[str, Any]:
-        data = {"title": title, "starts_at": starts, "timezone": "UTC", "sectors": []}
+        data = {
+            "id": str(uuid.uuid4()),
+            "title": title,
+            "starts_at": starts,
+            "timezone": "UTC",
+            "sectors": [],
+        }
         return ("event.scheduled", {"event": data})
 
     entries = [

@@ -1,5 +1,6 @@
 """The notifier's HTTP API: the in-app feed, its live stream, each staff member's
-subscriptions and preferences, the hub's webhook and the delivery log."""
+subscriptions and preferences, one-click unsubscribe, the hub's webhook and the delivery
+log."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, status
+from fastapi.responses import HTMLResponse
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import AwareDatetime, BaseModel, Field
 
-from tandem_notifier import recipients, service, streams, webhooks
+from tandem_notifier import pages, recipients, service, streams, webhooks
 from tandem_notifier.domain.preferences import Preferences, Subscriptions
 from tandem_notifier.domain.stream import FeedCursor
 from tandem_notifier.live import feed_signal
@@ -161,6 +163,63 @@ async def put_preferences(
         return await recipients.replace_preferences(session, principal, wanted)
     except recipients.Invalid as error:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from error
+
+
+UnsubscribeToken = Annotated[
+    str, Query(max_length=2000, description="the signed token of an email's unsubscribe link")
+]
+_UNSUBSCRIBE_ANSWERS: dict[int | str, dict[str, Any]] = {
+    400: {
+        "description": "a link this notifier did not sign (forged, altered, or from a "
+        "rotated secret); nothing is changed",
+        "content": {"text/html": {}},
+    },
+}
+
+
+def _unsubscribe_secret(runtime: RuntimeDep) -> str:
+    secret: str = runtime.settings.unsubscribe_secret.get_secret_value()
+    return secret
+
+
+UnsubscribeSecret = Annotated[str, Depends(_unsubscribe_secret)]
+
+
+@router.get(
+    "/unsubscribe",
+    response_class=HTMLResponse,
+    tags=["preferences"],
+    responses=_UNSUBSCRIBE_ANSWERS,
+)
+async def unsubscribe_page(
+    session: DbSession, secret: UnsubscribeSecret, token: UnsubscribeToken = ""
+) -> HTMLResponse:
+    """The page an email's unsubscribe link opens: it asks, and its button POSTs. A GET
+    changes nothing, because link scanners and previews fetch every URL in a mail."""
+    try:
+        found = await recipients.email_status(session, secret, token)
+    except recipients.BadLink:
+        return HTMLResponse(pages.bad_link(), status.HTTP_400_BAD_REQUEST)
+    return HTMLResponse(pages.unsubscribe_confirm(found, token))
+
+
+@router.post(
+    "/unsubscribe",
+    response_class=HTMLResponse,
+    tags=["preferences"],
+    responses=_UNSUBSCRIBE_ANSWERS,
+)
+async def unsubscribe(
+    session: DbSession, secret: UnsubscribeSecret, token: UnsubscribeToken = ""
+) -> HTMLResponse:
+    """RFC 8058 one-click unsubscribe: mailbox providers POST `List-Unsubscribe=One-Click`
+    here (the body is not needed: the token says who and what). Removes `email` from the
+    link owner's channels and suppresses their queued alerts; repeating it changes nothing."""
+    try:
+        done = await recipients.unsubscribe(session, secret, token)
+    except recipients.BadLink:
+        return HTMLResponse(pages.bad_link(), status.HTTP_400_BAD_REQUEST)
+    return HTMLResponse(pages.unsubscribe_done(done))
 
 
 class DeliveryOut(BaseModel):

@@ -15,7 +15,9 @@ from tandem_shared.contracts import (
     MATCHES,
     MEETINGS,
     PROFILES,
+    EventCancelled,
     EventScheduled,
+    EventUpdated,
     MatchSuggested,
     MatchUpdated,
     MatchWithdrawn,
@@ -74,8 +76,11 @@ def subscriptions(runtime: Runtime) -> Sequence[Subscription]:
     ) -> None:
         await service.on_meeting(session, message, signals)
 
-    async def on_event(session: AsyncSession, message: EventScheduled) -> None:
-        await service.on_event_scheduled(session, message, signals)
+    async def on_event(session: AsyncSession, message: EventScheduled | EventUpdated) -> None:
+        await service.on_event(session, message, signals)
+
+    async def on_event_cancelled(session: AsyncSession, message: EventCancelled) -> None:
+        await service.on_event_cancelled(session, message, signals)
 
     return [
         _profiles(),
@@ -94,5 +99,13 @@ def subscriptions(runtime: Runtime) -> Sequence[Subscription]:
             topics=(MEETINGS.name,),
             handlers={MeetingScheduled: on_meeting, MeetingCancelled: on_meeting},
         ),
-        Subscription(name="events", topics=(EVENTS.name,), handlers={EventScheduled: on_event}),
+        Subscription(
+            name="events",
+            topics=(EVENTS.name,),
+            handlers={
+                EventScheduled: on_event,
+                EventUpdated: on_event,
+                EventCancelled: on_event_cancelled,
+            },
+        ),
     ]

@@ -90,6 +90,12 @@ class DeliveryWorker:
 
     async def _send(self, delivery: Mapping[Any, Any]) -> None:
         if delivery["channel"] == "email":
+            # Alerts and digests can be stopped in one click; meeting changes cannot.
+            unsubscribe = (
+                None
+                if delivery["transactional"]
+                else mail.unsubscribe_url(self.settings, delivery["hub"], delivery["recipient"])
+            )
             message = mail.build_message(
                 self.settings,
                 delivery_id=str(delivery["id"]),
@@ -97,6 +103,7 @@ class DeliveryWorker:
                 payload=delivery["payload"],
                 language=delivery["language"],
                 to=delivery["address"],
+                unsubscribe_url=unsubscribe,
             )
             await mail.send(self.settings, message)
             return

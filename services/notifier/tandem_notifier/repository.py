@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tandem_notifier.tables import (
     deliveries,
     directory,
+    events,
     notification_reads,
     notifications,
     preferences,
@@ -41,8 +42,6 @@ from tandem_shared.db import (
     insert_many_ignoring_conflict,
     upsert_if_newer,
 )
-
-MATCH_ALERTS = ("match.suggested", "match.updated")
 
 
 async def profile_names(session: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
@@ -58,11 +57,11 @@ async def insert_notifications(session: AsyncSession, rows: Sequence[dict[str, A
     return await insert_many_ignoring_conflict(session, notifications, rows, returning="id")
 
 
-async def withdraw_pairs(
-    session: AsyncSession, sides: Sequence[tuple[str, str]], at: datetime
+async def withdraw_in_hubs(
+    session: AsyncSession, sides: Sequence[tuple[str, str]], kinds: Sequence[str], at: datetime
 ) -> set[tuple[str, str]]:
-    """Mark withdrawn the live feed alerts about these (hub, pair)s; the (hub, pair)s that
-    had one."""
+    """Mark withdrawn the live feed alerts of these kinds about these (hub, subject)s; the
+    (hub, subject)s that had one."""
     if not sides:
         return set()
     result = await session.execute(
@@ -70,13 +69,31 @@ async def withdraw_pairs(
         .where(
             tuple_(notifications.c.hub, notifications.c.subject).in_(list(sides)),
             notifications.c.channel == "feed",
-            notifications.c.kind.in_(MATCH_ALERTS),
+            notifications.c.kind.in_(list(kinds)),
             notifications.c.withdrawn_at.is_(None),
         )
         .values(withdrawn_at=at)
         .returning(notifications.c.hub, notifications.c.subject)
     )
     return {(row.hub, row.subject) for row in result}
+
+
+async def withdraw_alerts(
+    session: AsyncSession,
+    subject: str,
+    kinds: Sequence[str],
+    at: datetime,
+) -> int:
+    """Mark the live feed alerts of these kinds about `subject` (an event) withdrawn in
+    every hub; how many were."""
+    conditions = [
+        notifications.c.channel == "feed",
+        notifications.c.subject == subject,
+        notifications.c.kind.in_(list(kinds)),
+        notifications.c.withdrawn_at.is_(None),
+    ]
+    result = await session.execute(update(notifications).where(*conditions).values(withdrawn_at=at))
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def _with_reads_of(hub: str, reader: str) -> Join:
@@ -262,6 +279,33 @@ async def put_preferences(
     )
 
 
+# --------------------------------------------------------------------------- events
+
+
+async def event_of(session: AsyncSession, event_id: uuid.UUID) -> dict[str, Any] | None:
+    """The stored EventData (JSON) of the event, if any was seen."""
+    data = await session.execute(select(events.c.data).where(events.c.id == event_id))
+    stored: dict[str, Any] | None = data.scalar_one_or_none()
+    return stored
+
+
+async def project_event(
+    session: AsyncSession,
+    event_id: uuid.UUID,
+    version: int,
+    at: datetime,
+    *,
+    data: dict[str, Any] | None = None,
+    cancelled: bool = False,
+) -> bool:
+    """Store a newer version of the event (a cancellation keeps the data it had); False
+    for a stale or repeated version."""
+    values: dict[str, Any] = {"version": version, "cancelled": cancelled, "updated_at": at}
+    if data is not None:
+        values["data"] = data
+    return await upsert_if_newer(session, events, key={"id": event_id}, values=values)
+
+
 # --------------------------------------------------------------------------- recipients
 
 
@@ -385,13 +429,15 @@ async def count_alerts_since(
     return int(count.scalar_one())
 
 
-async def email_deliveries_of(session: AsyncSession, subjects: Sequence[str]) -> list[RowMapping]:
-    """The match alert emails about these pairs."""
+async def email_deliveries_of(
+    session: AsyncSession, subjects: Sequence[str], kinds: Sequence[str]
+) -> list[RowMapping]:
+    """The emails of these kinds about these subjects (pairs, events)."""
     rows = await session.execute(
         select(deliveries).where(
             deliveries.c.subject.in_(list(subjects)),
             deliveries.c.channel == "email",
-            deliveries.c.kind.in_(MATCH_ALERTS),
+            deliveries.c.kind.in_(list(kinds)),
         )
     )
     return list(rows.mappings().all())
@@ -404,6 +450,28 @@ async def suppress(session: AsyncSession, ids: Sequence[uuid.UUID], reason: str)
             .where(deliveries.c.id.in_(list(ids)))
             .values(status="suppressed", last_error=reason)
         )
+
+
+async def suppress_queued_alerts(
+    session: AsyncSession, hub: str, recipient: str, reason: str
+) -> int:
+    """Suppress the recipient's non-transactional emails not sent yet: pending ones (quiet
+    hours, retries, a queued digest) and those held for a digest no digest carried yet."""
+    result = await session.execute(
+        update(deliveries)
+        .where(
+            deliveries.c.hub == hub,
+            deliveries.c.recipient == recipient,
+            deliveries.c.channel == "email",
+            deliveries.c.transactional.is_(False),
+            or_(
+                deliveries.c.status == "pending",
+                and_(deliveries.c.status == "digested", deliveries.c.digest_id.is_(None)),
+            ),
+        )
+        .values(status="suppressed", last_error=reason)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def claim_due(

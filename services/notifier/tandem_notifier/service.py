@@ -1,6 +1,6 @@
-"""Notifier use cases: turn matches, meetings and events into feed notifications for the
-hubs concerned and into queued deliveries (email per subscribed staff member, webhook per
-hub), all in the consumer's transaction.
+"""Notifier use cases: turn matches, meetings and events (scheduled, changed, cancelled)
+into feed notifications for the hubs concerned and into queued deliveries (email per
+subscribed staff member, webhook per hub), all in the consumer's transaction.
 
 The in-app feed is each hub's shared inbox: every match, meeting and withdrawal that
 involves the hub lands there whether or not anyone subscribed (so nothing is silently
@@ -21,9 +21,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tandem_notifier import repository, webhooks
+from tandem_notifier.domain.events import NOTICES, audience_sectors, event_changes
 from tandem_notifier.domain.messages import (
     Rendered,
     render_event,
+    render_event_cancelled,
+    render_event_update,
     render_match,
     render_meeting,
     render_withdrawal,
@@ -42,7 +45,10 @@ from tandem_notifier.settings import NotifierSettings
 from tandem_shared.auth import Principal, Role
 from tandem_shared.bus.consumer import PoisonMessage
 from tandem_shared.contracts import (
+    EventCancelled,
+    EventData,
     EventScheduled,
+    EventUpdated,
     MatchSuggested,
     MatchUpdated,
     MatchWithdrawn,
@@ -51,6 +57,7 @@ from tandem_shared.contracts import (
     ProfileErased,
     ProfileUpserted,
 )
+from tandem_shared.logging import get_logger
 
 FEED = "feed"
 EMAIL = "email"
@@ -58,6 +65,9 @@ WEBHOOK = "webhook"
 HUB_RECIPIENT = "*"
 UNKNOWN = "an organisation"
 TRANSACTIONAL = frozenset({"meeting.scheduled", "meeting.cancelled"})
+MATCH_ALERTS = ("match.suggested", "match.updated")
+
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -103,6 +113,8 @@ NoticeMessage = (
     | MeetingScheduled
     | MeetingCancelled
     | EventScheduled
+    | EventUpdated
+    | EventCancelled
 )
 
 
@@ -371,17 +383,27 @@ async def on_matches(
     await _fan_out(session, signals, notices, await repository.preferences_for(session, staff))
 
 
-async def _told_by_email(session: AsyncSession, pairs: Sequence[str]) -> dict[str, set[StaffKey]]:
-    """Drop the pairs' alerts still held or waiting (the news is moot); per pair, the staff
-    who were told by email, who get the withdrawal."""
-    rows = await repository.email_deliveries_of(session, pairs)
+async def _suppress_moot(
+    session: AsyncSession, subjects: Sequence[str], kinds: Sequence[str], reason: str
+) -> Sequence[Mapping[Any, Any]]:
+    """Suppress the emails about `subjects` still waiting or held for a digest (their news
+    is moot); returns all the emails of those kinds about them."""
+    rows = await repository.email_deliveries_of(session, subjects, kinds)
     moot = [
         row["id"]
         for row in rows
         if row["status"] == Status.PENDING
         or (row["status"] == Status.DIGESTED and row["digest_id"] is None)
     ]
-    await repository.suppress(session, moot, "match withdrawn before it was delivered")
+    await repository.suppress(session, moot, reason)
+    return rows
+
+
+async def _told_by_email(session: AsyncSession, pairs: Sequence[str]) -> dict[str, set[StaffKey]]:
+    """Drop the pairs' alerts still held or waiting (the news is moot); per pair, the staff
+    who were told by email, who get the withdrawal."""
+    reason = "match withdrawn before it was delivered"
+    rows = await _suppress_moot(session, pairs, MATCH_ALERTS, reason)
     told: dict[str, set[StaffKey]] = {}
     for row in rows:
         if row["status"] == Status.SENT or (
@@ -398,7 +420,7 @@ async def on_withdrawals(
     (email) that had heard of the match: a withdrawal of a match nobody heard of is noise."""
     now = datetime.now(UTC)
     sides = {(hub, m.data.pair_id) for m in messages for hub in (m.data.hub_a, m.data.hub_b)}
-    heard = await repository.withdraw_pairs(session, sorted(sides), now)
+    heard = await repository.withdraw_in_hubs(session, sorted(sides), MATCH_ALERTS, now)
     pairs = sorted({m.data.pair_id for m in messages})
     emailed = await _told_by_email(session, pairs)
     names = await _names(
@@ -461,28 +483,90 @@ async def on_meeting(
 # --------------------------------------------------------------------------- events
 
 
-async def on_event_scheduled(
-    session: AsyncSession, message: EventScheduled, signals: Signals
+async def _event_notice(
+    session: AsyncSession,
+    signals: Signals,
+    message: EventScheduled | EventUpdated | EventCancelled,
+    sectors: Iterable[str],
+    rendered: Rendered,
+    payload: dict[str, Any],
 ) -> None:
-    """A new event reaches the staff subscribed to any of its sectors (feed of their
-    hubs, their email, their hubs' webhooks)."""
-    event = message.data
-    _known_zone(event.timezone)
+    """Reach the staff subscribed to any of `sectors`: the feeds of their hubs, their email
+    and their hubs' webhooks. Event notices are not transactional (digest, cap and quiet
+    hours apply; the emails carry an unsubscribe link)."""
     rows = await repository.sector_subscriptions(session)
-    staff = event_recipients(_stored(rows), [sector.value for sector in event.sectors])
+    staff = event_recipients(_stored(rows), sectors)
     if not staff:
         return
     notice = _notice(
         message,
-        render_event(event),
-        subject=str(event.id),
-        payload={"event": event.model_dump(mode="json")},
+        rendered,
+        subject=str(message.data.id),
+        payload=payload,
         hubs=(hub for hub, _ in staff),
         staff=staff,
     )
-    await _fan_out(
-        session, signals, [notice], await repository.preferences_for(session, sorted(staff))
+    preferences = await repository.preferences_for(session, sorted(staff))
+    await _fan_out(session, signals, [notice], preferences)
+
+
+async def on_event(
+    session: AsyncSession, message: EventScheduled | EventUpdated, signals: Signals
+) -> None:
+    """A new event reaches the subscribers of its sectors. A change reaches those of the
+    sectors it had and has, saying what changed when the notifier knew the version before
+    (`event.updated` carries no diff); a change nobody could see in a notice (sessions,
+    tables, description) notifies nobody."""
+    event = message.data
+    _known_zone(event.timezone)
+    stored = await repository.event_of(session, event.id)
+    before = EventData.model_validate(stored) if stored is not None else None
+    data = event.model_dump(mode="json")
+    if not await repository.project_event(
+        session, event.id, event.version, message.time, data=data
+    ):
+        return  # a stale or repeated version
+    if isinstance(message, EventScheduled):
+        sectors = [sector.value for sector in event.sectors]
+        await _event_notice(
+            session, signals, message, sectors, render_event(event), {"event": data}
+        )
+        return
+    changes = event_changes(before, event)
+    if changes == []:
+        return
+    rendered = render_event_update(event, changes)
+    payload = {"event": data, "changes": changes}
+    await _event_notice(
+        session, signals, message, audience_sectors(before, event), rendered, payload
     )
+
+
+async def on_event_cancelled(
+    session: AsyncSession, message: EventCancelled, signals: Signals
+) -> None:
+    """A cancellation reaches the subscribers of the event's sectors with its last known
+    title and time. Its earlier notices in the feeds are marked withdrawn, and its emails
+    not sent yet are suppressed. The message names only the event: one the notifier never
+    saw cannot be announced (its sectors are unknown), only remembered as cancelled."""
+    cancelled = message.data
+    stored = await repository.event_of(session, cancelled.id)
+    if not await repository.project_event(
+        session, cancelled.id, cancelled.version, message.time, cancelled=True
+    ):
+        return  # a stale or repeated version
+    if stored is None:
+        log.info("event.cancelled.unknown", event_id=str(cancelled.id))
+        return
+    event = EventData.model_validate(stored)
+    subject = str(event.id)
+    notices = [kind for kind in NOTICES if kind != "event.cancelled"]
+    await repository.withdraw_alerts(session, subject, notices, datetime.now(UTC))
+    await _suppress_moot(session, [subject], notices, "event cancelled before it was delivered")
+    payload = {"event": stored, "reason": cancelled.reason}
+    rendered = render_event_cancelled(event, cancelled.reason)
+    sectors = [sector.value for sector in event.sectors]
+    await _event_notice(session, signals, message, sectors, rendered, payload)
 
 
 # --------------------------------------------------------------------------- feed

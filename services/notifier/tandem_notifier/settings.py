@@ -2,10 +2,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from tandem_shared.settings import ServiceSettings
+from tandem_shared.settings import ServiceSettings, weak_secret
+
+DEV_UNSUBSCRIBE_SECRET = "tandem-dev-unsubscribe-change-me-0123456789"  # noqa: S105 - dev default, refused in prod
+DEV_PUBLIC_URL = "http://127.0.0.1:8004"
 
 
 class NotifierSettings(ServiceSettings):
@@ -30,6 +33,12 @@ class NotifierSettings(ServiceSettings):
     smtp_from: str = "Tandem <notifications@tandem.local>"
     smtp_timeout_seconds: float = Field(15.0, gt=0)
 
+    # Where recipients reach this service: the base of the unsubscribe links in emails.
+    public_url: str = Field(DEV_PUBLIC_URL, min_length=8, max_length=500)
+    # Signs one-click unsubscribe links. They never expire; rotating this secret revokes
+    # every link already sent (the links in older emails then answer 400).
+    unsubscribe_secret: SecretStr = SecretStr(DEV_UNSUBSCRIBE_SECRET)
+
     # Webhooks. Private, loopback, link-local and multicast targets are refused unless
     # allowed (tests use loopback); plain http is refused unless allowed.
     webhook_allow_private: bool = False
@@ -49,3 +58,26 @@ class NotifierSettings(ServiceSettings):
     # task looks for due digests every `digest_every_seconds`.
     digest_hour: int = Field(8, ge=0, le=23)
     digest_every_seconds: float = Field(300.0, gt=0)
+
+    @field_validator("public_url")
+    @classmethod
+    def _http_base(cls, url: str) -> str:
+        if not url.startswith(("https://", "http://")):
+            raise ValueError("public_url must be an http(s) URL, e.g. https://notify.example.org")
+        return url.rstrip("/")
+
+    @model_validator(mode="after")
+    def _refuse_dev_values_in_prod(self) -> NotifierSettings:
+        if self.environment != "prod":
+            return self
+        if weak_secret(self.unsubscribe_secret, DEV_UNSUBSCRIBE_SECRET):
+            raise ValueError(
+                "TANDEM_NOTIFIER_UNSUBSCRIBE_SECRET must be set to a random secret of 32+ "
+                "characters in production"
+            )
+        if self.public_url == DEV_PUBLIC_URL or "change-me" in self.public_url.lower():
+            raise ValueError(
+                "TANDEM_NOTIFIER_PUBLIC_URL must be set in production: it is the base of the "
+                "unsubscribe links in emails"
+            )
+        return self

@@ -1,7 +1,7 @@
 """The notifier's own tables: its profile directory, the notification feed with each staff
 member's read marks, each staff member's subscriptions and preferences (a staff member is
 (hub, subject) of their token), the delivery log (a durable work queue for email and
-webhooks) and each hub's webhook."""
+webhooks), each hub's webhook and the events announced on the events topic."""
 
 from __future__ import annotations
 
@@ -46,8 +46,9 @@ notifications = Table(
     Column("withdrawn_at", DateTime(timezone=True), nullable=True),
     # Never two notifications for the same (message, recipient, channel).
     UniqueConstraint("source_message_id", "hub", "channel", name="uq_notifications_delivery"),
-    # A withdrawal finds the pair's alerts in the hub's feed (which grows with every match).
-    Index("ix_notifications_hub_subject", "hub", "subject"),
+    # A withdrawal finds the alerts about its pair (in a hub) or its event (in every hub)
+    # without scanning the feeds, which grow with every match.
+    Index("ix_notifications_subject_hub", "subject", "hub"),
 )
 
 # A feed notification belongs to the hub's shared inbox; whether it was read is per staff
@@ -145,5 +146,19 @@ webhooks = Table(
     Column("url", String(2000), nullable=False),
     Column("secret", String(200), nullable=False),
     Column("enabled", Boolean, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# The events seen on tandem.events.v1, each in its latest version: an update is compared
+# with the version before it (what changed), and a cancellation, which carries only the id,
+# takes the event's title, time and sectors from here.
+events = Table(
+    "events",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("version", Integer, nullable=False),
+    # The event's EventData; NULL when the first thing seen of it was its cancellation.
+    Column("data", JSON, nullable=True),
+    Column("cancelled", Boolean, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )

@@ -6,6 +6,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from tandem_notifier.domain.events import NOTICES
+
 
 @dataclass(frozen=True)
 class DigestItem:
@@ -57,15 +59,22 @@ def group_by_profile(
 
 
 def held_events(entries: Sequence[tuple[str, Mapping[str, Any]]]) -> list[dict[str, Any]]:
-    """The scheduled events among held alerts, soonest first."""
-    events = [payload["event"] for kind, payload in entries if kind == "event.scheduled"]
-    return sorted(
-        (
-            {"title": e["title"], "starts_at": e["starts_at"], "timezone": e["timezone"]}
-            for e in events
-        ),
-        key=lambda e: e["starts_at"],
-    )
+    """The events among held alerts (oldest first), each once in its latest state (an
+    event announced, then moved, then cancelled shows as cancelled), soonest first.
+    `change` is None for a new event, else "updated" or "cancelled"."""
+    latest: dict[str, dict[str, Any]] = {}
+    for kind, payload in entries:
+        if kind not in NOTICES:
+            continue
+        event = payload["event"]
+        change = None if kind == "event.scheduled" else kind.removeprefix("event.")
+        latest[event["id"]] = {
+            "title": event["title"],
+            "starts_at": event["starts_at"],
+            "timezone": event["timezone"],
+            "change": change,
+        }
+    return sorted(latest.values(), key=lambda e: e["starts_at"])
 
 
 def digest_payload(

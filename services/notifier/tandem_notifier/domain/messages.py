@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from tandem_notifier.domain.i18n import strings
 from tandem_shared.contracts import (
     EventData,
     MatchData,
@@ -54,10 +56,32 @@ def render_meeting(
     )
 
 
+def _event_when(event: EventData) -> str:
+    return f"{event.starts_at.astimezone(ZoneInfo(event.timezone)):%Y-%m-%d %H:%M} {event.timezone}"
+
+
 def render_event(event: EventData) -> Rendered:
-    when = f"{event.starts_at.astimezone(ZoneInfo(event.timezone)):%Y-%m-%d %H:%M}"
     sectors = ", ".join(sector.value for sector in event.sectors)
     return Rendered(
         title=f"New event: {event.title}",
-        body=f"{when} {event.timezone}; for {sectors}",
+        body=f"{_event_when(event)}; for {sectors}",
+    )
+
+
+def render_event_update(event: EventData, changes: Sequence[str] | None) -> Rendered:
+    """The new state of a changed event, and what changed when the earlier one is known."""
+    place = event.venue or ("online" if event.online else "")
+    words = strings("en")  # the feed is in English; emails use the recipient's language
+    names = ", ".join(words[f"change.{change}"] for change in changes or ())
+    changed = f"; changed: {names}" if names else ""
+    return Rendered(
+        title=f"Event changed: {event.title}",
+        body=f"{_event_when(event)}" + (f", {place}" if place else "") + changed,
+    )
+
+
+def render_event_cancelled(event: EventData, reason: str | None) -> Rendered:
+    return Rendered(
+        title=f"Event cancelled: {event.title}",
+        body=_event_when(event) + (f" ({reason})" if reason else ""),
     )

@@ -186,3 +186,10 @@ def email_address(preferences: Preferences, subject: str) -> str | None:
     if preferences.email:
         return preferences.email
     return subject if re.fullmatch(EMAIL_PATTERN, subject) else None
+
+
+def without_channel(preferences: Preferences, channel: Channel) -> Preferences:
+    """The preferences with `channel` stopped. The feed stays when nothing else would: it
+    is the hub's shared inbox, which every staff member has anyway."""
+    rest: list[Channel] = [c for c in preferences.channels if c != channel] or ["feed"]
+    return preferences.model_copy(update={"channels": rest})

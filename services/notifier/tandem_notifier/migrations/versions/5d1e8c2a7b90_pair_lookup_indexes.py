@@ -1,7 +1,7 @@
 """pair lookup indexes
 
-A match withdrawal looks up the pair's feed alerts by (hub, subject) and its emails by
-subject; without these both scanned the hub's whole feed and delivery log.
+A withdrawal looks up the feed alerts about its pair (or event) by subject and hub, and
+its emails by subject; without these both scanned the hub's whole feed and delivery log.
 
 Revision ID: 5d1e8c2a7b90
 Revises: c4039bf85778
@@ -22,11 +22,11 @@ depends_on: Union[str, Sequence[str], None] = None
 
 def upgrade() -> None:
     """Upgrade schema."""
-    op.create_index('ix_notifications_hub_subject', 'notifications', ['hub', 'subject'])
+    op.create_index('ix_notifications_subject_hub', 'notifications', ['subject', 'hub'])
     op.create_index('ix_deliveries_subject', 'deliveries', ['subject'])
 
 
 def downgrade() -> None:
     """Downgrade schema."""
     op.drop_index('ix_deliveries_subject', table_name='deliveries')
-    op.drop_index('ix_notifications_hub_subject', table_name='notifications')
+    op.drop_index('ix_notifications_subject_hub', table_name='notifications')
