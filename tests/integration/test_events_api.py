@@ -9,19 +9,18 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from tandem_events.tables import bus
 from tandem_events.tables import events as events_table
-from tandem_shared.contracts import EVENTS, EventData
+from tandem_shared.contracts import EVENTS, EventData, OrgKind
 from tandem_shared.db import transaction
 from tests.integration.events_support import Events, matching_event
 
 pytestmark = pytest.mark.integration
 
 
-async def _count(events: Events) -> int:
+async def _count(events: Events, table: Any = events_table) -> int:
     async with transaction(events.app.state.runtime.sessionmaker) as session:
-        return int(
-            (await session.execute(select(func.count()).select_from(events_table))).scalar_one()
-        )
+        return int((await session.execute(select(func.count()).select_from(table))).scalar_one())
 
 
 async def test_an_event_is_created_read_updated_cancelled_and_each_change_published(
@@ -77,6 +76,110 @@ async def test_list_filters_by_kind_hub_and_status(events: Events) -> None:
     )
 
 
+async def test_sectors_are_stored_returned_and_announced_with_each_version(
+    events: Events,
+) -> None:
+    # Sent in any order, with a repeat: kept once each, in OrgKind's order.
+    body = matching_event(sectors=["support", "heritage", "heritage"])
+    created = await events.call("POST", "/v1/events", json=body, expect=201)
+    assert created["sectors"] == ["heritage", "support"]
+    url = f"/v1/events/{created['id']}"
+    assert (await events.call("GET", url, hub="north"))["sectors"] == ["heritage", "support"]
+    [listed] = (await events.call("GET", "/v1/events"))["items"]
+    assert listed["sectors"] == ["heritage", "support"]
+
+    patched = await events.call("PATCH", url, json={"sectors": ["industry", "creative"]})
+    assert (patched["sectors"], patched["version"]) == (["creative", "industry"], 2)
+    # The same set in another order is no change: no version, no message.
+    same = await events.call("PATCH", url, json={"sectors": ["industry", "creative"][::-1]})
+    assert same["version"] == 2
+    assert (await events.call("GET", url))["sectors"] == ["creative", "industry"]
+
+    scheduled, updated = await events.messages(EVENTS.name, expect=2)
+    assert isinstance(scheduled.data, EventData) and isinstance(updated.data, EventData)
+    assert (scheduled.type, scheduled.data.version) == ("event.scheduled", 1)
+    assert scheduled.data.sectors == [OrgKind.HERITAGE, OrgKind.SUPPORT]
+    assert (updated.type, updated.data.version) == ("event.updated", 2)
+    assert updated.data.sectors == [OrgKind.CREATIVE, OrgKind.INDUSTRY]
+    assert await _count(events, bus.outbox) == 2  # nothing after the unchanged patch
+
+
+async def test_an_event_without_sectors_has_none_and_can_lose_them(events: Events) -> None:
+    created = await events.call("POST", "/v1/events", json=matching_event(), expect=201)
+    assert created["sectors"] == []
+    url = f"/v1/events/{created['id']}"
+    await events.call("PATCH", url, json={"sectors": ["research"]})
+    cleared = await events.call("PATCH", url, json={"sectors": []})
+    assert (cleared["sectors"], cleared["version"]) == ([], 3)
+    messages = await events.messages(EVENTS.name, expect=3)
+    assert [m.data.sectors for m in messages if isinstance(m.data, EventData)] == [
+        [],
+        [OrgKind.RESEARCH],
+        [],
+    ]
+
+
+async def test_an_unknown_sector_is_422_and_nothing_is_stored_or_published(
+    events: Events,
+) -> None:
+    response = await events.client.post(
+        "/v1/events",
+        json=matching_event(sectors=["heritage", "museums"]),
+        headers=events.auth(),
+    )
+    assert response.status_code == 422, response.text
+    [error] = response.json()["detail"]
+    # Says where and what is allowed.
+    assert error["loc"] == ["body", "sectors", 1]
+    assert "'heritage', 'creative', 'industry', 'support'" in error["msg"]
+    assert await _count(events) == 0 and await _count(events, bus.outbox) == 0
+
+    body = matching_event(sectors=["creative"])
+    created = await events.call("POST", "/v1/events", json=body, expect=201)
+    url = f"/v1/events/{created['id']}"
+    for sectors in (["Creative"], ["creative", "museums"], "creative"):
+        response = await events.client.patch(url, json={"sectors": sectors}, headers=events.auth())
+        assert response.status_code == 422, response.text
+        assert "sectors" in response.text
+    current = await events.call("GET", url)
+    assert (current["sectors"], current["version"]) == (["creative"], 1)
+
+    # The event's messages share a key, hence a partition and its order: had a refused
+    # patch been published, it would come between these two.
+    await events.call("PATCH", url, json={"title": "Winter Market"})
+    scheduled, updated = await events.messages(EVENTS.name, expect=2)
+    assert [(m.type, m.data.version) for m in (scheduled, updated)] == [
+        ("event.scheduled", 1),
+        ("event.updated", 2),
+    ]
+    assert isinstance(updated.data, EventData) and updated.data.sectors == [OrgKind.CREATIVE]
+
+
+async def test_list_filters_by_sector(events: Events) -> None:
+    for title, sectors, hub in [
+        ("Heritage goes digital", ["heritage", "creative"], "demo"),
+        ("Factory meets design", ["industry", "creative"], "north"),
+        ("Open day", [], "demo"),
+    ]:
+        body = matching_event(title=title, sectors=sectors)
+        await events.call("POST", "/v1/events", json=body, expect=201, hub=hub)
+
+    async def titles(**params: str) -> list[str]:
+        page = await events.call("GET", "/v1/events", params=params)
+        assert page["total"] == len(page["items"])
+        return sorted(item["title"] for item in page["items"])
+
+    assert await titles(sector="creative") == ["Factory meets design", "Heritage goes digital"]
+    assert await titles(sector="heritage") == ["Heritage goes digital"]
+    assert await titles(sector="creative", hub="north") == ["Factory meets design"]
+    assert await titles(sector="support") == []
+    assert len(await titles()) == 3
+    response = await events.client.get(
+        "/v1/events", params={"sector": "museums"}, headers=events.auth()
+    )
+    assert response.status_code == 422 and "'heritage'" in response.text
+
+
 async def test_a_cancellation_reason_with_a_nul_character_is_422(events: Events) -> None:
     created = await events.call("POST", "/v1/events", json=matching_event(), expect=201)
     url = f"/v1/events/{created['id']}:cancel"
@@ -95,6 +198,7 @@ async def test_a_cancellation_reason_with_a_nul_character_is_422(events: Events)
         ({"online": True, "venue": None, "address": None}, "url"),
         ({"capacity": 0}, "capacity"),
         ({"languages": ["Polish"]}, "languages"),
+        ({"sectors": ["museums"]}, "sectors"),
         ({"tables": ["A", "A"]}, "unique"),
         (
             {"sessions": [{"starts_at": "2027-01-20T17:50:00", "slot_minutes": 20, "slots": 2}]},

@@ -18,6 +18,7 @@ from tandem_events.domain.plan import build_problem, diff, meeting_id, stored_sc
 from tandem_events.domain.registrations import Status, initial_status, next_from_waitlist
 from tandem_events.domain.scheduling import Placement, Schedule
 from tandem_events.domain.table_plan import render_table_plan
+from tandem_shared.contracts import OrgKind
 
 pytestmark = pytest.mark.unit
 WARSAW = ZoneInfo("Europe/Warsaw")
@@ -73,6 +74,17 @@ def test_a_table_count_becomes_numbered_labels() -> None:
     assert EventIn.model_validate(_event()).tables == ["1", "2", "3"]
 
 
+def test_sectors_are_a_set_kept_once_each_in_org_kind_order() -> None:
+    # A reordering or a repeat is then no change (no new version, no event.updated).
+    sent = ["support", "heritage", "support", "creative"]
+    assert EventIn.model_validate(_event(sectors=sent)).sectors == [
+        OrgKind.HERITAGE,
+        OrgKind.CREATIVE,
+        OrgKind.SUPPORT,
+    ]
+    assert EventIn.model_validate(_event()).sectors == []
+
+
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
@@ -89,6 +101,7 @@ def test_a_table_count_becomes_numbered_labels() -> None:
         ),
         ({"online": True, "venue": None}, "url"),
         ({"tables": -1}, "table count"),
+        ({"sectors": ["museums"]}, "'heritage', 'creative'"),
     ],
 )
 def test_event_rules(changes: dict[str, Any], message: str) -> None:

@@ -29,7 +29,7 @@ from tandem_events.domain.registrations import RegistrationIn, Status
 from tandem_events.domain.requests import DeclineIn, RequestIn, RequestStatus
 from tandem_events.settings import EventsSettings
 from tandem_shared.auth import CurrentPrincipal, current_principal
-from tandem_shared.contracts import EventKind
+from tandem_shared.contracts import EventKind, OrgKind
 from tandem_shared.runtime import DbSession, RuntimeDep
 
 _STATUS = {
@@ -85,6 +85,7 @@ class EventOut(BaseModel):
     ends_at: datetime
     capacity: int | None
     languages: list[str]
+    sectors: list[OrgKind]
     sessions: list[SessionOut]
     tables: list[str]
     scheduled_at: datetime | None

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, func, or_, select, true, update
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    and_,
+    cast,
+    delete,
+    func,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -83,6 +95,14 @@ async def list_events(
         conditions.append(events.c.hub == filters.hub)
     if filters.status is not None:
         conditions.append(events.c.status == filters.status)
+    if filters.sector is not None:
+        # A JSON array is stored as text on every backend (json, not jsonb, on PostgreSQL):
+        # match the quoted element, which no other sector's name contains.
+        conditions.append(
+            cast(events.c.sectors, String).contains(
+                json.dumps(filters.sector.value), autoescape=True
+            )
+        )
     if filters.starts_after is not None:
         conditions.append(events.c.starts_at >= filters.starts_after)
     if filters.starts_before is not None:

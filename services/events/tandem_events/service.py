@@ -71,6 +71,7 @@ from tandem_shared.contracts import (
     MeetingOutcomeData,
     MeetingOutcomeRecorded,
     MeetingScheduled,
+    OrgKind,
     RegistrationCreated,
     RegistrationData,
     RegistrationWithdrawn,
@@ -121,6 +122,7 @@ def _event_columns(fields: dict[str, Any]) -> dict[str, Any]:
     return {
         **fields,
         "kind": EventKind(fields["kind"]).value,
+        "sectors": [OrgKind(sector).value for sector in fields["sectors"]],
         "url": str(fields["url"]) if fields.get("url") else None,
         "starts_at": localise(fields["starts_at"], zone),
         "ends_at": localise(fields["ends_at"], zone),
@@ -153,6 +155,7 @@ def event_data(row: RowMapping) -> EventData:
         online=row["online"],
         venue=place(row),
         languages=row["languages"],
+        sectors=row["sectors"],
     )
 
 

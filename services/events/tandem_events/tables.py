@@ -47,6 +47,8 @@ events = Table(
     Column("ends_at", DateTime(timezone=True), nullable=False),
     Column("capacity", Integer, nullable=True),
     Column("languages", JSON, nullable=False),
+    # The OrgKind values the event is for, each once in OrgKind's order; filtered as text.
+    Column("sectors", JSON, nullable=False, server_default="[]"),
     # [{starts_at, slot_minutes, break_minutes, slots}] and table labels: small, always read
     # with the event, never queried inside.
     Column("sessions", JSON, nullable=False),

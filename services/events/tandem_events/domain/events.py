@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from tandem_shared.contracts import EventKind
+from tandem_shared.contracts import EventKind, OrgKind
 
 # The ISO 639-1 two-letter codes (pycountry's copy of the standard).
 ISO_639_1 = frozenset(
@@ -88,6 +88,12 @@ def check_languages(value: list[str]) -> list[str]:
     return list(dict.fromkeys(value))
 
 
+def check_sectors(value: list[OrgKind]) -> list[OrgKind]:
+    """Each sector once, in OrgKind's order: the sectors are a set, so sending them in
+    another order (or twice) is no change and gives no new version."""
+    return [kind for kind in OrgKind if kind in value]
+
+
 class SessionIn(Strict):
     """A block of equal meeting slots: `slots` slots of `slot_minutes`, each followed by
     `break_minutes`. `starts_at` without an offset is local time in the event's zone."""
@@ -116,6 +122,12 @@ class EventFields(Strict):
     ends_at: datetime
     capacity: int | None = Field(None, ge=1, le=100_000)
     languages: list[str] = Field(default_factory=list, max_length=20)
+    sectors: list[OrgKind] = Field(
+        default_factory=list,
+        max_length=20,
+        description="the kinds of organisation the event is for; staff subscribed to any "
+        "of them are told of it",
+    )
     sessions: list[SessionIn] = Field(default_factory=list, max_length=50)
     tables: list[TableLabel] | int = Field(
         default_factory=list, description="table labels, or a count (labels 1..n)"
@@ -135,6 +147,11 @@ class EventFields(Strict):
     @classmethod
     def _iso_languages(cls, value: list[str]) -> list[str]:
         return check_languages(value)
+
+    @field_validator("sectors")
+    @classmethod
+    def _unique_sectors(cls, value: list[OrgKind]) -> list[OrgKind]:
+        return check_sectors(value)
 
     @field_validator("tables")
     @classmethod
@@ -201,6 +218,7 @@ class EventQuery(Strict):
     kind: EventKind | None = None
     hub: str | None = Field(None, min_length=1, max_length=64)
     status: str | None = Field(None, pattern="^(active|cancelled)$")
+    sector: OrgKind | None = Field(None, description="events for this sector (among others)")
     starts_after: datetime | None = Field(None, description="naive times are UTC")
     starts_before: datetime | None = Field(None, description="naive times are UTC")
     page: int = Field(1, ge=1, le=10_000)
