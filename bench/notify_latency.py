@@ -8,10 +8,11 @@ processes on PostgreSQL and the embedded Kafka-protocol broker (Tansu).
 2. idle: posts probe profiles one at a time (each with a unique need text, so the probe
    itself is encoded) and times the first SSE event naming the probe;
 3. loaded: the same while a steady stream of profile updates (PATCH, default 20/s) runs
-   for a minute.
+   for a minute, sampling each hop's backlog (where the pipeline falls behind, if it does);
+   with several `--rates`, one such run per rate, each from a caught-up pipeline.
 
     .venv/bin/python bench/notify_latency.py                   # pool 1000
-    .venv/bin/python bench/notify_latency.py --pool 10000 --probes 40
+    .venv/bin/python bench/notify_latency.py --pool 10000 --probes 40 --rates 20,10
 
 Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust) or TANDEM_BENCH_POSTGRES_URL.
 """
@@ -207,6 +208,56 @@ async def _caught_up(
     return published >= at_least and consumed >= published
 
 
+async def _backlog(
+    producer: httpx.AsyncClient, consumer: httpx.AsyncClient, topic: str
+) -> tuple[float, float]:
+    """(messages the producer's outbox has not published yet, messages published but not
+    yet consumed) on one hop."""
+    produced = (await producer.get("/metrics")).text
+    published = _metric(produced, "tandem_outbox_published_total{", topic)
+    consumed = _metric(
+        (await consumer.get("/metrics")).text, "tandem_messages_consumed_total{", topic
+    )
+    return _metric(produced, "tandem_outbox_pending{"), max(0.0, published - consumed)
+
+
+class Backlogs:
+    """Samples each hop's backlog while the loaded run goes on: where the pipeline falls
+    behind, if it does."""
+
+    HOPS = (
+        ("registry → matcher", "registry", "matcher", "tandem.profiles.v1"),
+        ("matcher → notifier", "matcher", "notifier", "tandem.matches.v1"),
+    )
+
+    def __init__(self, clients: dict[str, httpx.AsyncClient]) -> None:
+        self._clients = clients
+        self.samples: dict[str, list[tuple[float, float]]] = {hop[0]: [] for hop in self.HOPS}
+
+    async def sample(self, stop: asyncio.Event, every: float = 2.0) -> None:
+        while not stop.is_set():
+            for label, producer, consumer, topic in self.HOPS:
+                self.samples[label].append(
+                    await _backlog(self._clients[producer], self._clients[consumer], topic)
+                )
+            with suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), every)
+
+    def report(self) -> str:
+        lines = []
+        for label, samples in self.samples.items():
+            if not samples:
+                continue
+            unpublished = [sample[0] for sample in samples]
+            unconsumed = [sample[1] for sample in samples]
+            lines.append(
+                f"  backlog {label}: unpublished outbox rows max {max(unpublished):.0f} "
+                f"(last {unpublished[-1]:.0f}), published but unconsumed max "
+                f"{max(unconsumed):.0f} (last {unconsumed[-1]:.0f})"
+            )
+        return "\n".join(lines)
+
+
 async def wait_caught_up(
     registry: httpx.AsyncClient,
     matcher: httpx.AsyncClient,
@@ -253,6 +304,39 @@ async def steady_updates(
     return sent, elapsed
 
 
+async def loaded_run(
+    clients: dict[str, httpx.AsyncClient],
+    auth: dict[str, str],
+    stream: Stream,
+    rng: random.Random,
+    ids: list[str],
+    rate: float,
+    args: argparse.Namespace,
+) -> None:
+    """Probe latency while pool profiles are updated at `rate` per second."""
+    registry = clients["registry"]
+    stop = asyncio.Event()
+    backlogs = Backlogs(clients)
+    sampler = asyncio.create_task(backlogs.sample(stop))
+    updater = asyncio.create_task(steady_updates(registry, auth, ids, rate, stop))
+    samples: list[float | None] = []
+    split: list[float] = []
+    deadline = time.perf_counter() + args.seconds
+    while time.perf_counter() < deadline:
+        samples.append(await probe(registry, auth, stream, rng, split))
+        await asyncio.sleep(args.probe_gap)
+    stop.set()
+    updates, elapsed = await updater
+    await sampler
+    busy = [sample for sample in samples if sample is not None]
+    print(
+        summary(f"with {updates / elapsed:.1f} updates/s for {elapsed:.0f} s", busy),
+        f"(lost {len(samples) - len(busy)})",
+    )
+    print("  " + summary("of which notifier commit → SSE", split))
+    print(backlogs.report())
+
+
 @asynccontextmanager
 async def stack(log_dir: Path) -> AsyncIterator[dict[str, ServiceProcess]]:
     server = os.environ.get(
@@ -296,6 +380,7 @@ async def main(args: argparse.Namespace) -> None:
             registry = httpx.AsyncClient(base_url=services["registry"].url, timeout=60)
             matcher = httpx.AsyncClient(base_url=services["matcher"].url, timeout=60)
             notifier = httpx.AsyncClient(base_url=services["notifier"].url, timeout=None)
+            services_clients = {"registry": registry, "matcher": matcher, "notifier": notifier}
             login = {"username": "admin@demo.local", "password": "tandem-dev"}
             token = (await registry.post("/v1/auth/token", data=login)).json()["access_token"]
             auth = {"Authorization": f"Bearer {token}"}
@@ -322,22 +407,10 @@ async def main(args: argparse.Namespace) -> None:
             print(summary(f"idle, pool {len(ids)}", idle_ok), f"(lost {len(idle) - len(idle_ok)})")
             print("  " + summary("of which notifier commit → SSE", idle_split))
 
-            stop = asyncio.Event()
-            updater = asyncio.create_task(steady_updates(registry, auth, ids, args.rate, stop))
-            loaded_samples: list[float | None] = []
-            busy_split: list[float] = []
-            deadline = time.perf_counter() + args.seconds
-            while time.perf_counter() < deadline:
-                loaded_samples.append(await probe(registry, auth, stream, rng, busy_split))
-                await asyncio.sleep(args.probe_gap)
-            stop.set()
-            updates, elapsed = await updater
-            busy = [sample for sample in loaded_samples if sample is not None]
-            print(
-                summary(f"with {updates / elapsed:.1f} updates/s for {elapsed:.0f} s", busy),
-                f"(lost {len(loaded_samples) - len(busy)})",
-            )
-            print("  " + summary("of which notifier commit → SSE", busy_split))
+            for rate in args.rates:
+                await loaded_run(services_clients, auth, stream, rng, ids, rate, args)
+                # The next rate starts from an empty pipeline.
+                await wait_caught_up(registry, matcher, notifier, args.pool)
             print(f"SSE events received: {stream.events}")
             follower.cancel()
             with suppress(asyncio.CancelledError, httpx.HTTPError):
@@ -350,7 +423,12 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pool", type=int, default=1000)
     parser.add_argument("--probes", type=int, default=30)
-    parser.add_argument("--rate", type=float, default=20.0, help="profile updates per second")
+    parser.add_argument(
+        "--rates",
+        type=lambda text: [float(rate) for rate in text.split(",")],
+        default=[20.0],
+        help="profile updates per second, one loaded run per rate (e.g. 20,10)",
+    )
     parser.add_argument("--seconds", type=float, default=60.0, help="length of the loaded run")
     parser.add_argument("--probe-gap", type=float, default=1.0)
     parser.add_argument("--concurrency", type=int, default=8, help="parallel pool POSTs")
