@@ -312,10 +312,12 @@ async def loaded_run(
     ids: list[str],
     rate: float,
     args: argparse.Namespace,
+    meter: CpuMeter,
 ) -> None:
     """Probe latency while pool profiles are updated at `rate` per second."""
     registry = clients["registry"]
     stop = asyncio.Event()
+    cpu_before = meter.snapshot()
     backlogs = Backlogs(clients)
     sampler = asyncio.create_task(backlogs.sample(stop))
     updater = asyncio.create_task(steady_updates(registry, auth, ids, rate, stop))
@@ -328,6 +330,7 @@ async def loaded_run(
     stop.set()
     updates, elapsed = await updater
     await sampler
+    cpu = meter.since(cpu_before)
     busy = [sample for sample in samples if sample is not None]
     print(
         summary(f"with {updates / elapsed:.1f} updates/s for {elapsed:.0f} s", busy),
@@ -335,10 +338,61 @@ async def loaded_run(
     )
     print("  " + summary("of which notifier commit → SSE", split))
     print(backlogs.report())
+    print(meter.report(cpu, updates, elapsed))
+
+
+class CpuMeter:
+    """CPU seconds (user + system, from /proc) of each part of the stack: the services,
+    the broker, every PostgreSQL process and this load generator. Per update, they show
+    what the machine must provide for a rate: a rate needing more cores than it has cannot
+    be sustained, whatever the code's latency."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self._pids = pids
+        self._tick = os.sysconf("SC_CLK_TCK")
+
+    def _seconds(self, pid: int) -> float:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / self._tick  # utime + stime
+
+    def _postgres(self) -> float:
+        total = 0.0
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                with suppress(OSError):
+                    if (entry / "comm").read_text().strip() == "postgres":
+                        total += self._seconds(int(entry.name))
+        return total
+
+    def snapshot(self) -> dict[str, float]:
+        times = os.times()
+        return {
+            **{name: self._seconds(pid) for name, pid in self._pids.items()},
+            "postgres": self._postgres(),
+            "load generator": times.user + times.system,
+        }
+
+    def since(self, before: dict[str, float]) -> dict[str, float]:
+        return {name: seconds - before[name] for name, seconds in self.snapshot().items()}
+
+    @staticmethod
+    def report(cpu: dict[str, float], updates: int, elapsed: float) -> str:
+        parts = ", ".join(
+            f"{name} {seconds / max(updates, 1) * 1000:.0f}" for name, seconds in cpu.items()
+        )
+        total = sum(cpu.values())
+        return (
+            f"  CPU per update (ms): {parts}; total {total / max(updates, 1) * 1000:.0f} ms, "
+            f"{total / elapsed:.2f} cores busy of {os.cpu_count()}"
+        )
 
 
 @asynccontextmanager
-async def stack(log_dir: Path) -> AsyncIterator[dict[str, ServiceProcess]]:
+async def stack(log_dir: Path) -> AsyncIterator[tuple[dict[str, ServiceProcess], int]]:
+    """The three services on a fresh broker and databases; yields them and the broker's pid."""
     server = os.environ.get(
         "TANDEM_BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
     )
@@ -365,7 +419,7 @@ async def stack(log_dir: Path) -> AsyncIterator[dict[str, ServiceProcess]]:
         for service in SERVICES:
             processes[service] = start_service(service, free_port(), env, log_dir)
         wait_ready(list(processes.values()), timeout=180)
-        yield processes
+        yield processes, broker.process.pid
     finally:
         stop_services(list(processes.values()))
         broker.stop()
@@ -376,11 +430,13 @@ async def stack(log_dir: Path) -> AsyncIterator[dict[str, ServiceProcess]]:
 async def main(args: argparse.Namespace) -> None:
     rng = random.Random(3)
     with tempfile.TemporaryDirectory() as scratch:
-        async with stack(Path(scratch)) as services:
+        async with stack(Path(scratch)) as (services, broker_pid):
             registry = httpx.AsyncClient(base_url=services["registry"].url, timeout=60)
             matcher = httpx.AsyncClient(base_url=services["matcher"].url, timeout=60)
             notifier = httpx.AsyncClient(base_url=services["notifier"].url, timeout=None)
             services_clients = {"registry": registry, "matcher": matcher, "notifier": notifier}
+            pids = {name: service.process.pid for name, service in services.items()}
+            meter = CpuMeter({**pids, "broker": broker_pid})
             login = {"username": "admin@demo.local", "password": "tandem-dev"}
             token = (await registry.post("/v1/auth/token", data=login)).json()["access_token"]
             auth = {"Authorization": f"Bearer {token}"}
@@ -408,7 +464,7 @@ async def main(args: argparse.Namespace) -> None:
             print("  " + summary("of which notifier commit → SSE", idle_split))
 
             for rate in args.rates:
-                await loaded_run(services_clients, auth, stream, rng, ids, rate, args)
+                await loaded_run(services_clients, auth, stream, rng, ids, rate, args, meter)
                 # The next rate starts from an empty pipeline.
                 await wait_caught_up(registry, matcher, notifier, args.pool)
             print(f"SSE events received: {stream.events}")

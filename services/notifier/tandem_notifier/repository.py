@@ -16,6 +16,7 @@ from sqlalchemy import (
     delete,
     func,
     literal,
+    not_,
     or_,
     select,
     tuple_,
@@ -37,6 +38,7 @@ from tandem_notifier.tables import (
     webhooks,
 )
 from tandem_shared.db import (
+    among,
     dialect_name,
     insert_ignoring_conflict,
     insert_many_ignoring_conflict,
@@ -46,7 +48,7 @@ from tandem_shared.db import (
 
 async def profile_names(session: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
     rows = await session.execute(
-        select(directory.c.id, directory.c.name).where(directory.c.id.in_(ids))
+        select(directory.c.id, directory.c.name).where(among(session, directory.c.id, ids))
     )
     return {row.id: row.name for row in rows}
 
@@ -161,7 +163,7 @@ async def feed_since(
     `reader` sees them."""
     conditions = [*_in_feed(hub), notifications.c.created_at >= since]
     if exclude:
-        conditions.append(notifications.c.id.not_in(exclude))
+        conditions.append(not_(among(session, notifications.c.id, exclude)))
     rows = await session.execute(
         select(*_FEED_ROW)
         .select_from(_with_reads_of(hub, reader))
@@ -338,7 +340,7 @@ async def profile_facts(
         .select_from(
             directory.outerjoin(profile_subsectors, profile_subsectors.c.id == directory.c.id)
         )
-        .where(directory.c.id.in_(list(ids)))
+        .where(among(session, directory.c.id, ids))
     )
     return {row.id: row for row in rows.mappings()}
 
@@ -351,11 +353,11 @@ async def match_subscriptions(
     rows = await session.execute(
         select(subscriptions).where(
             or_(
-                and_(subscriptions.c.scope == "hub", subscriptions.c.target.in_(hubs)),
-                and_(subscriptions.c.scope == "sector", subscriptions.c.hub.in_(hubs)),
+                and_(subscriptions.c.scope == "hub", among(session, subscriptions.c.target, hubs)),
+                and_(subscriptions.c.scope == "sector", among(session, subscriptions.c.hub, hubs)),
                 and_(
                     subscriptions.c.scope == "profile",
-                    subscriptions.c.target.in_([str(p) for p in profile_ids]),
+                    among(session, subscriptions.c.target, (str(p) for p in profile_ids)),
                 ),
                 subscriptions.c.scope == "network",
             )
@@ -435,7 +437,7 @@ async def email_deliveries_of(
     """The emails of these kinds about these subjects (pairs, events)."""
     rows = await session.execute(
         select(deliveries).where(
-            deliveries.c.subject.in_(list(subjects)),
+            among(session, deliveries.c.subject, subjects),
             deliveries.c.channel == "email",
             deliveries.c.kind.in_(list(kinds)),
         )
@@ -447,7 +449,7 @@ async def suppress(session: AsyncSession, ids: Sequence[uuid.UUID], reason: str)
     if ids:
         await session.execute(
             update(deliveries)
-            .where(deliveries.c.id.in_(list(ids)))
+            .where(among(session, deliveries.c.id, ids))
             .values(status="suppressed", last_error=reason)
         )
 
@@ -573,7 +575,9 @@ async def webhook_of(session: AsyncSession, hub: str) -> RowMapping | None:
 
 async def enabled_webhook_hubs(session: AsyncSession, hubs: Sequence[str]) -> set[str]:
     rows = await session.execute(
-        select(webhooks.c.hub).where(webhooks.c.hub.in_(hubs), webhooks.c.enabled.is_(True))
+        select(webhooks.c.hub).where(
+            among(session, webhooks.c.hub, hubs), webhooks.c.enabled.is_(True)
+        )
     )
     return set(rows.scalars().all())
 
