@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import httpx
@@ -13,6 +15,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from fastapi import FastAPI
 
 from tandem_shared.auth import Principal, Role, issue_token
+from tandem_shared.contracts import EventData, EventKind, OrgKind
 from tandem_shared.settings import ServiceSettings
 
 T = TypeVar("T")
@@ -157,3 +160,22 @@ def complementary_profiles() -> tuple[dict[str, Any], dict[str, Any]]:
         "sharing": "network",
     }
     return museum, studio
+
+
+def sample_event(version: int = 1, **changes: Any) -> EventData:
+    """A workshop for industry in Ljubljana; `changes` override its fields."""
+    starts = datetime(2027, 1, 20, 8, 0, tzinfo=UTC)
+    values: dict[str, Any] = {
+        "id": uuid.UUID(int=42),
+        "hub": "organiser",
+        "version": version,
+        "title": "Industry meets Design",
+        "kind": EventKind.WORKSHOP,
+        "starts_at": starts,
+        "ends_at": starts + timedelta(hours=3),
+        "timezone": "Europe/Ljubljana",
+        "venue": "Cankarjev dom",
+        "sectors": [OrgKind.INDUSTRY],
+        **changes,
+    }
+    return EventData(**values)

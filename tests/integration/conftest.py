@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 
 from tests.integration.events_support import Events, events_service
+from tests.integration.notifier_channels import SmtpServer
 from tests.integration.registry_support import Registry, running_registry
+from tests.integration.test_notifier_delivery import Notifier, delivering_notifier
 
 
 @pytest.fixture
@@ -26,3 +28,12 @@ async def events(
     """The events service on clean databases."""
     async with events_service(clean_databases, kafka, topic_prefix) as service:
         yield service
+
+
+# The notifier delivering to the test SMTP server (test_notifier_feed.py defines its own).
+@pytest.fixture
+async def notifier(
+    clean_databases: dict[str, str], kafka: Any, topic_prefix: str, smtp: SmtpServer
+) -> AsyncIterator[Notifier]:
+    async with delivering_notifier(clean_databases, kafka, topic_prefix, smtp) as running:
+        yield running

@@ -140,14 +140,6 @@ async def delivering_notifier(
         yield Notifier(app, client, settings, kafka, smtp)
 
 
-@pytest.fixture
-async def notifier(
-    clean_databases: dict[str, str], kafka: Any, topic_prefix: str, smtp: SmtpServer
-) -> AsyncIterator[Notifier]:
-    async with delivering_notifier(clean_databases, kafka, topic_prefix, smtp) as running:
-        yield running
-
-
 def profile(hub: str, name: str, kind: OrgKind, subsectors: list[str]) -> ProfileUpserted:
     data = ProfileData(
         id=uuid.uuid4(),

@@ -6,9 +6,7 @@ seen notify nobody."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -19,45 +17,18 @@ from tandem_shared.contracts import (
     EventCancelled,
     EventCancelledData,
     EventData,
-    EventKind,
     EventScheduled,
     EventUpdated,
     OrgKind,
 )
 from tandem_shared.db import transaction
-from tests.integration.notifier_channels import SmtpServer
-from tests.integration.test_notifier_delivery import Notifier, body, delivering_notifier
+from tests.integration.test_notifier_delivery import Notifier, body
 from tests.support import bearer, eventually
+from tests.support import sample_event as event
 
 pytestmark = pytest.mark.integration
 
 SOURCE = "/tandem/events/test"
-
-
-@pytest.fixture
-async def notifier(
-    clean_databases: dict[str, str], kafka: Any, topic_prefix: str, smtp: SmtpServer
-) -> AsyncIterator[Notifier]:
-    async with delivering_notifier(clean_databases, kafka, topic_prefix, smtp) as running:
-        yield running
-
-
-def event(version: int = 1, **changes: Any) -> EventData:
-    starts = datetime(2027, 1, 20, 8, 0, tzinfo=UTC)
-    values: dict[str, Any] = {
-        "id": uuid.UUID(int=42),
-        "hub": "organiser",
-        "version": version,
-        "title": "Industry meets Design",
-        "kind": EventKind.WORKSHOP,
-        "starts_at": starts,
-        "ends_at": starts + timedelta(hours=3),
-        "timezone": "Europe/Ljubljana",
-        "venue": "Cankarjev dom",
-        "sectors": [OrgKind.INDUSTRY],
-        **changes,
-    }
-    return EventData(**values)
 
 
 def scheduled(data: EventData) -> EventScheduled:

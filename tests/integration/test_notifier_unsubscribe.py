@@ -5,7 +5,6 @@ change), the POST that stops one person's email only, forged links, and meeting 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -16,12 +15,10 @@ from tandem_notifier.delivery import build_digests
 from tandem_notifier.mail import unsubscribe_url
 from tandem_shared.contracts import MATCHES, MEETINGS
 from tandem_shared.db import transaction
-from tests.integration.notifier_channels import SmtpServer
 from tests.integration.test_notifier_delivery import (
     Notifier,
     a_match,
     body,
-    delivering_notifier,
     meeting,
 )
 from tests.support import bearer, eventually
@@ -29,14 +26,6 @@ from tests.support import bearer, eventually
 pytestmark = pytest.mark.integration
 
 ONE_CLICK = {"List-Unsubscribe": "One-Click"}  # the body RFC 8058 mailbox providers POST
-
-
-@pytest.fixture
-async def notifier(
-    clean_databases: dict[str, str], kafka: Any, topic_prefix: str, smtp: SmtpServer
-) -> AsyncIterator[Notifier]:
-    async with delivering_notifier(clean_databases, kafka, topic_prefix, smtp) as running:
-        yield running
 
 
 def link_of(notifier: Notifier, header: str) -> tuple[str, str]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from email import message_from_bytes
 from email import policy as email_policy
 from typing import Any
@@ -24,7 +24,8 @@ from tandem_notifier.domain.events import audience_sectors, event_changes
 from tandem_notifier.domain.preferences import Preferences, without_channel
 from tandem_notifier.settings import DEV_UNSUBSCRIBE_SECRET, NotifierSettings
 from tandem_shared.auth import InvalidToken, Principal, Role, issue_token, verify_token
-from tandem_shared.contracts import EventData, EventKind, OrgKind
+from tandem_shared.contracts import OrgKind
+from tests.support import sample_event
 
 pytestmark = pytest.mark.unit
 
@@ -208,46 +209,32 @@ def test_without_a_link_there_are_no_unsubscribe_headers_or_footer() -> None:
 # ------------------------------------------------------------------------------ events
 
 
-def _event(**changes: Any) -> EventData:
-    starts = datetime(2027, 1, 20, 8, 0, tzinfo=UTC)
-    values: dict[str, Any] = {
-        "id": uuid.UUID(int=7),
-        "hub": "organiser",
-        "version": 1,
-        "title": "Industry meets Design",
-        "kind": EventKind.WORKSHOP,
-        "starts_at": starts,
-        "ends_at": starts + timedelta(hours=3),
-        "timezone": "Europe/Ljubljana",
-        "venue": "Cankarjev dom",
-        "sectors": [OrgKind.INDUSTRY],
-        **changes,
-    }
-    return EventData(**values)
-
-
 def test_event_changes_list_what_a_notice_shows_in_order() -> None:
-    before = _event()
+    before = sample_event()
     later = before.starts_at + timedelta(days=1)
-    moved = _event(version=2, starts_at=later, ends_at=later + timedelta(hours=3), venue="Hall")
+    moved = sample_event(
+        version=2, starts_at=later, ends_at=later + timedelta(hours=3), venue="Hall"
+    )
     assert event_changes(before, moved) == ["when", "where"]
-    assert event_changes(before, _event(version=2, online=True, venue=None)) == ["where"]
-    assert event_changes(before, _event(version=2, title="Design meets Industry")) == ["title"]
-    assert event_changes(before, _event(version=2, timezone="Europe/Vienna")) == ["when"]
-    assert event_changes(before, _event(version=2)) == []  # e.g. only its sessions changed
+    assert event_changes(before, sample_event(version=2, online=True, venue=None)) == ["where"]
+    assert event_changes(before, sample_event(version=2, title="Design meets Industry")) == [
+        "title"
+    ]
+    assert event_changes(before, sample_event(version=2, timezone="Europe/Vienna")) == ["when"]
+    assert event_changes(before, sample_event(version=2)) == []  # e.g. only its sessions changed
     assert event_changes(None, moved) is None  # the version before was never seen
 
 
 def test_an_update_reaches_the_sectors_it_had_and_has() -> None:
-    before = _event(sectors=[OrgKind.INDUSTRY, OrgKind.HERITAGE])
-    after = _event(version=2, sectors=[OrgKind.CREATIVE])
+    before = sample_event(sectors=[OrgKind.INDUSTRY, OrgKind.HERITAGE])
+    after = sample_event(version=2, sectors=[OrgKind.CREATIVE])
     assert audience_sectors(before, after) == ["creative", "heritage", "industry"]
     assert audience_sectors(None, after) == ["creative"]
 
 
 def test_the_digest_lists_each_event_once_in_its_latest_state() -> None:
-    first, second = _event(), _event(id=uuid.UUID(int=8), title="Forum")
-    moved = _event(version=2, starts_at=first.starts_at + timedelta(days=60))
+    first, second = sample_event(), sample_event(id=uuid.UUID(int=8), title="Forum")
+    moved = sample_event(version=2, starts_at=first.starts_at + timedelta(days=60))
     entries: list[tuple[str, dict[str, Any]]] = [
         ("event.scheduled", {"event": first.model_dump(mode="json")}),
         ("event.scheduled", {"event": second.model_dump(mode="json")}),
