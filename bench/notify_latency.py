@@ -30,6 +30,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,7 @@ from typing import Any
 import httpx
 
 from tandem_shared.broker import free_port, start_broker
-from tandem_tools.pg import create_database, database_url, drop_database
+from tandem_tools.pg import create_database, database_url, drop_database, vacuum_analyze
 from tandem_tools.stack import ServiceProcess, start_service, stop_services, wait_ready
 
 SERVICES = ("registry", "matcher", "notifier")
@@ -390,9 +391,26 @@ class CpuMeter:
         )
 
 
+@dataclass(frozen=True)
+class Stack:
+    services: dict[str, ServiceProcess]
+    broker_pid: int
+    server: str
+    databases: list[str]
+
+    async def vacuum(self) -> None:
+        """What autovacuum does in production. This machine's PostgreSQL runs without it,
+        and every row the outbox marks sent or a rescore rewrites leaves a dead version in
+        the indexes that the next lookups walk: without a vacuum the pipeline slows down
+        as it runs, which is not what a hub's database does."""
+        autovacuum = [await vacuum_analyze(self.server, name) for name in self.databases]
+        if not all(autovacuum):
+            print("  (autovacuum is off on this server: the bench ran VACUUM ANALYZE)")
+
+
 @asynccontextmanager
-async def stack(log_dir: Path) -> AsyncIterator[tuple[dict[str, ServiceProcess], int]]:
-    """The three services on a fresh broker and databases; yields them and the broker's pid."""
+async def stack(log_dir: Path) -> AsyncIterator[Stack]:
+    """The three services on a fresh broker and databases."""
     server = os.environ.get(
         "TANDEM_BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
     )
@@ -419,7 +437,7 @@ async def stack(log_dir: Path) -> AsyncIterator[tuple[dict[str, ServiceProcess],
         for service in SERVICES:
             processes[service] = start_service(service, free_port(), env, log_dir)
         wait_ready(list(processes.values()), timeout=180)
-        yield processes, broker.process.pid
+        yield Stack(processes, broker.process.pid, server, list(names.values()))
     finally:
         stop_services(list(processes.values()))
         broker.stop()
@@ -430,7 +448,8 @@ async def stack(log_dir: Path) -> AsyncIterator[tuple[dict[str, ServiceProcess],
 async def main(args: argparse.Namespace) -> None:
     rng = random.Random(3)
     with tempfile.TemporaryDirectory() as scratch:
-        async with stack(Path(scratch)) as (services, broker_pid):
+        async with stack(Path(scratch)) as running:
+            services, broker_pid = running.services, running.broker_pid
             registry = httpx.AsyncClient(base_url=services["registry"].url, timeout=60)
             matcher = httpx.AsyncClient(base_url=services["matcher"].url, timeout=60)
             notifier = httpx.AsyncClient(base_url=services["notifier"].url, timeout=None)
@@ -446,6 +465,7 @@ async def main(args: argparse.Namespace) -> None:
             posted = time.perf_counter() - started
             await wait_caught_up(registry, matcher, notifier, args.pool)
             loaded = time.perf_counter() - started
+            await running.vacuum()
             print(
                 f"pool: {len(ids)} profiles posted in {posted:.1f} s "
                 f"({len(ids) / posted:.0f}/s); matcher and notifier caught up after "
@@ -467,6 +487,7 @@ async def main(args: argparse.Namespace) -> None:
                 await loaded_run(services_clients, auth, stream, rng, ids, rate, args, meter)
                 # The next rate starts from an empty pipeline.
                 await wait_caught_up(registry, matcher, notifier, args.pool)
+                await running.vacuum()
             print(f"SSE events received: {stream.events}")
             follower.cancel()
             with suppress(asyncio.CancelledError, httpx.HTTPError):

@@ -33,3 +33,14 @@ async def drop_database(server_url: str, database: str) -> None:
         await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
     finally:
         await admin.close()
+
+
+async def vacuum_analyze(server_url: str, database: str) -> bool:
+    """VACUUM (ANALYZE) the database; whether the server runs autovacuum itself (when it
+    does not, dead row versions pile up in every index a write-heavy table has)."""
+    connection = await asyncpg.connect(asyncpg_dsn(database_url(server_url, database)))
+    try:
+        await connection.execute("VACUUM (ANALYZE)")
+        return bool(await connection.fetchval("SELECT current_setting('autovacuum') = 'on'"))
+    finally:
+        await connection.close()

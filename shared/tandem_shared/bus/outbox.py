@@ -29,6 +29,8 @@ from tandem_shared.db import asyncpg_dsn, dialect_name, is_postgres
 from tandem_shared.logging import current_trace_id, get_logger
 
 NOTIFY_CHANNEL = "tandem_outbox"
+# How often the relay refreshes its backlog gauges (pending rows, oldest unsent age).
+BACKLOG_EVERY = timedelta(seconds=2)
 log = get_logger(__name__)
 
 
@@ -183,6 +185,7 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._lock_key = zlib.crc32(f"tandem-outbox-{service}".encode())
         self._last_purge = _utcnow()
+        self._last_observed: datetime | None = None
 
     def wake(self) -> None:
         self._wake.set()
@@ -228,7 +231,7 @@ class OutboxRelay:
                     .limit(self._batch_size)
                 )
             ).all()
-            await self._observe_backlog(session)
+            await self._observe_backlog_if_due(session)
             if not rows:
                 return 0
             await self._publish(rows)
@@ -266,6 +269,17 @@ class OutboxRelay:
         for row in rows:
             metrics.OUTBOX_PUBLISHED.labels(self._service, row.topic).inc()
         log.debug("outbox.published", count=len(rows))
+
+    async def _observe_backlog_if_due(self, session: AsyncSession) -> None:
+        """Refresh the backlog gauges at most every BACKLOG_EVERY. The relay is woken by
+        every committed enqueue, and counting the unsent rows walks the index past every
+        row sent since the last vacuum: per wake-up, that count was most of a busy
+        database's work."""
+        now = _utcnow()
+        if self._last_observed is not None and now - self._last_observed < BACKLOG_EVERY:
+            return
+        self._last_observed = now
+        await self._observe_backlog(session)
 
     async def _observe_backlog(self, session: AsyncSession) -> None:
         outbox = self._tables.outbox
