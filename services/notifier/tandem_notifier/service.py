@@ -248,10 +248,10 @@ class _CapCounts:
         self._counts[staff] = self._counts.get(staff, 0) + 1
 
 
-def _capped(notice: Notice, preferences: Mapping[StaffKey, Preferences]) -> set[StaffKey]:
-    if notice.outgoing.transactional:
-        return set()
-    return {key for key in notice.staff if key in preferences and preferences[key].daily_cap}
+def _counts_toward_cap(notice: Notice, preferences: Preferences | None) -> bool:
+    """Whether this email counts against the recipient's daily cap (meeting changes never do)."""
+    capped = preferences is not None and preferences.daily_cap is not None
+    return capped and not notice.outgoing.transactional
 
 
 async def _queue_emails(
@@ -264,7 +264,12 @@ async def _queue_emails(
     cap, quiet hours); True if any is due to be sent."""
     preferences = {key: preferences_of(row) for key, row in stored.items()}
     caps = _CapCounts(session, now)
-    await caps.lock(key for notice in notices for key in _capped(notice, preferences))
+    await caps.lock(
+        key
+        for notice in notices
+        for key in notice.staff
+        if _counts_toward_cap(notice, preferences.get(key))
+    )
     rows = []
     for notice in notices:
         for key in notice.staff:
@@ -272,10 +277,11 @@ async def _queue_emails(
             address = email_address(chosen, key[1]) if chosen else None
             if chosen is None or EMAIL not in chosen.channels or address is None:
                 continue
-            transactional = notice.outgoing.transactional
-            counts = chosen.daily_cap is not None and not transactional
+            counts = _counts_toward_cap(notice, chosen)
             sent_today = await caps.sent_today(key, chosen) if counts else 0
-            decision = decide(now, chosen, transactional=transactional, sent_today=sent_today)
+            decision = decide(
+                now, chosen, transactional=notice.outgoing.transactional, sent_today=sent_today
+            )
             if counts and decision.status is Status.PENDING:
                 caps.queued(key)
             rows.append(
