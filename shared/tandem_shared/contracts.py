@@ -401,6 +401,19 @@ TOPIC_MESSAGES: dict[str, tuple[type[Envelope], ...]] = {
 }
 
 
+_TOPIC_OF_TYPE: dict[type[Envelope], TopicSpec] = {
+    message_type: topic for topic in ALL_TOPICS for message_type in TOPIC_MESSAGES[topic.name]
+}
+
+
+def topic_of(message_type: type[Envelope]) -> TopicSpec:
+    """The topic a message type travels on (the producers' check comes from here)."""
+    try:
+        return _TOPIC_OF_TYPE[message_type]
+    except KeyError:
+        raise TypeError(f"{message_type.__name__} travels on no topic") from None
+
+
 def parse_message(raw: bytes | str) -> Message:
     """Parse a Kafka value into its typed message; raises pydantic.ValidationError."""
     return MESSAGE_ADAPTER.validate_json(raw)

@@ -12,6 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tandem_shared import metrics
+from tandem_shared.errors import TandemError
 from tandem_shared.logging import (
     TRACE_HEADER,
     bind_trace_id,
@@ -67,6 +68,12 @@ class TraceAndMetricsMiddleware:
 
 def install_http_basics(app: FastAPI, *, service: str, ready_check: ReadyCheck) -> None:
     app.add_middleware(TraceAndMetricsMiddleware, service=service)
+
+    @app.exception_handler(TandemError)
+    async def refused(request: Request, error: TandemError) -> JSONResponse:
+        # The request's transaction (DbSession) has already rolled back: the error
+        # passed through its dependency on the way here.
+        return JSONResponse({"detail": error.detail()}, status_code=error.status)
 
     @app.exception_handler(Exception)
     async def unexpected_error(request: Request, error: Exception) -> JSONResponse:

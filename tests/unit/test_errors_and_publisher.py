@@ -1,0 +1,96 @@
+"""The shared error family is answered the same way by every app, and a service's publisher
+fills in its source and refuses message types that are not on its own topics."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import MetaData
+
+from tandem_shared.bus.publisher import Publisher, UnpublishableMessage
+from tandem_shared.bus.tables import define_bus_tables
+from tandem_shared.contracts import (
+    MATCHES,
+    PROFILES,
+    MatchWithdrawn,
+    MatchWithdrawnData,
+    ProfileErased,
+    ProfileErasedData,
+    topic_of,
+)
+from tandem_shared.errors import Conflict, Forbidden, Invalid, NotFound, TandemError
+from tandem_shared.http import install_http_basics
+
+pytestmark = pytest.mark.unit
+
+PROFILE = uuid.UUID("00000000-0000-4000-8000-00000000000a")
+
+
+def _app_raising(error: TandemError) -> FastAPI:
+    async def ready(_app: FastAPI) -> dict[str, bool]:
+        return {}
+
+    app = FastAPI()
+    install_http_basics(app, service="test", ready_check=ready)
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise error
+
+    return app
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "detail"),
+    [
+        (NotFound("no such profile"), 404, "no such profile"),
+        (Forbidden("another hub's profile"), 403, "another hub's profile"),
+        (Conflict("duplicate external_id"), 409, "duplicate external_id"),
+        (
+            Invalid("ends_at", "must follow starts_at"),
+            422,
+            [{"loc": ["body", "ends_at"], "msg": "must follow starts_at", "type": "value_error"}],
+        ),
+    ],
+)
+async def test_each_refusal_has_one_http_answer(
+    error: TandemError, status: int, detail: object
+) -> None:
+    transport = httpx.ASGITransport(app=_app_raising(error))
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        response = await client.get("/boom")
+    assert response.status_code == status
+    assert response.json() == {"detail": detail}
+
+
+def _erased() -> ProfileErasedData:
+    return ProfileErasedData(id=PROFILE, hub="north", version=2, erased_at=datetime.now(UTC))
+
+
+def test_the_publisher_names_its_source_and_finds_the_topic() -> None:
+    publisher = Publisher("registry", define_bus_tables(MetaData()), owns=(PROFILES,))
+    message = publisher.message(ProfileErased, hub="north", subject=str(PROFILE), data=_erased())
+    assert message.source == "/tandem/registry/north"
+    assert message.hub == "north"
+    assert publisher.topic_for(message) == PROFILES.name
+
+
+def test_the_publisher_refuses_a_type_from_another_services_topic() -> None:
+    publisher = Publisher("registry", define_bus_tables(MetaData()), owns=(PROFILES,))
+    data = MatchWithdrawnData(
+        pair_id=f"{PROFILE}:{PROFILE}",
+        profile_a=PROFILE,
+        profile_b=PROFILE,
+        hub_a="north",
+        hub_b="north",
+        version=1,
+        reason="gone",
+    )
+    message = MatchWithdrawn(source="/x", subject="p", hub="north", data=data)
+    assert topic_of(MatchWithdrawn) == MATCHES
+    with pytest.raises(UnpublishableMessage, match=r"belongs on tandem\.matches\.v1"):
+        publisher.topic_for(message)
