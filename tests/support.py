@@ -15,10 +15,10 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from fastapi import FastAPI
 
 from tandem_shared.auth import Principal, Role
+from tandem_shared.contracts import EventData, EventKind, OrgKind
 from tandem_shared.identity.issuers import ANY_HUB, TrustedIssuer
 from tandem_shared.identity.keys import SigningKey
 from tandem_shared.identity.tokens import issue_token
-from tandem_shared.contracts import EventData, EventKind, OrgKind
 from tandem_shared.settings import ServiceSettings
 
 T = TypeVar("T")

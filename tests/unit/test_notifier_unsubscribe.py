@@ -24,8 +24,8 @@ from tandem_notifier.domain.events import audience_sectors, event_changes
 from tandem_notifier.domain.preferences import Preferences, without_channel
 from tandem_notifier.settings import DEV_UNSUBSCRIBE_SECRET, NotifierSettings
 from tandem_shared.auth import InvalidToken, Principal, Role
-from tandem_shared.identity.tokens import TokenVerifier, issue_token
 from tandem_shared.contracts import OrgKind
+from tandem_shared.identity.tokens import TokenVerifier, issue_token
 from tests.support import TEST_ISSUER, TEST_SIGNING_KEY, sample_event
 
 pytestmark = pytest.mark.unit
@@ -62,7 +62,7 @@ def _with_claims(token: str, **changes: Any) -> str:
 
 def _bad_tokens() -> dict[str, str]:
     token = unsubscribe.sign(SECRET, ANNA)
-    unsigned = jwt.encode(_claims(token), key=None, algorithm="none")
+    unsigned = jwt.encode(_claims(token), key="", algorithm="none")
     return {
         "another person, same signature": _with_claims(token, sub="bob@demo.example"),
         "another hub, same signature": _with_claims(token, hub="elsewhere"),

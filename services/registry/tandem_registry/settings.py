@@ -61,7 +61,7 @@ def _refuse_dev_identity(settings: RegistrySettings) -> None:
             "TANDEM_REGISTRY_SIGNING_KEY or TANDEM_REGISTRY_SIGNING_KEY_FILE must be set in "
             "production (create a key with `tandem-registry keys generate`)"
         )
-    if settings.issuer == DEV_ISSUER:
+    if settings.issuer == DEV_ISSUER or "change-me" in settings.issuer.lower():
         raise ValueError(
             "TANDEM_REGISTRY_ISSUER must be set to this registry's public URL in production"
         )
