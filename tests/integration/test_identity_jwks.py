@@ -138,6 +138,15 @@ async def test_a_key_rotation_reaches_the_service_without_a_restart(
 ) -> None:
     port, common, events = setup
     old, new = SigningKey.generate(), SigningKey.generate("ES256")
+    # Before the registry answers, its tokens cannot be checked: 503 (retry), not 401.
+    early = issue_token(
+        Principal(subject="admin@demo.local", hub="demo", role=Role.HUB_ADMIN),
+        key=old,
+        issuer=f"http://127.0.0.1:{port}",
+    )
+    response = await events.client.get("/v1/events", headers={"Authorization": f"Bearer {early}"})
+    assert (response.status_code, response.headers.get("retry-after")) == (503, "30")
+
     async with served_registry(**common, port=port, signing_key=old.pem().decode()) as served:
         before = await login(served[1], *DEV_ADMIN)
         assert await status(events, before) == 200  # the service caches the old key
