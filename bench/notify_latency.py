@@ -41,10 +41,9 @@ from tandem_shared.broker import free_port, start_broker
 from tandem_tools.pg import create_database, database_url, drop_database, vacuum_analyze
 from tandem_tools.stack import (
     ServiceProcess,
-    identity_env,
+    one_hub_identity_env,
     start_service,
     stop_services,
-    trusted_registry,
     wait_ready,
 )
 
@@ -441,7 +440,7 @@ async def stack(log_dir: Path) -> AsyncIterator[Stack]:
             for service, name in names.items()
         },
         # The registry signs with a key generated for this run; every service trusts it.
-        **identity_env(registry, [trusted_registry(registry, hubs=["*"], network=True)]),
+        **one_hub_identity_env(registry),
         "TANDEM_REGISTRY_DEV_KEY_DIR": str(log_dir / "keys"),
     }
     processes: dict[str, ServiceProcess] = {}

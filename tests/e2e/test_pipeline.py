@@ -20,10 +20,9 @@ from tandem_shared.db import create_engine
 from tandem_tools.stack import (
     SERVICES,
     ServiceProcess,
-    identity_env,
+    one_hub_identity_env,
     start_service,
     stop_services,
-    trusted_registry,
     wait_ready,
 )
 from tests.integration.notifier_channels import SmtpServer
@@ -55,7 +54,7 @@ def stack(
     env = {
         **common,
         **{f"TANDEM_{name.upper()}_DATABASE_URL": url for name, url in clean_databases.items()},
-        **identity_env(registry, [trusted_registry(registry, hubs=["*"], network=True)]),
+        **one_hub_identity_env(registry),
         "TANDEM_REGISTRY_DEV_KEY_DIR": str(tmp_path / "keys"),
     }
     processes = {

@@ -24,10 +24,9 @@ from tandem_tools.pg import create_database, database_url
 from tandem_tools.stack import (
     SERVICES,
     ServiceProcess,
-    identity_env,
+    one_hub_identity_env,
     start_service,
     stop_services,
-    trusted_registry,
     wait_ready,
 )
 
@@ -91,7 +90,7 @@ def main() -> None:
         "TANDEM_REGISTRY_DEV_ADMIN_PASSWORD": password,
         # The registry signs with a key generated once under .tandem/keys/; all four
         # services trust it (for any hub: one hub, one registry) by its JWKS.
-        **identity_env(REGISTRY_URL, [trusted_registry(REGISTRY_URL, hubs=["*"], network=True)]),
+        **one_hub_identity_env(REGISTRY_URL),
     }
     services: list[ServiceProcess] = []
     try:

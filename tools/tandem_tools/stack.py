@@ -33,6 +33,13 @@ def identity_env(registry_url: str, trusted: list[dict[str, Any]]) -> dict[str, 
     return {"TANDEM_REGISTRY_ISSUER": registry_url, "TANDEM_TRUSTED_ISSUERS": json.dumps(trusted)}
 
 
+def one_hub_identity_env(registry_url: str) -> dict[str, str]:
+    """One hub on its own (`make run`, the e2e stack, benches): every service trusts its
+    registry for any hub and as the network's issuer."""
+    trusted = trusted_registry(registry_url, hubs=["*"], network=True)
+    return identity_env(registry_url, [trusted])
+
+
 @dataclass
 class ServiceProcess:
     name: str
