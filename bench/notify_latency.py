@@ -39,7 +39,13 @@ import httpx
 
 from tandem_shared.broker import free_port, start_broker
 from tandem_tools.pg import create_database, database_url, drop_database, vacuum_analyze
-from tandem_tools.stack import ServiceProcess, start_service, stop_services, wait_ready
+from tandem_tools.stack import (
+    ServiceProcess,
+    one_hub_identity_env,
+    start_service,
+    stop_services,
+    wait_ready,
+)
 
 SERVICES = ("registry", "matcher", "notifier")
 KINDS = ("heritage", "creative", "industry", "support", "research")
@@ -419,6 +425,8 @@ async def stack(log_dir: Path) -> AsyncIterator[Stack]:
     for name in names.values():
         await create_database(server, name)
     broker = start_broker(log_path=log_dir / "broker.log")
+    ports = {service: free_port() for service in SERVICES}
+    registry = f"http://127.0.0.1:{ports['registry']}"
     env = {
         "TANDEM_KAFKA_BOOTSTRAP": broker.bootstrap,
         "TANDEM_KAFKA_IDEMPOTENCE": "false",
@@ -431,11 +439,14 @@ async def stack(log_dir: Path) -> AsyncIterator[Stack]:
             f"TANDEM_{service.upper()}_DATABASE_URL": database_url(server, name)
             for service, name in names.items()
         },
+        # The registry signs with a key generated for this run; every service trusts it.
+        **one_hub_identity_env(registry),
+        "TANDEM_REGISTRY_DEV_KEY_DIR": str(log_dir / "keys"),
     }
     processes: dict[str, ServiceProcess] = {}
     try:
         for service in SERVICES:
-            processes[service] = start_service(service, free_port(), env, log_dir)
+            processes[service] = start_service(service, ports[service], env, log_dir)
         wait_ready(list(processes.values()), timeout=180)
         yield Stack(processes, broker.process.pid, server, list(names.values()))
     finally:

@@ -14,8 +14,11 @@ import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from fastapi import FastAPI
 
-from tandem_shared.auth import Principal, Role, issue_token
+from tandem_shared.auth import Principal, Role
 from tandem_shared.contracts import EventData, EventKind, OrgKind
+from tandem_shared.identity.issuers import ANY_HUB, TrustedIssuer
+from tandem_shared.identity.keys import SigningKey
+from tandem_shared.identity.tokens import issue_token
 from tandem_shared.settings import ServiceSettings
 
 T = TypeVar("T")
@@ -29,6 +32,17 @@ FAST_BUS = {
 }
 
 
+# Tests mint tokens with their own key, trusted by every service they build as a static
+# issuer for any hub (and as the network's), so no registry needs to run.
+TEST_SIGNING_KEY = SigningKey.generate()
+TEST_ISSUER = TrustedIssuer(
+    issuer="https://issuer.tests.tandem.invalid",
+    hubs=[ANY_HUB],
+    network=True,
+    jwks={"keys": [TEST_SIGNING_KEY.public_jwk()]},
+)
+
+
 def service_settings(
     settings_class: type[S], *, database_url: str, kafka: Any, prefix: str, **overrides: Any
 ) -> S:
@@ -38,7 +52,7 @@ def service_settings(
         kafka_idempotence=kafka.idempotence,
         kafka_topic_prefix=prefix,
         environment="dev",
-        **{**FAST_BUS, **overrides},
+        **{"trusted_issuers": [TEST_ISSUER], **FAST_BUS, **overrides},
     )
 
 
@@ -112,12 +126,11 @@ def bearer(
     *,
     subject: str | None = None,
 ) -> dict[str, str]:
-    """Headers with a token the registry would issue to `subject` (by default `role@hub`),
-    signed with the service's own secret so no registry needs to run."""
+    """Headers with a token like the registry's for `subject` (by default `role@hub`), from
+    the test issuer, which `settings` (built by `service_settings`) trusts."""
+    assert TEST_ISSUER in settings.trusted_issuers, "build the settings with service_settings"
     principal = Principal(subject=subject or f"{role.value}@{hub}", hub=hub, role=role)
-    token = issue_token(
-        principal, secret=settings.jwt_secret.get_secret_value(), issuer=settings.jwt_issuer
-    )
+    token = issue_token(principal, key=TEST_SIGNING_KEY, issuer=TEST_ISSUER.issuer)
     return {"Authorization": f"Bearer {token}"}
 
 

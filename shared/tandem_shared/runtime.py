@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
+import httpx
 from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, Depends, FastAPI, Request
 from sqlalchemy import MetaData
@@ -31,6 +32,8 @@ from tandem_shared.bus.kafka import (
 from tandem_shared.bus.outbox import OutboxRelay
 from tandem_shared.bus.tables import BusTables
 from tandem_shared.http import install_http_basics
+from tandem_shared.identity.jwks import http_fetch
+from tandem_shared.identity.tokens import TokenVerifier
 from tandem_shared.logging import configure_logging, get_logger
 from tandem_shared.migrations import upgrade
 from tandem_shared.settings import ServiceSettings
@@ -49,6 +52,9 @@ class Runtime:
     tables: BusTables
     producer: AIOKafkaProducer
     relay: OutboxRelay
+    # Checks bearer tokens against the trusted issuers; its client fetches their JWKS.
+    verifier: TokenVerifier
+    jwks_client: httpx.AsyncClient
     state: dict[str, Any] = field(default_factory=dict)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     consumers: list[ConsumerRunner] = field(default_factory=list)
@@ -109,6 +115,7 @@ async def start_runtime(spec: ServiceSpec, settings: ServiceSettings) -> Runtime
         poll_seconds=settings.outbox_poll_seconds,
         topic_prefix=settings.kafka_topic_prefix,
     )
+    jwks_client = httpx.AsyncClient(timeout=5.0, follow_redirects=False)
     runtime = Runtime(
         name=spec.name,
         settings=settings,
@@ -117,6 +124,8 @@ async def start_runtime(spec: ServiceSpec, settings: ServiceSettings) -> Runtime
         tables=spec.tables,
         producer=producer,
         relay=relay,
+        verifier=TokenVerifier.for_issuers(settings.trusted_issuers, http_fetch(jwks_client)),
+        jwks_client=jwks_client,
     )
     if spec.on_startup is not None:
         await spec.on_startup(runtime)
@@ -150,6 +159,7 @@ async def stop_runtime(spec: ServiceSpec, runtime: Runtime) -> None:
     if spec.on_shutdown is not None:
         await spec.on_shutdown(runtime)
     await runtime.producer.stop()
+    await runtime.jwks_client.aclose()
     await runtime.engine.dispose()
     log.info("service.stopped")
 

@@ -5,12 +5,13 @@ never at import time."""
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEV_JWT_SECRET = "tandem-dev-secret-change-me-0123456789abcdef"  # noqa: S105 - dev default, refused in prod
+from tandem_shared.identity.issuers import TrustedIssuer
 
 
 def _common(name: str) -> AliasChoices:
@@ -34,8 +35,11 @@ class ServiceSettings(BaseSettings):
     kafka_replication: int = Field(1, ge=1, validation_alias=_common("kafka_replication"))
     kafka_topic_prefix: str = Field("", validation_alias=_common("kafka_topic_prefix"))
 
-    jwt_secret: SecretStr = Field(SecretStr(DEV_JWT_SECRET), validation_alias=_common("jwt_secret"))
-    jwt_issuer: str = Field("tandem-registry", validation_alias=_common("jwt_issuer"))
+    # Whose bearer tokens this service accepts, and for which hubs (a JSON list; see
+    # tandem_shared.identity.issuers.TrustedIssuer and docs/identity.md).
+    trusted_issuers: list[TrustedIssuer] = Field(
+        default_factory=list, validation_alias=_common("trusted_issuers")
+    )
 
     database_url: str = "sqlite+aiosqlite:///.tandem/tandem.db"
     auto_migrate: bool = True
@@ -52,10 +56,16 @@ class ServiceSettings(BaseSettings):
         return f"{self.kafka_topic_prefix}{name}"
 
     @model_validator(mode="after")
-    def _refuse_dev_secret_in_prod(self) -> ServiceSettings:
-        if self.environment == "prod" and weak_secret(self.jwt_secret, DEV_JWT_SECRET):
+    def _coherent_issuers(self) -> ServiceSettings:
+        twice = [
+            name for name, n in Counter(i.issuer for i in self.trusted_issuers).items() if n > 1
+        ]
+        if twice:
+            raise ValueError(f"TANDEM_TRUSTED_ISSUERS lists issuer {twice[0]} more than once")
+        if self.environment == "prod" and not self.trusted_issuers:
             raise ValueError(
-                "TANDEM_JWT_SECRET must be set to a random secret of 32+ characters in production"
+                "TANDEM_TRUSTED_ISSUERS must list the issuers whose tokens this service accepts "
+                "(at least the hub's registry) in production"
             )
         return self
 
@@ -65,3 +75,11 @@ def weak_secret(secret: SecretStr, dev_default: str) -> bool:
     placeholder still saying CHANGE-ME (the deploy templates' value)."""
     value = secret.get_secret_value()
     return value == dev_default or len(value) < 32 or "change-me" in value.lower()
+
+
+def refuse_weak_secret(secret: SecretStr, dev_default: str, variable: str) -> None:
+    """For a production settings check: ValueError naming `variable` if the secret is weak."""
+    if weak_secret(secret, dev_default):
+        raise ValueError(
+            f"{variable} must be set to a random secret of 32+ characters in production"
+        )

@@ -17,7 +17,14 @@ from sqlalchemy import func, select
 from tandem_events.tables import directory
 from tandem_shared.broker import free_port
 from tandem_shared.db import create_engine
-from tandem_tools.stack import SERVICES, ServiceProcess, start_service, stop_services, wait_ready
+from tandem_tools.stack import (
+    SERVICES,
+    ServiceProcess,
+    one_hub_identity_env,
+    start_service,
+    stop_services,
+    wait_ready,
+)
 from tests.integration.notifier_channels import SmtpServer
 from tests.support import complementary_profiles
 
@@ -42,12 +49,16 @@ def stack(
         "TANDEM_NOTIFIER_SMTP_PORT": str(smtp.port),
         "TANDEM_NOTIFIER_DELIVERY_POLL_SECONDS": "0.2",
     }
+    ports = {name: free_port() for name in SERVICES}
+    registry = f"http://127.0.0.1:{ports['registry']}"
     env = {
         **common,
         **{f"TANDEM_{name.upper()}_DATABASE_URL": url for name, url in clean_databases.items()},
+        **one_hub_identity_env(registry),
+        "TANDEM_REGISTRY_DEV_KEY_DIR": str(tmp_path / "keys"),
     }
     processes = {
-        name: start_service(name, free_port(), env, tmp_path / "logs") for name in SERVICES
+        name: start_service(name, ports[name], env, tmp_path / "logs") for name in SERVICES
     }
     try:
         wait_ready(list(processes.values()))

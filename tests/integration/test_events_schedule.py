@@ -445,7 +445,7 @@ async def test_a_signed_link_opens_exactly_one_agenda_without_a_bearer_token(
         events.client.get(url.path),  # nothing
     ):
         assert (await bad).status_code == 401
-    secret = events.settings.jwt_secret.get_secret_value()
+    secret = events.settings.calendar_link_secret.get_secret_value()
     expired, _ = calendar_links.sign(
         secret,
         uuid.UUID(event_id),

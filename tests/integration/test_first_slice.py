@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from tandem_matcher.app import create_app as create_matcher
 from tandem_matcher.settings import MatcherSettings
@@ -16,7 +17,9 @@ from tandem_notifier.settings import NotifierSettings
 from tandem_registry.app import create_app as create_registry
 from tandem_registry.settings import RegistrySettings
 from tandem_shared.contracts import MATCHES, PROFILES, parse_message
+from tandem_shared.identity.issuers import TrustedIssuer
 from tests.support import (
+    TEST_ISSUER,
     complementary_profiles,
     eventually,
     login,
@@ -30,20 +33,23 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 async def slice_clients(clean_databases: dict[str, str], kafka: Any, topic_prefix: str) -> Any:
-    def settings(cls: Any, name: str) -> Any:
+    def settings(cls: Any, name: str, **overrides: Any) -> Any:
         return service_settings(
-            cls, database_url=clean_databases[name], kafka=kafka, prefix=topic_prefix
+            cls, database_url=clean_databases[name], kafka=kafka, prefix=topic_prefix, **overrides
         )
 
     async with AsyncExitStack() as stack:
-        registry = await stack.enter_async_context(
-            running(create_registry(settings(RegistrySettings, "registry")))
-        )
+        registry_app = create_registry(settings(RegistrySettings, "registry"))
+        registry = await stack.enter_async_context(running(registry_app))
+        # The matcher and notifier trust the registry's tokens, with its published keys.
+        trusted = [TEST_ISSUER, registry_issuer(registry_app)]
         matcher = await stack.enter_async_context(
-            running(create_matcher(settings(MatcherSettings, "matcher")))
+            running(create_matcher(settings(MatcherSettings, "matcher", trusted_issuers=trusted)))
         )
         notifier = await stack.enter_async_context(
-            running(create_notifier(settings(NotifierSettings, "notifier")))
+            running(
+                create_notifier(settings(NotifierSettings, "notifier", trusted_issuers=trusted))
+            )
         )
         yield {
             "registry": registry,
@@ -53,6 +59,12 @@ async def slice_clients(clean_databases: dict[str, str], kafka: Any, topic_prefi
             "kafka": kafka,
             "prefix": topic_prefix,
         }
+
+
+def registry_issuer(app: FastAPI) -> TrustedIssuer:
+    runtime = app.state.runtime
+    jwks = runtime.state["key_ring"].jwks()
+    return TrustedIssuer(issuer=runtime.settings.issuer, hubs=["*"], network=True, jwks=jwks)
 
 
 async def _feed(client: httpx.AsyncClient, auth: dict[str, str]) -> list[dict[str, Any]]:

@@ -1,145 +1,33 @@
-"""JWT issue/verify, the hub scoping of principals, and the shared service settings."""
+"""The hub scoping of principals, and the settings: the shared ones, trusted issuers, the
+registry's signing keys and the link secrets. (Token issuing and verification:
+test_identity_tokens.py and test_identity_keys.py.)"""
 
 from __future__ import annotations
 
-import base64
 import json
 import os
-from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-import jwt
 import pytest
 from pydantic import ValidationError
 from pydantic_settings import SettingsConfigDict
 
-from tandem_shared.auth import ALGORITHM, InvalidToken, Principal, Role, issue_token, verify_token
-from tandem_shared.settings import DEV_JWT_SECRET, ServiceSettings
+from tandem_events.settings import DEV_CALENDAR_LINK_SECRET, EventsSettings
+from tandem_registry.settings import DEV_ISSUER, RegistrySettings
+from tandem_shared.auth import Principal, Role
+from tandem_shared.identity.keys import SigningKey
+from tandem_shared.settings import ServiceSettings
 
 pytestmark = pytest.mark.unit
 
-SECRET = "unit-test-secret-0123456789-abcdefghijklmnop"
-OTHER_SECRET = "another-secret-0123456789-abcdefghijklmnopq"
-ISSUER = "tandem-registry"
-ALICE = Principal(subject="alice@demo.local", hub="demo", role=Role.HUB_ADMIN)
+NORTH = "https://registry.north.example"
+NORTH_JWKS = f"{NORTH}/.well-known/jwks.json"
+SOUTH = "https://registry.south.example"
 
 
-def verify(token: str, *, secret: str = SECRET, issuer: str = ISSUER) -> Principal:
-    return verify_token(token, secret=secret, issuer=issuer)
-
-
-def claims(**overrides: Any) -> dict[str, Any]:
-    now = datetime.now(UTC)
-    base: dict[str, Any] = {
-        "sub": "alice@demo.local",
-        "hub": "demo",
-        "role": "hub_admin",
-        "iss": ISSUER,
-        "iat": now,
-        "exp": now + timedelta(hours=1),
-    }
-    return {key: value for key, value in {**base, **overrides}.items() if value is not None}
-
-
-def encode(payload: dict[str, Any], secret: str = SECRET) -> str:
-    return jwt.encode(payload, secret, algorithm=ALGORITHM)
-
-
-# ------------------------------------------------------------------------------ tokens
-
-
-@pytest.mark.parametrize("role", list(Role))
-def test_issue_then_verify_round_trip(role: Role) -> None:
-    principal = Principal(subject="bob", hub="north", role=role)
-    assert verify(issue_token(principal, secret=SECRET, issuer=ISSUER)) == principal
-
-
-def test_token_carries_the_expected_claims() -> None:
-    token = issue_token(ALICE, secret=SECRET, issuer=ISSUER, ttl=timedelta(minutes=30))
-    decoded = jwt.decode(token, SECRET, algorithms=[ALGORITHM], issuer=ISSUER)
-    assert {k: decoded[k] for k in ("sub", "hub", "role", "iss")} == {
-        "sub": "alice@demo.local",
-        "hub": "demo",
-        "role": "hub_admin",
-        "iss": ISSUER,
-    }
-    assert decoded["exp"] - decoded["iat"] == 30 * 60
-    assert jwt.get_unverified_header(token)["alg"] == "HS256"
-
-
-@pytest.mark.parametrize(
-    "issued",
-    [
-        {"ttl": timedelta(minutes=-2)},  # expired beyond the 30 s clock-skew leeway
-        {"secret": OTHER_SECRET},
-        {"issuer": "someone-else"},
-    ],
-    ids=["expired", "wrong secret", "wrong issuer"],
-)
-def test_token_not_meant_for_us_is_rejected(issued: dict[str, Any]) -> None:
-    token = issue_token(ALICE, **{"secret": SECRET, "issuer": ISSUER, **issued})
-    with pytest.raises(InvalidToken):
-        verify(token)
-
-
-def test_token_just_expired_is_tolerated_for_clock_skew() -> None:
-    token = issue_token(ALICE, secret=SECRET, issuer=ISSUER, ttl=timedelta(seconds=-5))
-    assert verify(token) == ALICE
-
-
-def _tamper_payload(token: str, **changes: Any) -> str:
-    header, payload, signature = token.split(".")
-    padded = payload + "=" * (-len(payload) % 4)
-    data = {**json.loads(base64.urlsafe_b64decode(padded)), **changes}
-    forged = base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
-    return f"{header}.{forged}.{signature}"
-
-
-def _unsigned(token: str) -> str:
-    return jwt.encode(
-        jwt.decode(token, options={"verify_signature": False}), None, algorithm="none"
-    )
-
-
-TAMPERED = {
-    "escalated role": lambda token: _tamper_payload(token, role="network_admin"),
-    "other hub": lambda token: _tamper_payload(token, hub="north"),
-    "signature dropped": lambda token: token.rsplit(".", 1)[0] + ".",
-    "alg none": _unsigned,
-    "truncated": lambda token: token[:-5],
-    "garbage": lambda token: "not-a-jwt",
-    "empty": lambda token: "",
-}
-
-
-@pytest.mark.parametrize("tamper", TAMPERED.values(), ids=TAMPERED.keys())
-def test_tampered_token_is_rejected(tamper: Any) -> None:
-    token = issue_token(ALICE, secret=SECRET, issuer=ISSUER)
-    with pytest.raises(InvalidToken):
-        verify(tamper(token))
-
-
-@pytest.mark.parametrize(
-    "payload",
-    [
-        claims(sub=None),
-        claims(hub=None),
-        claims(role=None),
-        claims(iss=None),
-        claims(exp=None),
-        claims(role="root"),
-        claims(hub=7),
-    ],
-    ids=["no sub", "no hub", "no role", "no iss", "no exp", "unknown role", "hub not a string"],
-)
-def test_missing_or_bad_claims_are_rejected(payload: dict[str, Any]) -> None:
-    with pytest.raises(InvalidToken):
-        verify(encode(payload))
-
-
-def test_a_correctly_signed_handmade_token_verifies() -> None:
-    """The positive control for the claims tests above."""
-    assert verify(encode(claims())) == ALICE
+def issuers(*entries: dict[str, Any]) -> str:
+    return json.dumps(list(entries))
 
 
 # ------------------------------------------------------------------------------ principals
@@ -182,7 +70,7 @@ def test_defaults_are_the_dev_defaults(env: pytest.MonkeyPatch) -> None:
     settings = _TestSettings()
     assert settings.environment == "dev"
     assert settings.kafka_bootstrap == "127.0.0.1:9092"
-    assert settings.jwt_secret.get_secret_value() == DEV_JWT_SECRET
+    assert settings.trusted_issuers == []
     assert settings.kafka_topic_prefix == ""
     assert settings.json_logs is False
 
@@ -196,7 +84,6 @@ def test_defaults_are_the_dev_defaults(env: pytest.MonkeyPatch) -> None:
         ("TANDEM_KAFKA_PARTITIONS", "6", "kafka_partitions", 6),
         ("TANDEM_KAFKA_REPLICATION", "3", "kafka_replication", 3),
         ("TANDEM_KAFKA_TOPIC_PREFIX", "run42.", "kafka_topic_prefix", "run42."),
-        ("TANDEM_JWT_ISSUER", "north-registry", "jwt_issuer", "north-registry"),
         ("TANDEM_LOG_LEVEL", "DEBUG", "log_level", "DEBUG"),
         ("TANDEM_LOG_JSON", "true", "log_json", True),
         ("TANDEM_UNITTEST_DATABASE_URL", "postgresql://db/t", "database_url", "postgresql://db/t"),
@@ -230,34 +117,178 @@ def test_invalid_values_are_refused(env: pytest.MonkeyPatch, variable: str, valu
         _TestSettings()
 
 
+# ------------------------------------------------------------------------------ trusted issuers
+
+
+def test_trusted_issuers_are_read_as_a_json_list(env: pytest.MonkeyPatch) -> None:
+    """North trusts its own registry (fetched JWKS) and south's for hub south only, in one
+    setting; the claim names default to sub/hub/role."""
+    south_key = SigningKey.generate().public_jwk()
+    env.setenv(
+        "TANDEM_TRUSTED_ISSUERS",
+        issuers(
+            {"issuer": NORTH, "jwks_url": NORTH_JWKS, "hubs": ["north"], "network": True},
+            {"issuer": SOUTH, "jwks": {"keys": [south_key]}, "hubs": ["south"]},
+        ),
+    )
+    north, south = _TestSettings().trusted_issuers
+    assert (north.issuer, north.jwks_url, north.hubs, north.network) == (
+        NORTH,
+        NORTH_JWKS,
+        ["north"],
+        True,
+    )
+    assert (south.hubs, south.network, south.static_jwks()) == (["south"], False, [south_key])
+    assert (south.subject_claim, south.hub_claim, south.role_claim) == ("sub", "hub", "role")
+    assert (south.audience, south.cache_seconds) == ("tandem", 300)
+
+
+_VALID = {"issuer": NORTH, "jwks_url": NORTH_JWKS, "hubs": ["north"]}
+
+
 @pytest.mark.parametrize(
-    "secret",
-    [None, DEV_JWT_SECRET, "x" * 31, "CHANGE-ME", "CHANGE-ME-" + "x" * 40],
-    ids=["default", "dev-secret", "31-chars", "template", "template-padded"],
+    ("entries", "reason"),
+    [
+        ([{**_VALID, "jwks_url": None}], "exactly one of jwks_url, jwks, public_keys"),
+        ([{**_VALID, "jwks": {"keys": []}}], "exactly one of jwks_url, jwks, public_keys"),
+        ([{**_VALID, "jwks_url": "file:///etc/keys"}], "http"),
+        ([{**_VALID, "hubs": []}], "at least 1"),
+        ([{**_VALID, "hubs": ["north", "south"], "hub_claim": None}], "exactly one hub"),
+        ([{**_VALID, "jwks_url": None, "public_keys": ["not a key"]}], "PEM"),
+        ([{**_VALID, "jwks_url": None, "jwks": {"keys": [{"kty": "oct", "k": "c2Vj"}]}}], "usable"),
+        ([{**_VALID, "roles": {"admin": "root"}}], "roles"),
+        ([{**_VALID, "secret": "x"}], "secret"),
+        ([_VALID, {**_VALID, "hubs": ["south"]}], "more than once"),
+    ],
+    ids=[
+        "no keys",
+        "two key sources",
+        "not http",
+        "no hubs",
+        "no hub claim, two hubs",
+        "bad PEM",
+        "only a symmetric key",
+        "unknown role",
+        "unknown field",
+        "issuer twice",
+    ],
 )
-def test_prod_refuses_the_dev_or_a_weak_secret(env: pytest.MonkeyPatch, secret: str | None) -> None:
-    env.setenv("TANDEM_ENVIRONMENT", "prod")
-    if secret is not None:
-        env.setenv("TANDEM_JWT_SECRET", secret)
-    with pytest.raises(ValidationError, match="TANDEM_JWT_SECRET"):
+def test_incoherent_trusted_issuers_are_refused(
+    env: pytest.MonkeyPatch, entries: list[dict[str, Any]], reason: str
+) -> None:
+    env.setenv("TANDEM_TRUSTED_ISSUERS", issuers(*entries))
+    with pytest.raises(ValidationError, match=reason):
         _TestSettings()
 
 
-@pytest.mark.parametrize("secret", ["k" * 32, "r4nd0m-" + "q" * 33])
-def test_prod_accepts_a_long_random_secret(env: pytest.MonkeyPatch, secret: str) -> None:
+def test_prod_refuses_to_start_trusting_no_issuer(env: pytest.MonkeyPatch) -> None:
     env.setenv("TANDEM_ENVIRONMENT", "prod")
-    env.setenv("TANDEM_JWT_SECRET", secret)
-    settings = _TestSettings()
-    assert settings.environment == "prod"
-    assert settings.jwt_secret.get_secret_value() == secret
-    assert settings.json_logs is True
-    assert secret not in repr(settings)
+    with pytest.raises(ValidationError, match="TANDEM_TRUSTED_ISSUERS must list"):
+        _TestSettings()
+    env.setenv("TANDEM_TRUSTED_ISSUERS", issuers(_VALID))
+    assert _TestSettings().json_logs is True
 
 
-@pytest.mark.parametrize("secret", ["short", DEV_JWT_SECRET])
-def test_dev_accepts_any_secret(env: pytest.MonkeyPatch, secret: str) -> None:
-    env.setenv("TANDEM_JWT_SECRET", secret)
-    assert _TestSettings().jwt_secret.get_secret_value() == secret
+# ------------------------------------------------------------------------------ registry keys
+
+
+def _prod_registry(env: pytest.MonkeyPatch, **variables: str) -> RegistrySettings:
+    env.setenv("TANDEM_ENVIRONMENT", "prod")
+    defaults = {
+        "TANDEM_REGISTRY_SIGNING_KEY": SigningKey.generate().pem().decode(),
+        "TANDEM_REGISTRY_ISSUER": NORTH,
+        "TANDEM_TRUSTED_ISSUERS": issuers({**_VALID, "network": True}),
+    }
+    for name, value in {**defaults, **variables}.items():
+        if value:
+            env.setenv(name, value)
+    return RegistrySettings()
+
+
+def test_prod_registry_with_a_key_and_its_issuer_listed_starts(env: pytest.MonkeyPatch) -> None:
+    settings = _prod_registry(env)
+    assert settings.signing_key is not None
+    assert "PRIVATE KEY" not in repr(settings)
+    assert settings.listed_self() == settings.trusted_issuers[0]
+
+
+def test_prod_registry_accepts_a_key_file(env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    key = tmp_path / "signing.pem"
+    key.write_bytes(SigningKey.generate().pem())
+    settings = _prod_registry(
+        env, TANDEM_REGISTRY_SIGNING_KEY="", TANDEM_REGISTRY_SIGNING_KEY_FILE=str(key)
+    )
+    assert settings.signing_key_file == key
+
+
+@pytest.mark.parametrize(
+    ("variables", "reason"),
+    [
+        ({"TANDEM_REGISTRY_SIGNING_KEY": ""}, "TANDEM_REGISTRY_SIGNING_KEY or"),
+        ({"TANDEM_REGISTRY_SIGNING_KEY_FILE": "/run/secrets/key.pem"}, "not both"),
+        (
+            {
+                "TANDEM_REGISTRY_ISSUER": DEV_ISSUER,
+                "TANDEM_TRUSTED_ISSUERS": issuers({**_VALID, "issuer": DEV_ISSUER}),
+            },
+            "TANDEM_REGISTRY_ISSUER must be set",
+        ),
+        (
+            {
+                "TANDEM_REGISTRY_ISSUER": "https://registry.CHANGE-ME.example.org",
+                "TANDEM_TRUSTED_ISSUERS": issuers(
+                    {**_VALID, "issuer": "https://registry.CHANGE-ME.example.org"}
+                ),
+            },
+            "TANDEM_REGISTRY_ISSUER must be set",
+        ),
+        ({"TANDEM_REGISTRY_ISSUER": SOUTH}, "must list this registry's own issuer"),
+        ({"TANDEM_REGISTRY_TOKEN_AUDIENCE": "other"}, "expects audience 'tandem'"),
+    ],
+    ids=[
+        "no key",
+        "two keys",
+        "dev issuer",
+        "template issuer",
+        "own issuer unlisted",
+        "audience mismatch",
+    ],
+)
+def test_prod_registry_refuses_a_missing_key_or_a_dev_identity(
+    env: pytest.MonkeyPatch, variables: dict[str, str], reason: str
+) -> None:
+    with pytest.raises(ValidationError, match=reason):
+        _prod_registry(env, **variables)
+
+
+def test_dev_registry_needs_no_key_setting(env: pytest.MonkeyPatch) -> None:
+    settings = RegistrySettings()
+    assert (settings.issuer, settings.signing_key, settings.listed_self()) == (
+        DEV_ISSUER,
+        None,
+        None,
+    )
+
+
+# ------------------------------------------------------------------------------ link secrets
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [None, DEV_CALENDAR_LINK_SECRET, "x" * 31, "CHANGE-ME", "CHANGE-ME-" + "x" * 40],
+    ids=["default", "dev-secret", "31-chars", "template", "template-padded"],
+)
+def test_prod_events_refuses_a_weak_calendar_link_secret(
+    env: pytest.MonkeyPatch, secret: str | None
+) -> None:
+    env.setenv("TANDEM_ENVIRONMENT", "prod")
+    env.setenv("TANDEM_TRUSTED_ISSUERS", issuers(_VALID))
+    if secret is not None:
+        env.setenv("TANDEM_EVENTS_CALENDAR_LINK_SECRET", secret)
+    with pytest.raises(ValidationError, match="TANDEM_EVENTS_CALENDAR_LINK_SECRET"):
+        EventsSettings()
+    env.setenv("TANDEM_EVENTS_CALENDAR_LINK_SECRET", "r4nd0m-" + "q" * 33)
+    assert "q" * 33 not in repr(EventsSettings())
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 import yaml
 
+from tandem_shared.identity.issuers import TrustedIssuer
+
 pytestmark = pytest.mark.unit
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -296,13 +298,55 @@ def test_compose_service_environment(service: str) -> None:
     assert env["TANDEM_ENVIRONMENT"] == "prod"
     assert env["TANDEM_KAFKA_BOOTSTRAP"] == "kafka:9092"
     assert env["TANDEM_KAFKA_IDEMPOTENCE"].lower() == "true"
-    assert env["TANDEM_JWT_SECRET"].startswith("${TANDEM_JWT_SECRET:?")
+    assert not [key for key in env if "JWT" in key], "no shared token secret any more"
+    # Only the registry holds a signing key: no other service can mint tokens.
+    assert ("TANDEM_REGISTRY_SIGNING_KEY" in env) is (service == "registry")
+    assert compose_registry_issuer() in trusted_issuers(env["TANDEM_TRUSTED_ISSUERS"])
     assert env["TANDEM_HUB"] == "${TANDEM_HUB:-demo}"
     url = env[db_url_key(service)]
     assert url.startswith("postgresql+asyncpg://tandem:${POSTGRES_PASSWORD:-tandem}@postgres:5432/")
     assert url.endswith(f"/tandem_{service}")
     foreign = {db_url_key(other) for other in SERVICES if other != service}
     assert not foreign & set(env), f"{service} sees another service's database"
+
+
+def interpolated(value: str) -> str:
+    """A compose value as compose would fill it in with no variables set: `${NAME:-default}`
+    becomes the default, a required `${NAME:?message}` becomes `<NAME>`."""
+    value = re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", value)
+    return re.sub(r"\$\{([A-Z_]+):\?[^}]*\}", r"<\1>", value)
+
+
+def trusted_issuers(value: str) -> dict[str, TrustedIssuer]:
+    """A TANDEM_TRUSTED_ISSUERS value, parsed and checked as the services do, by issuer."""
+    entries = [TrustedIssuer(**entry) for entry in json.loads(interpolated(value))]
+    return {entry.issuer: entry for entry in entries}
+
+
+def compose_registry_issuer() -> str:
+    return interpolated(compose_env("registry")["TANDEM_REGISTRY_ISSUER"])
+
+
+def test_compose_services_trust_the_registry_by_its_jwks() -> None:
+    """Every service (the registry too, for its own tokens) trusts the registry's issuer for
+    the deployment's hub, reading its JWKS from the registry container."""
+    registry = compose_env("registry")
+    assert registry["TANDEM_REGISTRY_SIGNING_KEY"].startswith("${TANDEM_REGISTRY_SIGNING_KEY:?")
+    for service in SERVICES:
+        issuer = trusted_issuers(compose_env(service)["TANDEM_TRUSTED_ISSUERS"])[
+            compose_registry_issuer()
+        ]
+        assert issuer.jwks_url == f"http://registry:{SERVICES['registry']}/.well-known/jwks.json"
+        assert issuer.hubs == [interpolated(compose_env(service)["TANDEM_HUB"])]
+        assert issuer.network is True  # one hub on its own is its own network
+
+
+def test_compose_events_gets_its_own_calendar_link_secret() -> None:
+    env = compose_env("events")
+    secret = env["TANDEM_EVENTS_CALENDAR_LINK_SECRET"]
+    assert secret.startswith("${TANDEM_EVENTS_CALENDAR_LINK_SECRET:?")
+    others = [name for name in SERVICES if name != "events"]
+    assert all("TANDEM_EVENTS_CALENDAR_LINK_SECRET" not in compose_env(name) for name in others)
 
 
 def test_init_sql_creates_the_compose_databases() -> None:
@@ -392,11 +436,46 @@ def test_config_map_and_secret_carry_the_settings() -> None:
     assert all(isinstance(value, str) for value in config.values())
     secret = k8s_object("Secret", SECRET)["stringData"]
     assert set(secret) == {
-        "TANDEM_JWT_SECRET",
+        "TANDEM_EVENTS_CALENDAR_LINK_SECRET",
         "TANDEM_NOTIFIER_UNSUBSCRIBE_SECRET",
         *map(db_url_key, SERVICES),
     }
     assert set(secret.values()) == {"CHANGE-ME"}
+
+
+def test_k8s_services_trust_the_registry_by_its_in_cluster_jwks() -> None:
+    config = k8s_object("ConfigMap", CONFIG_MAP)["data"]
+    registry_issuer = config["TANDEM_REGISTRY_ISSUER"]
+    assert "CHANGE-ME" in registry_issuer  # a template value the registry refuses in prod
+    issuer = trusted_issuers(config["TANDEM_TRUSTED_ISSUERS"])[registry_issuer]
+    (port,) = k8s_object("Service", "registry")["spec"]["ports"]
+    jwks = f"http://registry.tandem.svc.cluster.local:{port['port']}/.well-known/jwks.json"
+    assert issuer.jwks_url == jwks
+    assert (issuer.hubs, issuer.network) == ([config["TANDEM_HUB"]], True)
+
+
+def test_k8s_only_the_registry_mounts_the_signing_key() -> None:
+    """The signing key is its own Secret, mounted into the registry's pods alone, at the
+    path its settings read."""
+    key_secret = k8s_object("Secret", "tandem-registry-signing-key")
+    assert key_secret["stringData"] == {"signing.pem": "CHANGE-ME"}
+    for service in SERVICES:
+        volumes = pod_spec(service).get("volumes", [])
+        mounted = [
+            v
+            for v in volumes
+            if v.get("secret", {}).get("secretName") == "tandem-registry-signing-key"
+        ]
+        assert bool(mounted) is (service == "registry"), service
+    (volume,) = [v for v in pod_spec("registry")["volumes"] if "secret" in v]
+    assert volume["secret"]["defaultMode"] == 0o440
+    mounts = {m["name"]: m for m in container("registry")["volumeMounts"]}
+    assert mounts[volume["name"]]["readOnly"] is True
+    env = {item["name"]: item["value"] for item in container("registry")["env"]}
+    key_file = Path(env["TANDEM_REGISTRY_SIGNING_KEY_FILE"])
+    assert key_file.parent == Path(mounts[volume["name"]]["mountPath"])
+    assert key_file.name in key_secret["stringData"]
+    assert json.loads(env["TANDEM_REGISTRY_PUBLISHED_KEY_FILES"]) == []
 
 
 def test_the_notifier_gets_the_settings_production_requires() -> None:

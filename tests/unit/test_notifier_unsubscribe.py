@@ -23,9 +23,10 @@ from tandem_notifier.domain.digest import held_events
 from tandem_notifier.domain.events import audience_sectors, event_changes
 from tandem_notifier.domain.preferences import Preferences, without_channel
 from tandem_notifier.settings import DEV_UNSUBSCRIBE_SECRET, NotifierSettings
-from tandem_shared.auth import InvalidToken, Principal, Role, issue_token, verify_token
+from tandem_shared.auth import InvalidToken, Principal, Role
 from tandem_shared.contracts import OrgKind
-from tests.support import sample_event
+from tandem_shared.identity.tokens import TokenVerifier, issue_token
+from tests.support import TEST_ISSUER, TEST_SIGNING_KEY, sample_event
 
 pytestmark = pytest.mark.unit
 
@@ -61,7 +62,7 @@ def _with_claims(token: str, **changes: Any) -> str:
 
 def _bad_tokens() -> dict[str, str]:
     token = unsubscribe.sign(SECRET, ANNA)
-    unsigned = jwt.encode(_claims(token), key=None, algorithm="none")
+    unsigned = jwt.encode(_claims(token), key="", algorithm="none")
     return {
         "another person, same signature": _with_claims(token, sub="bob@demo.example"),
         "another hub, same signature": _with_claims(token, hub="elsewhere"),
@@ -83,25 +84,31 @@ def test_a_forged_or_damaged_token_is_refused(case: str) -> None:
 
 
 def test_a_validly_signed_token_must_stop_the_email_channel() -> None:
-    key = unsubscribe._key(SECRET)
-    claims = {"aud": unsubscribe.AUDIENCE, "hub": "demo", "sub": "anna@demo.example"}
+    signer = unsubscribe._signer(SECRET)
     for stop in ("feed", None):
-        token = jwt.encode({**claims, "stop": stop}, key, algorithm="HS256")
+        token = signer.sign({"hub": "demo", "sub": "anna@demo.example", "stop": stop})
         with pytest.raises(unsubscribe.InvalidToken):
             unsubscribe.verify(SECRET, token)
 
 
-def test_unsubscribe_and_bearer_tokens_never_pass_for_each_other() -> None:
-    """Even with one secret for both (an operator's mistake)."""
+async def test_unsubscribe_and_bearer_tokens_never_pass_for_each_other() -> None:
+    """A bearer token (asymmetric, from a trusted issuer) is no unsubscribe link, and a link
+    (HMAC under the notifier's own secret) is no bearer token."""
     bearer = issue_token(
         Principal(subject="anna@demo.example", hub="demo", role=Role.STAFF),
-        secret=SECRET,
-        issuer="tandem-registry",
+        key=TEST_SIGNING_KEY,
+        issuer=TEST_ISSUER.issuer,
     )
     with pytest.raises(unsubscribe.InvalidToken):
         unsubscribe.verify(SECRET, bearer)
+    verifier = TokenVerifier.for_issuers([TEST_ISSUER], fetch=_no_fetch)
+    assert (await verifier.verify(bearer)).subject == "anna@demo.example"  # the control
     with pytest.raises(InvalidToken):
-        verify_token(unsubscribe.sign(SECRET, ANNA), secret=SECRET, issuer="tandem-registry")
+        await verifier.verify(unsubscribe.sign(SECRET, ANNA))
+
+
+async def _no_fetch(url: str) -> Any:
+    raise AssertionError(f"static keys need no fetch ({url})")
 
 
 def test_stopping_email_keeps_the_rest() -> None:
@@ -119,7 +126,7 @@ def test_stopping_email_keeps_the_rest() -> None:
 def _prod(**overrides: Any) -> NotifierSettings:
     values: dict[str, Any] = {
         "environment": "prod",
-        "jwt_secret": "jwt-secret-0123456789-abcdefghijklmnop",
+        "trusted_issuers": [TEST_ISSUER],
         "unsubscribe_secret": SECRET,
         "public_url": "https://notify.example.org/",
         **overrides,

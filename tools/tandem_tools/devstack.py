@@ -1,6 +1,7 @@
 """`make run`: the embedded broker, the four services and demo data, in one command.
 
-With no configuration every service keeps a SQLite file under `.tandem/`. Set
+With no configuration every service keeps a SQLite file under `.tandem/`, and the
+registry signs its tokens with a key it generates once under `.tandem/keys/`. Set
 `TANDEM_POSTGRES_URL` (a server URL such as postgresql://postgres@127.0.0.1:5432) to give
 each service its own PostgreSQL database (`tandem_<service>`, created if missing), or set
 `TANDEM_<SERVICE>_DATABASE_URL` per service. Set `TANDEM_KAFKA_BOOTSTRAP` to use an
@@ -20,10 +21,18 @@ from pathlib import Path
 from tandem_shared.broker import EmbeddedBroker, start_broker
 from tandem_tools import demo
 from tandem_tools.pg import create_database, database_url
-from tandem_tools.stack import SERVICES, ServiceProcess, start_service, stop_services, wait_ready
+from tandem_tools.stack import (
+    SERVICES,
+    ServiceProcess,
+    one_hub_identity_env,
+    start_service,
+    stop_services,
+    wait_ready,
+)
 
 STATE_DIR = Path(".tandem")
 DEV_ADMIN = "admin@demo.local"
+REGISTRY_URL = f"http://127.0.0.1:{SERVICES['registry']}"
 
 
 def _database_env() -> dict[str, str]:
@@ -79,6 +88,9 @@ def main() -> None:
         **_database_env(),
         "TANDEM_ENVIRONMENT": "dev",
         "TANDEM_REGISTRY_DEV_ADMIN_PASSWORD": password,
+        # The registry signs with a key generated once under .tandem/keys/; all four
+        # services trust it (for any hub: one hub, one registry) by its JWKS.
+        **one_hub_identity_env(REGISTRY_URL),
     }
     services: list[ServiceProcess] = []
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -9,10 +10,34 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 SERVICES: dict[str, int] = {"registry": 8001, "matcher": 8002, "events": 8003, "notifier": 8004}
+
+
+def trusted_registry(url: str, *, hubs: list[str], network: bool) -> dict[str, Any]:
+    """A `TANDEM_TRUSTED_ISSUERS` entry for the registry at `url` (its JWKS fetched)."""
+    return {
+        "issuer": url,
+        "jwks_url": f"{url}/.well-known/jwks.json",
+        "hubs": hubs,
+        "network": network,
+    }
+
+
+def identity_env(registry_url: str, trusted: list[dict[str, Any]]) -> dict[str, str]:
+    """The environment of one hub's services: its registry issues tokens as `registry_url`
+    and every service accepts the `trusted` issuers (the registry's own among them)."""
+    return {"TANDEM_REGISTRY_ISSUER": registry_url, "TANDEM_TRUSTED_ISSUERS": json.dumps(trusted)}
+
+
+def one_hub_identity_env(registry_url: str) -> dict[str, str]:
+    """One hub on its own (`make run`, the e2e stack, benches): every service trusts its
+    registry for any hub and as the network's issuer."""
+    trusted = trusted_registry(registry_url, hubs=["*"], network=True)
+    return identity_env(registry_url, [trusted])
 
 
 @dataclass

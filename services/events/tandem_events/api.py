@@ -507,7 +507,7 @@ async def read_agenda(
 _bearer = HTTPBearer(auto_error=False)
 
 
-def calendar_reader(
+async def calendar_reader(
     request: Request,
     event_id: uuid.UUID,
     registration_id: uuid.UUID,
@@ -520,12 +520,12 @@ def calendar_reader(
     """A bearer token, or a signed link for exactly this agenda (calendar apps subscribe by
     URL and cannot send headers); 401 otherwise."""
     if token is None:
-        current_principal(request, credentials)
+        await current_principal(request, credentials)
         return
     settings: EventsSettings = request.app.state.runtime.settings
     try:
         calendar_links.verify(
-            settings.jwt_secret.get_secret_value(), token, event_id, registration_id
+            settings.calendar_link_secret.get_secret_value(), token, event_id, registration_id
         )
     except calendar_links.InvalidLink as error:
         raise HTTPException(
@@ -557,7 +557,7 @@ async def calendar_link(
     await service.calendar_link_registration(session, principal, event_id, registration_id)
     settings: EventsSettings = runtime.settings
     token, expires_at = calendar_links.sign(
-        settings.jwt_secret.get_secret_value(),
+        settings.calendar_link_secret.get_secret_value(),
         event_id,
         registration_id,
         valid_for=timedelta(days=settings.calendar_link_days),

@@ -1,30 +1,24 @@
 """Signed, expiring calendar links: a calendar app subscribes to one participant's
 `agenda.ics` by URL, without a bearer header.
 
-The token is a JWT (HMAC-SHA256) scoped to one registration of one event. Its key is
-derived from the service's JWT secret with a fixed label, so a calendar token can never
-pass as a bearer token (or the reverse), and it carries its own audience besides."""
+The token is a signed link (`tandem_shared.signed_links`) under the events service's own
+calendar-link secret, scoped to one registration of one event."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import jwt
+from tandem_shared.signed_links import InvalidLink, LinkSigner
+
+__all__ = ["AUDIENCE", "InvalidLink", "sign", "verify"]
 
 AUDIENCE = "tandem-events/agenda.ics"
 _LABEL = b"tandem-events calendar links v1"
-_ALGORITHM = "HS256"
 
 
-class InvalidLink(Exception):
-    pass
-
-
-def _key(secret: str) -> bytes:
-    return hmac.new(secret.encode(), _LABEL, hashlib.sha256).digest()
+def _signer(secret: str) -> LinkSigner:
+    return LinkSigner(secret=secret, audience=AUDIENCE, label=_LABEL)
 
 
 def sign(
@@ -38,27 +32,12 @@ def sign(
     """A token for the registration's agenda and the moment it expires."""
     issued = now or datetime.now(UTC)
     expires = issued + valid_for
-    claims = {
-        "aud": AUDIENCE,
-        "evt": str(event_id),
-        "sub": str(registration_id),
-        "iat": issued,
-        "exp": expires,
-    }
-    return jwt.encode(claims, _key(secret), algorithm=_ALGORITHM), expires
+    claims = {"evt": str(event_id), "sub": str(registration_id)}
+    return _signer(secret).sign(claims, expires=expires, issued=issued), expires
 
 
 def verify(secret: str, token: str, event_id: uuid.UUID, registration_id: uuid.UUID) -> None:
     """Raise InvalidLink unless `token` is ours, unexpired and for exactly this agenda."""
-    try:
-        claims = jwt.decode(
-            token,
-            _key(secret),
-            algorithms=[_ALGORITHM],
-            audience=AUDIENCE,
-            options={"require": ["exp", "sub", "aud", "evt"]},
-        )
-    except jwt.PyJWTError as error:
-        raise InvalidLink(str(error)) from error
+    claims = _signer(secret).verify(token, required=("exp", "sub", "evt"))
     if (claims["evt"], claims["sub"]) != (str(event_id), str(registration_id)):
         raise InvalidLink("the link is for another agenda")

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from tandem_shared.settings import ServiceSettings
+from tandem_shared.settings import ServiceSettings, refuse_weak_secret
+
+DEV_CALENDAR_LINK_SECRET = "tandem-dev-calendar-links-change-me-0123456789"  # noqa: S105 - dev default, refused in prod
 
 
 class EventsSettings(ServiceSettings):
@@ -21,3 +23,15 @@ class EventsSettings(ServiceSettings):
     schedule_attempts: int = Field(2, ge=1, le=10)
     # How long a signed agenda.ics link (for calendar subscriptions) stays valid.
     calendar_link_days: int = Field(180, ge=1, le=3650)
+    # Signs those links (its own secret, never a token key); rotating it revokes them all.
+    calendar_link_secret: SecretStr = SecretStr(DEV_CALENDAR_LINK_SECRET)
+
+    @model_validator(mode="after")
+    def _refuse_dev_secret_in_prod(self) -> EventsSettings:
+        if self.environment == "prod":
+            refuse_weak_secret(
+                self.calendar_link_secret,
+                DEV_CALENDAR_LINK_SECRET,
+                "TANDEM_EVENTS_CALENDAR_LINK_SECRET",
+            )
+        return self

@@ -5,7 +5,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from tandem_shared.settings import ServiceSettings, weak_secret
+from tandem_shared.settings import ServiceSettings, refuse_weak_secret
 
 DEV_UNSUBSCRIBE_SECRET = "tandem-dev-unsubscribe-change-me-0123456789"  # noqa: S105 - dev default, refused in prod
 DEV_PUBLIC_URL = "http://127.0.0.1:8004"
@@ -70,11 +70,9 @@ class NotifierSettings(ServiceSettings):
     def _refuse_dev_values_in_prod(self) -> NotifierSettings:
         if self.environment != "prod":
             return self
-        if weak_secret(self.unsubscribe_secret, DEV_UNSUBSCRIBE_SECRET):
-            raise ValueError(
-                "TANDEM_NOTIFIER_UNSUBSCRIBE_SECRET must be set to a random secret of 32+ "
-                "characters in production"
-            )
+        refuse_weak_secret(
+            self.unsubscribe_secret, DEV_UNSUBSCRIBE_SECRET, "TANDEM_NOTIFIER_UNSUBSCRIBE_SECRET"
+        )
         if self.public_url == DEV_PUBLIC_URL or "change-me" in self.public_url.lower():
             raise ValueError(
                 "TANDEM_NOTIFIER_PUBLIC_URL must be set in production: it is the base of the "

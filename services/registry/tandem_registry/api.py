@@ -16,10 +16,13 @@ from pydantic import BaseModel, Field
 from tandem_registry import service
 from tandem_registry.domain import export, imports
 from tandem_registry.domain.profiles import ProfileIn, ProfilePatch, ProfileQuery, TextItem
-from tandem_shared.auth import CurrentPrincipal, issue_token
+from tandem_shared.auth import CurrentPrincipal
+from tandem_shared.identity.keys import KeyRing
+from tandem_shared.identity.tokens import issue_token
 from tandem_shared.runtime import DbSession, RuntimeDep
 
 router = APIRouter(prefix="/v1")
+well_known = APIRouter(prefix="/.well-known")
 
 _STATUS = {
     service.NotFound: status.HTTP_404_NOT_FOUND,
@@ -92,13 +95,33 @@ async def token(
         )
     settings = runtime.settings
     ttl = settings.token_ttl_minutes * 60
+    ring: KeyRing = runtime.state["key_ring"]
     access_token = issue_token(
         principal,
-        secret=settings.jwt_secret.get_secret_value(),
-        issuer=settings.jwt_issuer,
+        key=ring.signing,
+        issuer=settings.issuer,
+        audience=settings.token_audience,
         ttl=timedelta(seconds=ttl),
     )
     return TokenOut(access_token=access_token, expires_in=ttl)
+
+
+class JwksOut(BaseModel):
+    keys: list[dict[str, Any]]
+
+
+@well_known.get(
+    "/jwks.json",
+    response_model=JwksOut,
+    tags=["auth"],
+    summary="The public keys this registry's tokens are signed with (JWKS)",
+)
+async def jwks(runtime: RuntimeDep, response: Response) -> dict[str, Any]:
+    """The signing key's public half, and any other key still (or already) published
+    during a rotation. Services that trust this registry fetch and cache it."""
+    ring: KeyRing = runtime.state["key_ring"]
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return ring.jwks()
 
 
 @router.post(

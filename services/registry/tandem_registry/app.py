@@ -6,16 +6,32 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from tandem_registry import api, repository, service
+from tandem_registry import api, repository, service, signing
 from tandem_registry.settings import RegistrySettings
 from tandem_registry.tables import bus, metadata
 from tandem_shared.auth import Role
 from tandem_shared.db import transaction
+from tandem_shared.identity.jwks import StaticKeys
 from tandem_shared.logging import get_logger
 from tandem_shared.runtime import Runtime, ServiceSpec, create_service_app
 
 log = get_logger(__name__)
 DEV_ADMIN = "admin@demo.local"
+
+
+async def _start(runtime: Runtime) -> None:
+    _load_keys(runtime)
+    await _seed_dev_admin(runtime)
+
+
+def _load_keys(runtime: Runtime) -> None:
+    """The key ring the token route signs with and the JWKS route publishes; the registry
+    verifies its own tokens with it."""
+    settings: RegistrySettings = runtime.settings
+    ring = signing.key_ring(settings)
+    runtime.state["key_ring"] = ring
+    runtime.verifier.trust(signing.own_issuer(settings, ring), StaticKeys(ring.published))
+    log.info("registry.keys_loaded", issuer=settings.issuer, signing_kid=ring.signing.kid)
 
 
 async def _seed_dev_admin(runtime: Runtime) -> None:
@@ -48,8 +64,8 @@ SPEC = ServiceSpec(
     metadata=metadata,
     tables=bus,
     migrations=Path(__file__).parent / "migrations",
-    routers=[api.router],
-    on_startup=_seed_dev_admin,
+    routers=[api.router, api.well_known],
+    on_startup=_start,
     description="Hubs, staff accounts and organisation profiles of a regional hub.",
 )
 

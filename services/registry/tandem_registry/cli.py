@@ -1,6 +1,6 @@
 """`tandem-registry`: serve the service, migrate its database, administer hubs and staff
-accounts (`create-hub`, `create-user`, `reset-password`, each in one transaction) and
-import profiles (`import`, one transaction per batch)."""
+accounts (`create-hub`, `create-user`, `reset-password`, each in one transaction),
+import profiles (`import`, one transaction per batch) and manage token keys (`keys`)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 from tqdm import tqdm
 
-from tandem_registry import repository, service
+from tandem_registry import keys_cli, repository, service
 from tandem_registry.app import SPEC
 from tandem_registry.domain import imports
 from tandem_registry.domain.accounts import HubIn, PasswordIn, StaffIn
@@ -27,6 +27,7 @@ from tandem_shared.cli import service_cli
 from tandem_shared.db import create_engine, create_sessionmaker, transaction
 
 app = service_cli(SPEC, default_port=8001, factory="tandem_registry.app:create_app")
+app.add_typer(keys_cli.app, name="keys")
 
 Work = Callable[[AsyncSession], Awaitable[None]]
 PasswordOption = Annotated[

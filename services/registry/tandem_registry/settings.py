@@ -1,9 +1,14 @@
 from __future__ import annotations
 
-from pydantic import SecretStr
+from pathlib import Path
+
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from tandem_shared.identity.issuers import DEFAULT_AUDIENCE, TrustedIssuer
 from tandem_shared.settings import ServiceSettings
+
+DEV_ISSUER = "http://127.0.0.1:8001"
 
 
 class RegistrySettings(ServiceSettings):
@@ -12,6 +17,56 @@ class RegistrySettings(ServiceSettings):
     service_name: str = "registry"
     database_url: str = "sqlite+aiosqlite:///.tandem/registry.db"
     token_ttl_minutes: int = 480
+    # The `iss` of the tokens this registry issues: its public base URL by convention
+    # (services trusting it fetch <issuer>/.well-known/jwks.json).
+    issuer: str = Field(DEV_ISSUER, min_length=1)
+    token_audience: str = Field(DEFAULT_AUDIENCE, min_length=1)
+    # The key tokens are signed with (Ed25519 or EC P-256, PEM): in the environment or in
+    # a file (`tandem-registry keys generate`). Without either, development generates one
+    # per hub under `dev_key_dir` and keeps it; production refuses to start.
+    signing_key: SecretStr | None = None
+    signing_key_file: Path | None = None
+    dev_key_dir: Path = Path(".tandem/keys")
+    # Keys published in the JWKS besides the signing key: the previous one after a
+    # rotation, or the next one before it (PEM, public or private: only the public half
+    # is published). See docs/identity.md.
+    published_keys: list[SecretStr] = Field(default_factory=list)
+    published_key_files: list[Path] = Field(default_factory=list)
     # The dev stack creates hub `demo` with admin@demo.local; never in production.
     dev_admin_password: SecretStr = SecretStr("tandem-dev")
     seed_dev_admin: bool = True
+
+    def listed_self(self) -> TrustedIssuer | None:
+        """This registry's own entry in TANDEM_TRUSTED_ISSUERS, if it has one."""
+        return next((i for i in self.trusted_issuers if i.issuer == self.issuer), None)
+
+    @model_validator(mode="after")
+    def _usable_identity(self) -> RegistrySettings:
+        if self.signing_key is not None and self.signing_key_file is not None:
+            raise ValueError("set TANDEM_REGISTRY_SIGNING_KEY or _SIGNING_KEY_FILE, not both")
+        listed = self.listed_self()
+        if listed is not None and listed.audience != self.token_audience:
+            raise ValueError(
+                f"TANDEM_TRUSTED_ISSUERS expects audience {listed.audience!r} from this "
+                f"registry, which issues {self.token_audience!r}"
+            )
+        if self.environment == "prod":
+            _refuse_dev_identity(self)
+        return self
+
+
+def _refuse_dev_identity(settings: RegistrySettings) -> None:
+    if settings.signing_key is None and settings.signing_key_file is None:
+        raise ValueError(
+            "TANDEM_REGISTRY_SIGNING_KEY or TANDEM_REGISTRY_SIGNING_KEY_FILE must be set in "
+            "production (create a key with `tandem-registry keys generate`)"
+        )
+    if settings.issuer == DEV_ISSUER or "change-me" in settings.issuer.lower():
+        raise ValueError(
+            "TANDEM_REGISTRY_ISSUER must be set to this registry's public URL in production"
+        )
+    if settings.listed_self() is None:
+        raise ValueError(
+            f"TANDEM_TRUSTED_ISSUERS must list this registry's own issuer {settings.issuer} "
+            "in production, with its hubs and whether it is the network's issuer"
+        )
