@@ -11,16 +11,26 @@ import hashlib
 import hmac
 import uuid
 from datetime import UTC, datetime, timedelta
+from http import HTTPStatus
 
 import jwt
+
+from tandem_shared.errors import TandemError
 
 AUDIENCE = "tandem-events/agenda.ics"
 _LABEL = b"tandem-events calendar links v1"
 _ALGORITHM = "HS256"
 
 
-class InvalidLink(Exception):
-    pass
+class InvalidLink(TandemError):
+    """The link is not ours, expired, or for another agenda: 401, as a missing bearer token.
+    Why exactly stays in `reason` (never told to the caller)."""
+
+    status = HTTPStatus.UNAUTHORIZED
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("the calendar link is invalid or expired")
+        self.reason = reason
 
 
 def _key(secret: str) -> bytes:
