@@ -18,10 +18,10 @@ from icalendar import Calendar
 from sqlalchemy import select, update
 
 from tandem_events import calendar_links
-from tandem_events.repository.revision import touch_schedule
-from tandem_events.service import schedule as schedule_service
 from tandem_events.domain.scheduling import Problem, Schedule
 from tandem_events.domain.scheduling import schedule as real_schedule
+from tandem_events.repository.revision import touch_schedule
+from tandem_events.service import schedule as schedule_service
 from tandem_events.tables import events as events_table
 from tandem_events.tables import registrations
 from tandem_shared.contracts import (

@@ -26,7 +26,7 @@ from tandem_events.domain.requests import MeetingRequest, RequestStatus
 from tandem_events.domain.scheduling import Placement, Schedule
 from tandem_events.domain.suggestions import Suggestion
 from tandem_events.domain.table_plan import render_table_plan
-from tandem_shared.contracts import OrgKind
+from tandem_shared.contracts import MeetingOutcome, OrgKind
 
 pytestmark = pytest.mark.unit
 WARSAW = ZoneInfo("Europe/Warsaw")
@@ -294,15 +294,17 @@ def test_a_meeting_id_is_stable_per_event_and_request_key() -> None:
 
 
 def test_stats_count_outcomes_of_scheduled_meetings_only() -> None:
+    held, scheduled = MeetingOutcome.HELD, MeetingStatus.SCHEDULED
+    accepted = RequestStatus.ACCEPTED
     stats = event_stats(
-        request_statuses=["accepted", "accepted", "declined", "pending"],
+        request_statuses=[accepted, accepted, RequestStatus.DECLINED, RequestStatus.PENDING],
         suggestions=5,
         meetings=[
-            ("scheduled", "held", 4),
-            ("scheduled", "agreement", 5),
-            ("scheduled", "no_show", None),
-            ("scheduled", None, None),
-            ("cancelled", "held", 1),  # never happened
+            (scheduled, held, 4),
+            (scheduled, MeetingOutcome.AGREEMENT, 5),
+            (scheduled, MeetingOutcome.NO_SHOW, None),
+            (scheduled, None, None),
+            (MeetingStatus.CANCELLED, held, 1),  # never happened
         ],
     )
     assert stats.acceptance_rate == pytest.approx(2 / 3)
@@ -312,7 +314,7 @@ def test_stats_count_outcomes_of_scheduled_meetings_only() -> None:
 
 
 def test_stats_of_an_event_without_answers_or_ratings() -> None:
-    stats = event_stats(request_statuses=["pending"], suggestions=0, meetings=[])
+    stats = event_stats(request_statuses=[RequestStatus.PENDING], suggestions=0, meetings=[])
     assert stats.acceptance_rate is None and stats.mean_rating is None
 
 

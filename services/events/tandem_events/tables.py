@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -35,7 +35,7 @@ from tandem_shared.directory import define_directory_table
 E = TypeVar("E", bound=StrEnum)
 
 
-class EnumText(TypeDecorator[E], Generic[E]):
+class EnumText(TypeDecorator[E]):
     """A StrEnum stored as its value in a plain VARCHAR (what the migrations created) and
     read back as the enum, so rows carry typed statuses."""
 

@@ -211,9 +211,6 @@ class EventPatch(EventFields):
     starts_at: datetime = datetime.min
     ends_at: datetime = datetime.min
 
-    def changes(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", include=self.model_fields_set)
-
 
 class EventQuery(Strict):
     """Filters of `GET /v1/events`; they combine with AND."""
