@@ -17,9 +17,11 @@ import pytest
 from icalendar import Calendar
 from sqlalchemy import select, update
 
-from tandem_events import calendar_links, repository, service
+from tandem_events import calendar_links
 from tandem_events.domain.scheduling import Problem, Schedule
 from tandem_events.domain.scheduling import schedule as real_schedule
+from tandem_events.repository.revision import touch_schedule
+from tandem_events.service import schedule as schedule_service
 from tandem_events.tables import events as events_table
 from tandem_events.tables import registrations
 from tandem_shared.contracts import (
@@ -331,7 +333,7 @@ async def test_a_withdrawal_answers_while_the_solver_runs_and_the_stale_result_i
         release.wait(60)  # bounded: a failing test must not hang the session
         return real_schedule(problem, time_limit_s=time_limit_s)
 
-    monkeypatch.setattr(service, "schedule", held_schedule)
+    monkeypatch.setattr(schedule_service, "schedule", held_schedule)
     run = asyncio.create_task(
         events.client.post(f"/v1/events/{event_id}/schedule", headers=events.auth())
     )
@@ -368,7 +370,7 @@ async def test_the_explicit_run_answers_409_when_the_event_keeps_changing(
         return real_schedule(problem, time_limit_s=time_limit_s)
 
     loop = asyncio.get_running_loop()
-    monkeypatch.setattr(service, "schedule", changing_schedule)
+    monkeypatch.setattr(schedule_service, "schedule", changing_schedule)
     await events.call("POST", f"/v1/events/{event_id}/schedule", expect=409)
     board = await events.call("GET", f"/v1/events/{event_id}/schedule")
     assert len(board["meetings"]) == 4  # the earlier schedule is intact
@@ -376,7 +378,7 @@ async def test_the_explicit_run_answers_409_when_the_event_keeps_changing(
 
 async def _touch(events: Events, event_id: str) -> None:
     async with transaction(events.app.state.runtime.sessionmaker) as session:
-        await repository.touch_schedule(session, uuid.UUID(event_id))
+        await touch_schedule(session, [uuid.UUID(event_id)])
 
 
 async def test_a_repair_pending_at_a_crash_runs_when_the_service_starts(

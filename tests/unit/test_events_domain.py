@@ -13,12 +13,20 @@ import pytest
 from pydantic import ValidationError
 
 from tandem_events.domain.events import EventIn, SessionIn, day_of_slot, slot_times
+from tandem_events.domain.meetings import Meeting, MeetingStatus
 from tandem_events.domain.outcomes import event_stats
 from tandem_events.domain.plan import build_problem, diff, meeting_id, stored_schedule
-from tandem_events.domain.registrations import Status, initial_status, next_from_waitlist
+from tandem_events.domain.registrations import (
+    Registration,
+    Status,
+    initial_status,
+    next_from_waitlist,
+)
+from tandem_events.domain.requests import MeetingRequest, RequestStatus
 from tandem_events.domain.scheduling import Placement, Schedule
+from tandem_events.domain.suggestions import Suggestion
 from tandem_events.domain.table_plan import render_table_plan
-from tandem_shared.contracts import OrgKind
+from tandem_shared.contracts import MeetingOutcome, OrgKind
 
 pytestmark = pytest.mark.unit
 WARSAW = ZoneInfo("Europe/Warsaw")
@@ -112,8 +120,34 @@ def test_event_rules(changes: dict[str, Any], message: str) -> None:
 # --------------------------------------------------------------------------- waitlist
 
 
-def _registrations(*statuses: str) -> list[dict[str, Any]]:
-    return [{"id": index, "status": status} for index, status in enumerate(statuses)]
+NOON = datetime(2027, 1, 20, 12, tzinfo=UTC)
+
+
+def registration(
+    id: uuid.UUID,
+    status: str = "registered",
+    availability: list[int] | None = None,
+    max_meetings: int | None = None,
+) -> Registration:
+    return Registration(
+        id=id,
+        event_id=uuid.UUID(int=0),
+        profile_id=uuid.uuid4(),
+        hub="demo",
+        version=1,
+        status=Status(status),
+        participant_name="Anna",
+        participant_email="anna@example.org",
+        participant_languages=[],
+        availability=availability,
+        max_meetings=max_meetings,
+        created_at=NOON,
+        updated_at=NOON,
+    )
+
+
+def _registrations(*statuses: str) -> list[Registration]:
+    return [registration(uuid.UUID(int=index), status) for index, status in enumerate(statuses)]
 
 
 def test_a_place_while_capacity_lasts_then_the_waitlist() -> None:
@@ -124,7 +158,7 @@ def test_a_place_while_capacity_lasts_then_the_waitlist() -> None:
 
 def test_the_earliest_waitlisted_moves_up_when_a_place_is_free() -> None:
     rows = _registrations("withdrawn", "registered", "waitlisted", "waitlisted")
-    assert next_from_waitlist(rows, capacity=2) == 2
+    assert next_from_waitlist(rows, capacity=2) == rows[2]
     assert next_from_waitlist(rows, capacity=1) is None  # still full
     assert next_from_waitlist(_registrations("registered", "checked_in"), capacity=5) is None
 
@@ -135,8 +169,32 @@ def test_the_earliest_waitlisted_moves_up_when_a_place_is_free() -> None:
 R = [uuid.uuid4() for _ in range(4)]
 
 
-def _reg(index: int, status: str = "registered", **extra: Any) -> dict[str, Any]:
-    return {"id": R[index], "status": status, "availability": None, "max_meetings": None, **extra}
+def _reg(index: int, status: str = "registered", **extra: Any) -> Registration:
+    return registration(R[index], status, **extra)
+
+
+def _request(id: uuid.UUID, asking: int, asked: int, status: str) -> MeetingRequest:
+    return MeetingRequest(
+        id=id,
+        event_id=uuid.UUID(int=0),
+        from_registration=R[asking],
+        to_registration=R[asked],
+        message=None,
+        status=RequestStatus(status),
+        reason=None,
+        created_at=NOON,
+        updated_at=NOON,
+    )
+
+
+def _suggestion(pair: str, a: int, b: int, score: float) -> Suggestion:
+    return Suggestion(
+        event_id=uuid.UUID(int=0),
+        pair_id=pair,
+        registration_a=R[a],
+        registration_b=R[b],
+        score=score,
+    )
 
 
 def test_the_problem_takes_active_participants_accepted_requests_then_suggestions() -> None:
@@ -152,24 +210,14 @@ def test_the_problem_takes_active_participants_accepted_requests_then_suggestion
             _reg(3, "withdrawn"),
         ],
         requests=[
-            {
-                "id": accepted_id,
-                "from_registration": R[0],
-                "to_registration": R[1],
-                "status": "accepted",
-            },
-            {
-                "id": declined_id,
-                "from_registration": R[1],
-                "to_registration": R[2],
-                "status": "declined",
-            },
+            _request(accepted_id, 0, 1, "accepted"),
+            _request(declined_id, 1, 2, "declined"),
         ],
         suggestions=[
-            {"pair_id": "p01", "registration_a": R[0], "registration_b": R[1], "score": 0.9},
-            {"pair_id": "p12", "registration_a": R[1], "registration_b": R[2], "score": 0.8},
-            {"pair_id": "p02", "registration_a": R[0], "registration_b": R[2], "score": 0.7},
-            {"pair_id": "p23", "registration_a": R[2], "registration_b": R[3], "score": 0.6},
+            _suggestion("p01", 0, 1, 0.9),
+            _suggestion("p12", 1, 2, 0.8),
+            _suggestion("p02", 0, 2, 0.7),
+            _suggestion("p23", 2, 3, 0.6),
         ],
     )
     assert set(problem.availability) == {str(R[0]), str(R[1]), str(R[2])}
@@ -186,15 +234,27 @@ def _placement(key: str, slot: int, table: str = "A") -> Placement:
     return Placement(key=key, a=str(R[0]), b=str(R[1]), slot=slot, table=table)
 
 
-def _meeting(key: str, slot: int, status: str = "scheduled", table: str = "A") -> dict[str, Any]:
-    return {
-        "key": key,
-        "slot": slot,
-        "table_label": table,
-        "status": status,
-        "registration_a": R[0],
-        "registration_b": R[1],
-    }
+def _meeting(key: str, slot: int, status: str = "scheduled", table: str = "A") -> Meeting:
+    return Meeting(
+        id=uuid.uuid4(),
+        event_id=uuid.UUID(int=0),
+        key=key,
+        registration_a=R[0],
+        registration_b=R[1],
+        version=1,
+        status=MeetingStatus(status),
+        slot=slot,
+        table_label=table,
+        starts_at=NOON,
+        ends_at=NOON,
+        accepted=False,
+        score=0.5,
+        outcome=None,
+        rating=None,
+        outcome_version=0,
+        created_at=NOON,
+        updated_at=NOON,
+    )
 
 
 def test_diff_tells_new_moved_cancelled_and_kept_meetings() -> None:
@@ -234,15 +294,17 @@ def test_a_meeting_id_is_stable_per_event_and_request_key() -> None:
 
 
 def test_stats_count_outcomes_of_scheduled_meetings_only() -> None:
+    held, scheduled = MeetingOutcome.HELD, MeetingStatus.SCHEDULED
+    accepted = RequestStatus.ACCEPTED
     stats = event_stats(
-        request_statuses=["accepted", "accepted", "declined", "pending"],
+        request_statuses=[accepted, accepted, RequestStatus.DECLINED, RequestStatus.PENDING],
         suggestions=5,
         meetings=[
-            ("scheduled", "held", 4),
-            ("scheduled", "agreement", 5),
-            ("scheduled", "no_show", None),
-            ("scheduled", None, None),
-            ("cancelled", "held", 1),  # never happened
+            (scheduled, held, 4),
+            (scheduled, MeetingOutcome.AGREEMENT, 5),
+            (scheduled, MeetingOutcome.NO_SHOW, None),
+            (scheduled, None, None),
+            (MeetingStatus.CANCELLED, held, 1),  # never happened
         ],
     )
     assert stats.acceptance_rate == pytest.approx(2 / 3)
@@ -252,7 +314,7 @@ def test_stats_count_outcomes_of_scheduled_meetings_only() -> None:
 
 
 def test_stats_of_an_event_without_answers_or_ratings() -> None:
-    stats = event_stats(request_statuses=["pending"], suggestions=0, meetings=[])
+    stats = event_stats(request_statuses=[RequestStatus.PENDING], suggestions=0, meetings=[])
     assert stats.acceptance_rate is None and stats.mean_rating is None
 
 

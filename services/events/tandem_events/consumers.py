@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tandem_events import service
+from tandem_events.service import registrations, suggestions
 from tandem_events.tables import directory
 from tandem_shared.bus.consumer import Subscription
 from tandem_shared.contracts import (
@@ -29,13 +29,13 @@ def subscriptions(_runtime: Runtime) -> Sequence[Subscription]:
     async def erased(session: AsyncSession, message: ProfileErased) -> None:
         # The directory entry and the participants' personal data go in one transaction.
         await forget_profile(session, directory, message.data)
-        await service.forget_participant(session, message.data.id)
+        await registrations.forget_participant(session, message.data.id)
 
     async def matched(session: AsyncSession, message: MatchSuggested | MatchUpdated) -> None:
-        await service.on_match(session, message.data)
+        await suggestions.on_match(session, message.data)
 
     async def unmatched(session: AsyncSession, message: MatchWithdrawn) -> None:
-        await service.on_match_withdrawn(session, message.data)
+        await suggestions.on_match_withdrawn(session, message.data)
 
     return [
         Subscription(

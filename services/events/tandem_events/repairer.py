@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 
-from tandem_events import service
+from tandem_events.service import schedule
 from tandem_events.settings import EventsSettings
 from tandem_shared.aio import wait_event
 from tandem_shared.runtime import Runtime, supervise
@@ -33,7 +33,7 @@ class ScheduleRepairer:
     async def run(self) -> None:
         while True:
             self._wake.clear()
-            await service.repair_pending_schedules(
+            await schedule.repair_pending_schedules(
                 self._runtime.sessionmaker, time_limit_s=self.settings.repair_time_limit_seconds
             )
             await wait_event(self._wake, self.settings.repair_poll_seconds)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+from typing import Any, TypeVar
+
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -17,10 +20,38 @@ from sqlalchemy import (
     UniqueConstraint,
     Uuid,
 )
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
 
+from tandem_events.domain.events import EventStatus
+from tandem_events.domain.meetings import MeetingStatus
+from tandem_events.domain.registrations import Status
+from tandem_events.domain.requests import RequestStatus
 from tandem_shared.bus.tables import define_bus_tables
+from tandem_shared.contracts import EventKind, MeetingOutcome
 from tandem_shared.db import new_metadata
 from tandem_shared.directory import define_directory_table
+
+E = TypeVar("E", bound=StrEnum)
+
+
+class EnumText(TypeDecorator[E]):
+    """A StrEnum stored as its value in a plain VARCHAR (what the migrations created) and
+    read back as the enum, so rows carry typed statuses."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum: type[E], length: int) -> None:
+        super().__init__(length)
+        self.enum = enum
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else self.enum(value).value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> E | None:
+        return None if value is None else self.enum(value)
+
 
 metadata = new_metadata()
 bus = define_bus_tables(metadata)
@@ -34,9 +65,9 @@ events = Table(
     Column("hub", String(64), nullable=False, index=True),
     Column("version", Integer, nullable=False),
     Column("title", String(200), nullable=False),
-    Column("kind", String(32), nullable=False, index=True),
+    Column("kind", EnumText(EventKind, 32), nullable=False, index=True),
     Column("description", Text, nullable=False),
-    Column("status", String(16), nullable=False),  # active | cancelled
+    Column("status", EnumText(EventStatus, 16), nullable=False),
     Column("cancel_reason", String(500), nullable=True),
     Column("online", Boolean, nullable=False),
     Column("venue", String(200), nullable=True),
@@ -75,7 +106,7 @@ registrations = Table(
     Column("profile_id", Uuid, nullable=False, index=True),
     Column("hub", String(64), nullable=False),  # the profile's hub
     Column("version", Integer, nullable=False),
-    Column("status", String(16), nullable=False),  # registered|waitlisted|withdrawn|checked_in
+    Column("status", EnumText(Status, 16), nullable=False),
     # Personal data: cleared when the profile is erased.
     Column("participant_name", String(200), nullable=True),
     Column("participant_email", String(254), nullable=True),
@@ -94,7 +125,7 @@ meeting_requests = Table(
     Column("from_registration", Uuid, ForeignKey("registrations.id"), nullable=False),
     Column("to_registration", Uuid, ForeignKey("registrations.id"), nullable=False),
     Column("message", Text, nullable=True),
-    Column("status", String(16), nullable=False),  # pending | accepted | declined
+    Column("status", EnumText(RequestStatus, 16), nullable=False),
     Column("reason", Text, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
@@ -133,14 +164,14 @@ meetings = Table(
     Column("registration_a", Uuid, ForeignKey("registrations.id"), nullable=False),
     Column("registration_b", Uuid, ForeignKey("registrations.id"), nullable=False),
     Column("version", Integer, nullable=False),
-    Column("status", String(16), nullable=False),  # scheduled | cancelled
+    Column("status", EnumText(MeetingStatus, 16), nullable=False),
     Column("slot", Integer, nullable=False),
     Column("table_label", String(50), nullable=False),
     Column("starts_at", DateTime(timezone=True), nullable=False),
     Column("ends_at", DateTime(timezone=True), nullable=False),
     Column("accepted", Boolean, nullable=False),
     Column("score", Float, nullable=False),
-    Column("outcome", String(16), nullable=True),
+    Column("outcome", EnumText(MeetingOutcome, 16), nullable=True),
     Column("rating", Integer, nullable=True),
     Column("outcome_version", Integer, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),

@@ -6,7 +6,10 @@ saving time changes of that zone."""
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
 from itertools import pairwise
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -208,9 +211,6 @@ class EventPatch(EventFields):
     starts_at: datetime = datetime.min
     ends_at: datetime = datetime.min
 
-    def changes(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", include=self.model_fields_set)
-
 
 class EventQuery(Strict):
     """Filters of `GET /v1/events`; they combine with AND."""
@@ -232,6 +232,94 @@ class EventQuery(Strict):
 
 class CancelIn(Strict):
     reason: str | None = Field(None, max_length=500)
+
+
+class EventStatus(StrEnum):
+    ACTIVE = "active"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """An event as stored (one row of `events`)."""
+
+    id: uuid.UUID
+    hub: str
+    version: int
+    title: str
+    kind: EventKind
+    description: str
+    status: EventStatus
+    cancel_reason: str | None
+    online: bool
+    venue: str | None
+    address: str | None
+    url: str | None
+    timezone: str
+    starts_at: datetime
+    ends_at: datetime
+    capacity: int | None
+    languages: list[str]
+    sectors: list[str]
+    # Each session as stored: SessionIn's fields, `starts_at` an ISO string with its offset.
+    sessions: list[dict[str, Any]]
+    tables: list[str]
+    scheduled_at: datetime | None
+    schedule_solver: str | None
+    schedule_revision: int
+    repair_pending: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def place(self) -> str | None:
+        """Where the event happens, as one line (venue and address, or the URL)."""
+        if self.online:
+            return self.url or None
+        return ", ".join(part for part in (self.venue, self.address) if part) or None
+
+    @property
+    def slot_count(self) -> int:
+        return sum(int(session["slots"]) for session in self.sessions)
+
+    def slot_times(self) -> list[tuple[datetime, datetime]]:
+        sessions = [SessionIn.model_validate(session) for session in self.sessions]
+        return slot_times(sessions, self.timezone)
+
+    def hosts_matches(self, now: datetime) -> bool:
+        """An active matching event that has not ended: the matcher's pairs meet there."""
+        return (
+            self.status == EventStatus.ACTIVE
+            and self.kind == EventKind.MATCHING_EVENT
+            and self.ends_at > now
+        )
+
+    def stored_fields(self) -> dict[str, Any]:
+        """The event's input fields as stored, to merge a patch into."""
+        return {name: getattr(self, name) for name in EventIn.model_fields}
+
+
+def event_columns(fields: dict[str, Any]) -> dict[str, Any]:
+    """Validated fields as stored: times aware (naive ones read in the event's zone),
+    sessions as JSON (their start an ISO string with its offset)."""
+    zone = ZoneInfo(fields["timezone"])
+    sessions = [SessionIn.model_validate(session) for session in fields["sessions"]]
+    return {
+        **fields,
+        "kind": EventKind(fields["kind"]),
+        "sectors": [OrgKind(sector).value for sector in fields["sectors"]],
+        "url": str(fields["url"]) if fields.get("url") else None,
+        "starts_at": localise(fields["starts_at"], zone),
+        "ends_at": localise(fields["ends_at"], zone),
+        "sessions": [
+            {
+                **session.model_dump(mode="json"),
+                "starts_at": localise(session.starts_at, zone).isoformat(),
+            }
+            for session in sessions
+        ],
+        "tables": table_labels(fields["tables"]),
+    }
 
 
 def localise(moment: datetime, zone: ZoneInfo) -> datetime:

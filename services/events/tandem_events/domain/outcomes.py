@@ -8,6 +8,8 @@ from statistics import fmean
 from pydantic import BaseModel, Field
 
 from tandem_events.domain.events import Strict
+from tandem_events.domain.meetings import MeetingStatus
+from tandem_events.domain.requests import RequestStatus
 from tandem_shared.contracts import MeetingOutcome
 
 # A follow-up or an agreement means the meeting took place.
@@ -37,20 +39,25 @@ class EventStats(BaseModel):
 
 def event_stats(
     *,
-    request_statuses: Iterable[str],
+    request_statuses: Iterable[RequestStatus],
     suggestions: int,
-    meetings: Iterable[tuple[str, str | None, int | None]],
+    meetings: Iterable[tuple[MeetingStatus, MeetingOutcome | None, int | None]],
 ) -> EventStats:
     """`meetings` are (status, outcome, rating) of every meeting ever scheduled; only
     scheduled ones count (a cancelled meeting did not happen)."""
     statuses = list(request_statuses)
-    accepted, declined = statuses.count("accepted"), statuses.count("declined")
-    live = [(outcome, rating) for status, outcome, rating in meetings if status == "scheduled"]
-    outcomes = [MeetingOutcome(outcome) for outcome, _ in live if outcome is not None]
+    accepted = statuses.count(RequestStatus.ACCEPTED)
+    declined = statuses.count(RequestStatus.DECLINED)
+    live = [
+        (outcome, rating)
+        for status, outcome, rating in meetings
+        if status == MeetingStatus.SCHEDULED
+    ]
+    outcomes = [outcome for outcome, _ in live if outcome is not None]
     ratings = [rating for _, rating in live if rating is not None]
     return EventStats(
         requests=len(statuses),
-        requests_pending=statuses.count("pending"),
+        requests_pending=statuses.count(RequestStatus.PENDING),
         requests_accepted=accepted,
         requests_declined=declined,
         acceptance_rate=accepted / (accepted + declined) if accepted + declined else None,

@@ -6,13 +6,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from tandem_events.domain.registrations import HOLDS_PLACE
-from tandem_events.domain.requests import RequestStatus
+from tandem_events.domain.meetings import Meeting
+from tandem_events.domain.registrations import Registration
+from tandem_events.domain.requests import MeetingRequest, RequestStatus
 from tandem_events.domain.scheduling import Placement, Problem, Request, Schedule
+from tandem_events.domain.suggestions import Suggestion
 
-Row = Mapping[Any, Any]
 # Meeting ids are derived from (event, request key): the same meeting keeps its id (and so
 # its calendar UID) across every re-schedule and repair.
 MEETING_NAMESPACE = uuid.UUID("6f1c1c62-5d0e-4a55-9a43-3f0f3f7b8a21")
@@ -23,8 +23,16 @@ def meeting_id(event_id: uuid.UUID, key: str) -> uuid.UUID:
     return uuid.uuid5(MEETING_NAMESPACE, f"{event_id}/{key}")
 
 
+SUGGESTED = "suggested:"  # the key prefix of a meeting the matcher suggested
+
+
 def suggestion_key(pair_id: str) -> str:
-    return f"suggested:{pair_id}"
+    return f"{SUGGESTED}{pair_id}"
+
+
+def is_accepted_request(key: str) -> bool:
+    """A meeting keyed by an accepted request's id, not by the matcher's suggestion."""
+    return not key.startswith(SUGGESTED)
 
 
 def build_problem(
@@ -32,59 +40,47 @@ def build_problem(
     slot_count: int,
     day_of_slot: Mapping[int, int],
     tables: Sequence[str],
-    registrations: Sequence[Row],
-    requests: Sequence[Row],
-    suggestions: Sequence[Row],
+    registrations: Sequence[Registration],
+    requests: Sequence[MeetingRequest],
+    suggestions: Sequence[Suggestion],
 ) -> Problem:
     """Participants are the registrations holding a place; accepted requests and the
     matcher's suggestions between them are the candidate meetings. A suggestion is
     dropped where the pair already has an accepted request (it is the same meeting) or
     one side declined a request from the other."""
     slots = tuple(range(slot_count))
-    active = {row["id"]: row for row in registrations if row["status"] in HOLDS_PLACE}
+    active = {row.id: row for row in registrations if row.holds_place}
     availability = {
-        str(rid): frozenset(row["availability"] if row["availability"] is not None else slots)
+        str(rid): frozenset(row.availability if row.availability is not None else slots)
         for rid, row in active.items()
     }
     caps = {
-        str(rid): int(row["max_meetings"])
-        for rid, row in active.items()
-        if row["max_meetings"] is not None
+        str(rid): row.max_meetings for rid, row in active.items() if row.max_meetings is not None
     }
-    scores = {
-        frozenset((row["registration_a"], row["registration_b"])): float(row["score"])
-        for row in suggestions
-    }
-    answered: set[frozenset[Any]] = set()
-    candidates: list[Request] = []
-    for row in requests:
-        pair = frozenset((row["from_registration"], row["to_registration"]))
-        if row["status"] == RequestStatus.PENDING:
-            continue
-        answered.add(pair)
-        if row["status"] == RequestStatus.ACCEPTED and pair <= active.keys():
-            candidates.append(
-                Request(
-                    key=str(row["id"]),
-                    a=str(row["from_registration"]),
-                    b=str(row["to_registration"]),
-                    accepted=True,
-                    score=scores.get(pair, ACCEPTED_SCORE),
-                )
-            )
-    for row in suggestions:
-        pair = frozenset((row["registration_a"], row["registration_b"]))
-        if pair in answered or not pair <= active.keys():
-            continue
-        candidates.append(
-            Request(
-                key=suggestion_key(row["pair_id"]),
-                a=str(row["registration_a"]),
-                b=str(row["registration_b"]),
-                accepted=False,
-                score=float(row["score"]),
-            )
+    scores = {suggestion.pair: float(suggestion.score) for suggestion in suggestions}
+    answered = {row.pair for row in requests if row.status != RequestStatus.PENDING}
+    candidates = [
+        Request(
+            key=str(row.id),
+            a=str(row.from_registration),
+            b=str(row.to_registration),
+            accepted=True,
+            score=scores.get(row.pair, ACCEPTED_SCORE),
         )
+        for row in requests
+        if row.status == RequestStatus.ACCEPTED and row.pair <= active.keys()
+    ]
+    candidates += [
+        Request(
+            key=suggestion_key(row.pair_id),
+            a=str(row.registration_a),
+            b=str(row.registration_b),
+            accepted=False,
+            score=float(row.score),
+        )
+        for row in suggestions
+        if row.pair not in answered and row.pair <= active.keys()
+    ]
     return Problem(
         slots=slots,
         tables=tuple(tables),
@@ -95,19 +91,19 @@ def build_problem(
     )
 
 
-def stored_schedule(meetings: Sequence[Row]) -> Schedule:
+def stored_schedule(meetings: Sequence[Meeting]) -> Schedule:
     """The schedule currently on record (its scheduled meetings), to repair from."""
     return Schedule(
         placements=tuple(
             Placement(
-                key=row["key"],
-                a=str(row["registration_a"]),
-                b=str(row["registration_b"]),
-                slot=int(row["slot"]),
-                table=str(row["table_label"]),
+                key=row.key,
+                a=str(row.registration_a),
+                b=str(row.registration_b),
+                slot=row.slot,
+                table=row.table_label,
             )
             for row in meetings
-            if row["status"] == "scheduled"
+            if row.scheduled
         ),
         solver="stored",
         optimal=False,
@@ -131,22 +127,20 @@ class Changes:
         }
 
 
-def diff(meetings: Sequence[Row], schedule: Schedule) -> Changes:
+def diff(meetings: Sequence[Meeting], schedule: Schedule) -> Changes:
     """What changes between the stored meetings (any status) and `schedule`."""
-    by_key = {row["key"]: row for row in meetings}
+    by_key = {row.key: row for row in meetings}
     new: list[Placement] = []
     moved: list[Placement] = []
     kept = 0
     for placement in schedule.placements:
         row = by_key.get(placement.key)
-        if row is None or row["status"] != "scheduled":
+        if row is None or not row.scheduled:
             new.append(placement)
-        elif (row["slot"], row["table_label"]) != (placement.slot, placement.table):
+        elif (row.slot, row.table_label) != (placement.slot, placement.table):
             moved.append(placement)
         else:
             kept += 1
     placed = {placement.key for placement in schedule.placements}
-    cancelled = tuple(
-        row["key"] for row in meetings if row["status"] == "scheduled" and row["key"] not in placed
-    )
+    cancelled = tuple(row.key for row in meetings if row.scheduled and row.key not in placed)
     return Changes(new=tuple(new), moved=tuple(moved), cancelled=cancelled, kept=kept)

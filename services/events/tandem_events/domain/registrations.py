@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
 from pydantic import EmailStr, Field, field_validator
 
 from tandem_events.domain.events import Strict, check_languages
+from tandem_shared.contracts import Sharing
 
 
 class Status(StrEnum):
@@ -21,6 +23,40 @@ class Status(StrEnum):
 
 # A registration that holds a place (counts against capacity and can meet people).
 HOLDS_PLACE = frozenset({Status.REGISTERED, Status.CHECKED_IN})
+
+
+@dataclass(frozen=True, slots=True)
+class Registration:
+    """A registration as stored (one row of `registrations`)."""
+
+    id: uuid.UUID
+    event_id: uuid.UUID
+    profile_id: uuid.UUID
+    hub: str  # the profile's hub
+    version: int
+    status: Status
+    # Personal data: None (and no languages) once the profile is erased.
+    participant_name: str | None
+    participant_email: str | None
+    participant_languages: list[str]
+    availability: list[int] | None  # slot indexes; None = every slot
+    max_meetings: int | None
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def holds_place(self) -> bool:
+        return self.status in HOLDS_PLACE
+
+
+@dataclass(frozen=True, slots=True)
+class DirectoryEntry:
+    """What the events service knows of an organisation profile (its directory copy)."""
+
+    id: uuid.UUID
+    hub: str
+    name: str
+    sharing: Sharing
 
 
 class Participant(Strict):
@@ -61,14 +97,11 @@ def initial_status(capacity: int | None, places_taken: int) -> Status:
 
 
 def next_from_waitlist(
-    registrations: Sequence[Mapping[Any, Any]], capacity: int | None
-) -> Any | None:
-    """The id of the registration that moves up when a place frees: the earliest
-    waitlisted one (`registrations` are in creation order), if a place is free."""
-    taken = sum(1 for row in registrations if row["status"] in HOLDS_PLACE)
+    registrations: Sequence[Registration], capacity: int | None
+) -> Registration | None:
+    """The registration that moves up when a place frees: the earliest waitlisted one
+    (`registrations` are in creation order), if a place is free."""
+    taken = sum(1 for registration in registrations if registration.holds_place)
     if capacity is not None and taken >= capacity:
         return None
-    for row in registrations:
-        if row["status"] == Status.WAITLISTED:
-            return row["id"]
-    return None
+    return next((r for r in registrations if r.status == Status.WAITLISTED), None)

@@ -1,0 +1,35 @@
+"""Routes of the matcher's suggested meetings."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from tandem_events.api.common import NOT_FOUND
+from tandem_events.domain.suggestions import Suggestion
+from tandem_events.service import suggestions as service
+from tandem_shared.auth import CurrentPrincipal
+from tandem_shared.runtime import DbSession
+
+router = APIRouter(tags=["requests"])
+
+
+class SuggestionOut(BaseModel):
+    pair_id: str
+    registration_a: uuid.UUID
+    registration_b: uuid.UUID
+    score: float
+
+
+@router.get(
+    "/events/{event_id}/suggestions",
+    response_model=list[SuggestionOut],
+    responses=NOT_FOUND,
+)
+async def list_suggestions(
+    event_id: uuid.UUID, _principal: CurrentPrincipal, session: DbSession
+) -> list[Suggestion]:
+    """The matcher's suggested meetings between participants of this event."""
+    return await service.list_suggestions(session, event_id)

@@ -1,0 +1,119 @@
+"""Meeting requests: one participant asks another; the asked side accepts or declines."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tandem_events.domain.registrations import Registration
+from tandem_events.domain.requests import MeetingRequest, RequestIn, RequestStatus
+from tandem_events.repository import registrations as registrations_repository
+from tandem_events.repository import requests as repository
+from tandem_events.repository.revision import request_repair
+from tandem_events.service.common import may_act_for, now
+from tandem_events.service.events import get_event, require_active
+from tandem_events.service.registrations import get_registration
+from tandem_shared.auth import Principal
+from tandem_shared.errors import Conflict, Forbidden, Invalid, NotFound
+
+ACCEPTED = "a request was accepted"  # why the schedule is repaired
+
+
+async def _participant(
+    session: AsyncSession, event_id: uuid.UUID, registration_id: uuid.UUID, field: str
+) -> Registration:
+    registration = await registrations_repository.get_registration(
+        session, event_id, registration_id
+    )
+    if registration is None:
+        raise Invalid(field, "no such registration at this event")
+    if not registration.holds_place:
+        raise Invalid(field, f"the registration is {registration.status}")
+    return registration
+
+
+async def create_request(
+    session: AsyncSession, principal: Principal, event_id: uuid.UUID, body: RequestIn
+) -> MeetingRequest:
+    """A asks B for a meeting; the organiser or A's hub may ask on A's behalf."""
+    event = await get_event(session, event_id)
+    require_active(event)
+    asking = await _participant(session, event_id, body.from_registration, "from_registration")
+    await _participant(session, event_id, body.to_registration, "to_registration")
+    if not may_act_for(principal, event, asking):
+        raise Forbidden("only the organising hub or the asking participant's hub may ask")
+    pair = {body.from_registration, body.to_registration}
+    for existing in await repository.event_requests(session, event_id):
+        if existing.status != RequestStatus.DECLINED and existing.pair == pair:
+            raise Conflict("these two participants already have an open meeting request")
+    moment = now()
+    return await repository.insert_request(
+        session,
+        {
+            "id": uuid.uuid4(),
+            "event_id": event_id,
+            "from_registration": body.from_registration,
+            "to_registration": body.to_registration,
+            "message": body.message,
+            "status": RequestStatus.PENDING,
+            "reason": None,
+            "created_at": moment,
+            "updated_at": moment,
+        },
+    )
+
+
+async def _request(
+    session: AsyncSession, event_id: uuid.UUID, request_id: uuid.UUID
+) -> MeetingRequest:
+    request = await repository.get_request(session, event_id, request_id)
+    if request is None:
+        raise NotFound("meeting request not found")
+    return request
+
+
+async def answer_request(
+    session: AsyncSession,
+    principal: Principal,
+    event_id: uuid.UUID,
+    request_id: uuid.UUID,
+    *,
+    accept: bool,
+    reason: str | None = None,
+) -> MeetingRequest:
+    """B (its hub, or the organiser) accepts or declines; repeating the same answer is a
+    no-op, changing it is a conflict. An acceptance marks an existing schedule for repair
+    (done after the commit, see `service.schedule.repair_pending_schedules`)."""
+    event = await get_event(session, event_id, lock=True)
+    request = await _request(session, event_id, request_id)
+    asked = await get_registration(session, event_id, request.to_registration)
+    if not may_act_for(principal, event, asked):
+        raise Forbidden("only the organising hub or the asked participant's hub may answer")
+    wanted = RequestStatus.ACCEPTED if accept else RequestStatus.DECLINED
+    if request.status == wanted:
+        return request
+    if request.status != RequestStatus.PENDING:
+        raise Conflict(f"the request is already {request.status}")
+    answered = await repository.answer_request(session, request, wanted, reason, now=now())
+    if accept:
+        await request_repair(session, event_id, ACCEPTED)
+    return answered
+
+
+async def list_requests(
+    session: AsyncSession, principal: Principal, event_id: uuid.UUID
+) -> list[MeetingRequest]:
+    """Every hub sees who asked whom and the answers; the message and the reason (written
+    by people, possibly personal) only the organiser and the two participants' hubs."""
+    event = await get_event(session, event_id)
+    found = await registrations_repository.event_registrations(session, event_id)
+    hubs = {registration.id: registration.hub for registration in found}
+    organiser = principal.may_write_hub(event.hub)
+    return [
+        request
+        if organiser or any(principal.may_write_hub(hubs[side]) for side in request.pair)
+        else replace(request, message=None, reason=None)
+        for request in await repository.event_requests(session, event_id)
+    ]
