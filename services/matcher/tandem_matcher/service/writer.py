@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import replace
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -50,57 +51,44 @@ class MatchWriter:
         hubs = {profile.id: profile.hub, result.candidate.id: result.candidate.hub}
         a, b = sorted(hubs)
         oriented = in_pair_order(profile, result)
-        version = 1 if current is None else current.version + 1
-        data = MatchData(
+        explanation = MatchExplanation(
+            summary=oriented.summary,
+            a_needs_b_offers=_text_pair(oriented.a_needs_b_offers),
+            b_needs_a_offers=_text_pair(oriented.b_needs_a_offers),
+        )
+        row = MatchRow(
             pair_id=pair_id(a, b),
             profile_a=uuid.UUID(a),
             profile_b=uuid.UUID(b),
             hub_a=hubs[a],
             hub_b=hubs[b],
-            version=version,
+            version=1 if current is None else current.version + 1,
             score=result.score,
             components=oriented.components,
-            explanation=MatchExplanation(
-                summary=oriented.summary,
-                a_needs_b_offers=_text_pair(oriented.a_needs_b_offers),
-                b_needs_a_offers=_text_pair(oriented.b_needs_a_offers),
-            ),
-            event_id=uuid.UUID(result.event_id) if result.event_id else None,
-        )
-        row = MatchRow(
-            pair_id=data.pair_id,
-            profile_a=data.profile_a,
-            profile_b=data.profile_b,
-            hub_a=data.hub_a,
-            hub_b=data.hub_b,
-            version=version,
-            score=data.score,
-            components=data.components,
-            explanation=data.explanation.model_dump(mode="json"),
+            explanation=explanation.model_dump(mode="json"),
             status=MatchStatus.SUGGESTED,
-            event_id=data.event_id,
+            event_id=uuid.UUID(result.event_id) if result.event_id else None,
             updated_at=now(),
+        )
+        data = MatchData(
+            **_pair_fields(row),
+            score=row.score,
+            components=row.components,
+            explanation=explanation,
+            event_id=row.event_id,
         )
         fresh = current is None or current.status == MatchStatus.WITHDRAWN
         kind = MatchSuggested if fresh else MatchUpdated
-        self._add(row, kind(source=self.source, subject=data.pair_id, hub=data.hub_a, data=data))
+        self._add(row, kind(source=self.source, subject=row.pair_id, hub=row.hub_a, data=data))
 
     def withdraw(
         self, match: MatchRow, *, reason: str, status: MatchStatus = MatchStatus.WITHDRAWN
     ) -> None:
         """Take the pair out of the suggestions (`status` withdrawn or declined)."""
         row = replace(match, status=status, version=match.version + 1, updated_at=now())
-        data = MatchWithdrawnData(
-            pair_id=match.pair_id,
-            profile_a=match.profile_a,
-            profile_b=match.profile_b,
-            hub_a=match.hub_a,
-            hub_b=match.hub_b,
-            version=row.version,
-            reason=reason,
-        )
+        data = MatchWithdrawnData(**_pair_fields(row), reason=reason)
         self._add(
-            row, MatchWithdrawn(source=self.source, subject=data.pair_id, hub=data.hub_a, data=data)
+            row, MatchWithdrawn(source=self.source, subject=row.pair_id, hub=row.hub_a, data=data)
         )
 
     def _add(self, row: MatchRow, message: Envelope) -> None:
@@ -119,6 +107,18 @@ class MatchWriter:
         for pair in pairs:
             await PUBLISHER.publish_tombstone(session, MATCHES, key=pair)
         self.rows, self.messages = {}, []
+
+
+def _pair_fields(row: MatchRow) -> dict[str, Any]:
+    """What every match message says of its pair: who, which hubs, which version."""
+    return {
+        "pair_id": row.pair_id,
+        "profile_a": row.profile_a,
+        "profile_b": row.profile_b,
+        "hub_a": row.hub_a,
+        "hub_b": row.hub_b,
+        "version": row.version,
+    }
 
 
 def _text_pair(match: tuple[str, str, float] | None) -> TextPair | None:
