@@ -17,7 +17,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tandem_matcher import repository, service
@@ -26,7 +25,6 @@ from tandem_matcher.domain.scoring import ProfileVectors
 from tandem_matcher.encoder import Encoder
 from tandem_matcher.index import texts_of
 from tandem_matcher.repository import ProfileRow
-from tandem_matcher.tables import matches
 from tandem_shared.db import transaction
 
 ENCODE_CHUNK = 512
@@ -51,11 +49,6 @@ def encode_texts(
     return len(texts)
 
 
-async def _changed_since(session: AsyncSession, since: datetime) -> int:
-    query = select(func.count()).select_from(matches).where(matches.c.updated_at >= since)
-    return int((await session.execute(query)).scalar_one())
-
-
 async def rescore_all(
     sessionmaker: async_sessionmaker[AsyncSession],
     ctx: service.MatcherContext,
@@ -76,7 +69,7 @@ async def rescore_all(
         await _write_block(sessionmaker, ctx, block)
         progress(len(block))
     async with transaction(sessionmaker) as session:
-        changed = await _changed_since(session, started)
+        changed = await repository.changed_since(session, started)
     return Summary(profiles=len(profiles), changed=changed)
 
 

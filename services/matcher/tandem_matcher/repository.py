@@ -233,6 +233,12 @@ async def upsert_matches(session: AsyncSession, rows: Sequence[MatchRow]) -> Non
     await session.execute(statement, [row.columns() for row in rows])
 
 
+async def changed_since(session: AsyncSession, since: datetime) -> int:
+    """How many matches were written at or after `since`."""
+    query = select(func.count()).select_from(matches).where(matches.c.updated_at >= since)
+    return int((await session.execute(query)).scalar_one())
+
+
 async def set_status(
     session: AsyncSession, pair_id: str, status: MatchStatus, *, at: datetime | None
 ) -> None:
