@@ -183,7 +183,7 @@ async def matcher_stage(
             threshold=settings.threshold,
             top_k=settings.top_k,
             material_change=settings.material_change,
-            source="/bench",
+            hub="bench",
             weights=settings.weights.weights(),
         )
         encode, score = Stage(), Stage()

@@ -67,7 +67,7 @@ def measure(size: int) -> None:
         index.put(update)
         index.score(update).top(10, min_score=0.0)
         rescore.append(time.perf_counter() - began)
-    offers, _, _ = index._offers.live()
+    offers, _, _ = index.offers.live()
     query = unit_vectors(rng, 1)[0]
     bare = []
     for _ in range(REPEATS):

@@ -19,6 +19,7 @@ from tandem_matcher.encoder import CachedEncoder, build_encoder
 from tandem_matcher.index import ProfileIndex
 from tandem_matcher.settings import MatcherSettings
 from tandem_matcher.tables import bus
+from tandem_shared.bus import publisher
 from tandem_shared.bus.consumer import claim_in_inbox
 from tandem_shared.contracts import (
     Envelope,
@@ -59,7 +60,7 @@ def context(encoder: CachedEncoder) -> service.MatcherContext:
         threshold=settings.threshold,
         top_k=settings.top_k,
         material_change=settings.material_change,
-        source="/test",
+        hub="test",
         weights=settings.weights.weights(),
         learning_rate=settings.learning_rate,
     )
@@ -139,7 +140,7 @@ async def test_a_rolled_back_handler_changes_nothing_in_memory_and_the_retry_mat
         raise RuntimeError("outbox unavailable")
 
     with monkeypatch.context() as patch:
-        patch.setattr(service, "enqueue_many", outbox_down)
+        patch.setattr(publisher, "enqueue_many", outbox_down)
         with pytest.raises(RuntimeError, match="outbox unavailable"):
             await handle(sessions, ctx, service.on_profile_upserted, atelier)
     assert snapshot(ctx, ids) == before

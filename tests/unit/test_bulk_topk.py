@@ -18,9 +18,8 @@ import pytest
 from numpy.typing import NDArray
 
 from tandem_matcher.domain.bulk import blocks, top_k
+from tandem_matcher.domain.pairs import Relation
 from tandem_matcher.domain.scoring import (
-    DECLINED,
-    PARTNERS,
     WEIGHTED,
     EventState,
     ProfileVectors,
@@ -83,7 +82,7 @@ def populated(rng: np.random.Generator, profiles: list[ProfileVectors]) -> Vecto
                 index.register(str(event), profile.id)
     for _ in range(40):
         a, b = rng.choice(len(profiles), 2, replace=False)
-        relation = DECLINED if rng.random() < 0.5 else PARTNERS
+        relation = Relation.DECLINED if rng.random() < 0.5 else Relation.PARTNERS
         index.set_relation(profiles[a].id, profiles[b].id, relation)
     for profile in profiles[::3]:
         index.set_kth_best(profile.id, float(rng.uniform(0.3, 0.7)))

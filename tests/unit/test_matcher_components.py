@@ -9,9 +9,8 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
+from tandem_matcher.domain.pairs import Relation
 from tandem_matcher.domain.scoring import (
-    DECLINED,
-    PARTNERS,
     EventState,
     ProfileVectors,
     VectorIndex,
@@ -181,7 +180,7 @@ def test_only_an_upcoming_event_that_is_not_cancelled_counts() -> None:
 def test_erased_profile_leaves_events_and_relations() -> None:
     index = index_of(profile("me"), profile("gone"))
     index.register("ev", "gone")
-    index.set_relation("me", "gone", DECLINED)
+    index.set_relation("me", "gone", Relation.DECLINED)
     index.remove("gone")
     assert index.participants("ev") == frozenset()
     assert index.relation("me", "gone") is None
@@ -225,8 +224,8 @@ def test_unknown_websites_are_not_the_same_organisation() -> None:
     assert results[0].components["same_organisation"] == 0.0
 
 
-@pytest.mark.parametrize("relation", [DECLINED, PARTNERS])
-def test_declined_and_partners_are_never_suggested_anew(relation: str) -> None:
+@pytest.mark.parametrize("relation", [Relation.DECLINED, Relation.PARTNERS])
+def test_declined_and_partners_are_never_suggested_anew(relation: Relation) -> None:
     me, them = profile("me", languages=["en"]), profile("them", languages=["en"])
     index = index_of(me, them)
     index.set_relation("them", "me", relation)

@@ -19,6 +19,7 @@ from tandem_matcher.domain.scoring import (
     Weights,
     explain,
     harmonic,
+    in_pair_order,
     may_match,
     score_candidates,
 )
@@ -315,6 +316,21 @@ def test_explain_without_text_pairs() -> None:
     assert result.best_a_need is None
     assert result.best_b_need is None
     assert explain("Alpha", "Beta", result) == "structural fit only"
+
+
+def test_a_pair_reads_the_same_whichever_side_was_scored() -> None:
+    """A match shows its pair in pair order (A the smaller id), so scoring A against B
+    and B against A give the same components, texts and summary."""
+    target = _explained_candidates()[1]
+    from_a = by_id(score_candidates(EXPLAINED_ME, [target]))["target"]
+    from_b = by_id(score_candidates(target, [EXPLAINED_ME]))["me"]
+    assert EXPLAINED_ME.id < target.id
+    oriented = in_pair_order(EXPLAINED_ME, from_a)
+    assert oriented == in_pair_order(target, from_b)
+    assert oriented.a_needs_b_offers is not None
+    assert oriented.a_needs_b_offers[:2] == ("A needs e1", "B offers ~e1")
+    assert oriented.components["a_needs_b_offers"] == oriented.a_needs_b_offers[2]
+    assert oriented.summary.startswith("ME needs “A needs e1” ↔ TARGET offers")
 
 
 # ------------------------------------------------------------------------------ empty sides

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Path, Query, status
+from fastapi import APIRouter, Path, Query, status
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from tandem_matcher import service
@@ -101,19 +101,13 @@ async def profile_matches(
     session: DbSession,
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
 ) -> dict[str, Any]:
-    try:
-        found = await service.matches_for(session, principal, profile_id, limit)
-    except service.NotFound as error:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from error
+    found = await service.matches_for(session, principal, profile_id, limit)
     return {"profile_id": profile_id, "matches": found}
 
 
 @router.get("/matches/{pair_id}", response_model=MatchDetail, tags=["matches"], responses=NOT_FOUND)
 async def get_match(pair_id: PairId, principal: CurrentPrincipal, session: DbSession) -> Any:
-    try:
-        return await service.match_for(session, principal, pair_id)
-    except service.NotFound as error:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from error
+    return await service.visible_match(session, principal, pair_id)
 
 
 @router.post(
@@ -131,14 +125,9 @@ async def give_feedback(
     runtime: RuntimeDep,
 ) -> Any:
     ctx: service.MatcherContext = runtime.state["matcher"]
-    try:
-        return await service.record_feedback(
-            session, ctx, principal, pair_id, body.outcome, body.reason
-        )
-    except service.NotFound as error:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from error
-    except service.Forbidden as error:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, str(error)) from error
+    return await service.record_feedback(
+        session, ctx, principal, pair_id, body.outcome, body.reason
+    )
 
 
 @router.get(
@@ -148,7 +137,4 @@ async def give_feedback(
     responses={403: {"description": "network admins only"}},
 )
 async def weights(principal: CurrentPrincipal, runtime: RuntimeDep) -> Any:
-    try:
-        return service.weights_view(runtime.state["matcher"], principal)
-    except service.Forbidden as error:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, str(error)) from error
+    return service.weights_view(runtime.state["matcher"], principal)

@@ -29,7 +29,7 @@ def build_context(settings: MatcherSettings) -> service.MatcherContext:
         threshold=settings.threshold,
         top_k=settings.top_k,
         material_change=settings.material_change,
-        source=f"/tandem/matcher/{settings.hub}",
+        hub=settings.hub,
         weights=settings.weights.weights(),
         learning_rate=settings.learning_rate,
     )

@@ -16,9 +16,7 @@ import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tandem_matcher import repository, service
@@ -26,7 +24,7 @@ from tandem_matcher.domain.bulk import blocks
 from tandem_matcher.domain.scoring import ProfileVectors
 from tandem_matcher.encoder import Encoder
 from tandem_matcher.index import texts_of
-from tandem_matcher.tables import matches
+from tandem_matcher.repository import ProfileRow
 from tandem_shared.db import transaction
 
 ENCODE_CHUNK = 512
@@ -39,23 +37,16 @@ class Summary:
 
 
 def encode_texts(
-    rows: Sequence[dict[str, Any]], encoder: Encoder, encode_chunk: int = ENCODE_CHUNK
+    rows: Sequence[ProfileRow], encoder: Encoder, encode_chunk: int = ENCODE_CHUNK
 ) -> int:
     """Encode every distinct text of the rows in large batches, so the (cached) encoder
     then serves each profile from its cache: far faster than a call per profile."""
     texts = list(
-        dict.fromkeys(
-            t for row in rows for t in (*texts_of(row["needs"]), *texts_of(row["offers"]))
-        )
+        dict.fromkeys(t for row in rows for t in (*texts_of(row.needs), *texts_of(row.offers)))
     )
     for start in range(0, len(texts), encode_chunk):
         encoder.encode(texts[start : start + encode_chunk])
     return len(texts)
-
-
-async def _changed_since(session: AsyncSession, since: datetime) -> int:
-    query = select(func.count()).select_from(matches).where(matches.c.updated_at >= since)
-    return int((await session.execute(query)).scalar_one())
 
 
 async def rescore_all(
@@ -68,17 +59,17 @@ async def rescore_all(
     """Recompute and write every profile's top-k; `progress(n)` after each block of n."""
     started = datetime.now(UTC)
     async with transaction(sessionmaker) as session:  # read, then encode outside it
-        rows = [dict(row) for row in await repository.all_profiles(session)]
+        rows = await repository.all_profiles(session)
     await asyncio.to_thread(encode_texts, rows, ctx.index.encoder)
     async with transaction(sessionmaker) as session:
         await service.load_index(session, ctx.index)
         await service.load_standing(session, ctx)
-    profiles = [p for row in rows if (p := ctx.index.get(str(row["id"]))) is not None]
+    profiles = [p for row in rows if (p := ctx.index.get(str(row.id))) is not None]
     for block in blocks(profiles, batch):
         await _write_block(sessionmaker, ctx, block)
         progress(len(block))
     async with transaction(sessionmaker) as session:
-        changed = await _changed_since(session, started)
+        changed = await repository.changed_since(session, started)
     return Summary(profiles=len(profiles), changed=changed)
 
 
