@@ -408,6 +408,7 @@ async def test_webhook_targets_on_private_addresses_are_refused(
             response = await client.put("/v1/webhooks", json=wanted, headers=admin)
             assert response.status_code == 422, (url, response.text)
             assert response.json()["detail"][0]["loc"] == ["body", "url"]
+            assert response.json()["detail"][0]["type"] == "unsafe_target"
         assert (await client.get("/v1/webhooks", headers=admin)).json()["url"] is None
 
 
