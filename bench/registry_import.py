@@ -51,7 +51,7 @@ async def timed_import(url: str, hub: str, rows: list[ImportRow]) -> tuple[float
     for start in range(0, len(rows), service.IMPORT_BATCH):
         async with transaction(sessions) as session:
             batch = rows[start : start + service.IMPORT_BATCH]
-            counts.add(await service.import_profiles(session, principal, batch, source="/bench"))
+            counts.add(await service.import_profiles(session, principal, batch))
     elapsed = time.perf_counter() - started
     await engine.dispose()
     return (

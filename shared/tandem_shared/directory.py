@@ -6,6 +6,8 @@ version-checked upsert, so the projection is written once."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Uuid, delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -56,17 +58,30 @@ async def forget_profile(session: AsyncSession, table: Table, erased: ProfileEra
     await session.execute(delete(table).where(table.c.id == erased.id))
 
 
-def directory_subscription(table: Table) -> Subscription:
-    """Keep `table` current from tandem.profiles.v1 (the same in every service that has one)."""
+def directory_subscription(
+    table: Table,
+    *,
+    after_upsert: Callable[[AsyncSession, ProfileUpserted], Awaitable[None]] | None = None,
+    after_erase: Callable[[AsyncSession, ProfileErased], Awaitable[None]] | None = None,
+    batch_size: int = 1,
+) -> Subscription:
+    """Keep `table` current from tandem.profiles.v1 (the same in every service that has
+    one), then run the service's own follow-ups in the same transaction: what it keeps
+    about a profile beyond the directory, or the personal data it must erase with it."""
 
     async def upserted(session: AsyncSession, message: ProfileUpserted) -> None:
         await project_profile(session, table, message.data)
+        if after_upsert is not None:
+            await after_upsert(session, message)
 
     async def erased(session: AsyncSession, message: ProfileErased) -> None:
         await forget_profile(session, table, message.data)
+        if after_erase is not None:
+            await after_erase(session, message)
 
     return Subscription(
         name="profile-directory",
         topics=(PROFILES.name,),
         handlers={ProfileUpserted: upserted, ProfileErased: erased},
+        batch_size=batch_size,
     )

@@ -22,11 +22,13 @@ from icalendar import Calendar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tandem_notifier import service
 from tandem_notifier.app import create_app
-from tandem_notifier.delivery import DeliveryWorker, build_digests
+from tandem_notifier.delivery import DeliveryWorker
 from tandem_notifier.domain.signing import verify
 from tandem_notifier.live import FeedSignal, delivery_signal
+from tandem_notifier.service.digests import build_digests
+from tandem_notifier.service.fanout import Signals
+from tandem_notifier.service.matches import on_matches
 from tandem_notifier.settings import NotifierSettings
 from tandem_notifier.tables import directory
 from tandem_shared.auth import Role
@@ -406,6 +408,7 @@ async def test_webhook_targets_on_private_addresses_are_refused(
             response = await client.put("/v1/webhooks", json=wanted, headers=admin)
             assert response.status_code == 422, (url, response.text)
             assert response.json()["detail"][0]["loc"] == ["body", "url"]
+            assert response.json()["detail"][0]["type"] == "unsafe_target"
         assert (await client.get("/v1/webhooks", headers=admin)).json()["url"] is None
 
 
@@ -549,9 +552,9 @@ async def test_the_daily_cap_counts_the_alerts_of_one_batch(notifier: Notifier) 
         "capped@demo.example", daily_cap=2, subscriptions=[{"scope": "hub", "hub": "demo"}]
     )
     matches = [a_match() for _ in range(3)]
-    signals = service.Signals(feed=FeedSignal(), deliveries=FeedSignal())
+    signals = Signals(feed=FeedSignal(), deliveries=FeedSignal())
     async with _sessions(notifier) as sessionmaker, transaction(sessionmaker) as session:
-        await service.on_matches(session, matches, signals)
+        await on_matches(session, matches, signals)
     rows = await notifier.deliveries(channel="email")
     statuses = sorted(r["status"] for r in rows if r["recipient"] == "capped@demo.example")
     assert len(statuses) == 3
@@ -565,15 +568,15 @@ async def test_concurrent_consumers_cannot_both_take_the_last_slot_of_a_cap(
         "capped@demo.example", daily_cap=1, subscriptions=[{"scope": "hub", "hub": "demo"}]
     )
     first, second = a_match(), a_match()
-    signals = service.Signals(feed=FeedSignal(), deliveries=FeedSignal())
+    signals = Signals(feed=FeedSignal(), deliveries=FeedSignal())
 
     async def handle(sessionmaker: Any, message: MatchSuggested) -> None:
         async with transaction(sessionmaker) as session:
-            await service.on_matches(session, [message], signals)
+            await on_matches(session, [message], signals)
 
     async with _sessions(notifier) as sessionmaker:
         async with transaction(sessionmaker) as session:
-            await service.on_matches(session, [first], signals)
+            await on_matches(session, [first], signals)
             racing = asyncio.create_task(handle(sessionmaker, second))
             await asyncio.sleep(0.5)
             # It waits for the recipient's lock, which the open transaction holds.

@@ -11,8 +11,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tandem_notifier.delivery import build_digests
 from tandem_notifier.mail import unsubscribe_url
+from tandem_notifier.service.digests import build_digests
 from tandem_shared.contracts import MATCHES, MEETINGS
 from tandem_shared.db import transaction
 from tests.integration.test_notifier_delivery import (

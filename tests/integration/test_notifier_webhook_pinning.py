@@ -12,11 +12,12 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
+from tandem_notifier.domain.policy import Channel, Status
+from tandem_notifier.repository.deliveries import Delivery, Webhook
 from tandem_notifier.settings import NotifierSettings
 from tandem_notifier.webhooks import UnsafeTarget, check_target, post, resolve_target, send_pinned
 from tests.integration.notifier_channels import webhook_receiver
@@ -45,19 +46,32 @@ class Resolver:
         return self.answers
 
 
-def webhook(url: str) -> dict[str, Any]:
-    return {"url": url, "secret": SECRET, "enabled": True}
+def webhook(url: str) -> Webhook:
+    return Webhook(hub="demo", url=url, secret=SECRET, enabled=True, updated_at=datetime.now(UTC))
 
 
-def delivery() -> dict[str, Any]:
-    return {
-        "id": uuid.uuid4(),
-        "kind": "match.suggested",
-        "hub": "demo",
-        "source_message_id": str(uuid.uuid4()),
-        "created_at": datetime.now(UTC),
-        "payload": {"match": {}},
-    }
+def delivery() -> Delivery:
+    now = datetime.now(UTC)
+    return Delivery(
+        id=uuid.uuid4(),
+        source_message_id=str(uuid.uuid4()),
+        hub="demo",
+        recipient="*",
+        channel=Channel.WEBHOOK,
+        kind="match.suggested",
+        subject="pair",
+        transactional=False,
+        address=None,
+        language="en",
+        payload={"match": {}},
+        status=Status.PENDING,
+        attempts=1,
+        next_attempt_at=now,
+        last_error=None,
+        digest_id=None,
+        created_at=now,
+        sent_at=None,
+    )
 
 
 async def test_a_send_connects_to_the_checked_address_and_names_the_host() -> None:

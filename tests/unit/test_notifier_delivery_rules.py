@@ -30,7 +30,7 @@ from tandem_notifier.domain.recipients import (
     sector_covers,
 )
 from tandem_notifier.domain.signing import headers, signature, verify
-from tandem_notifier.service import _known_zone
+from tandem_notifier.service.fanout import known_zone
 from tandem_shared.bus.consumer import PoisonMessage
 
 pytestmark = pytest.mark.unit
@@ -207,7 +207,7 @@ def test_held_events_are_listed_soonest_first() -> None:
 
 
 def test_a_meeting_in_an_unknown_time_zone_is_poison() -> None:
-    _known_zone("Europe/Ljubljana")
+    known_zone("Europe/Ljubljana")
     for zone in ("Mars/Olympus_Mons", "../etc/passwd", ""):
         with pytest.raises(PoisonMessage, match="time zone"):
-            _known_zone(zone)
+            known_zone(zone)

@@ -9,15 +9,17 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, status
+from fastapi import APIRouter, Depends, Header, Query, status
 from fastapi.responses import HTMLResponse
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import AwareDatetime, BaseModel, Field
 
-from tandem_notifier import pages, recipients, service, streams, webhooks
+from tandem_notifier import pages, service, streams
+from tandem_notifier.domain.policy import Channel, Status
 from tandem_notifier.domain.preferences import Preferences, Subscriptions
 from tandem_notifier.domain.stream import FeedCursor
 from tandem_notifier.live import feed_signal
+from tandem_notifier.repository.deliveries import Webhook
 from tandem_shared.auth import CurrentPrincipal
 from tandem_shared.runtime import DbSession, RuntimeDep
 
@@ -53,7 +55,9 @@ async def notifications(
 ) -> dict[str, Any]:
     """The caller's hub feed, newest first. The feed is shared by the hub's staff; read
     marks are each staff member's own."""
-    return await service.feed(session, principal, unread_only=unread, page=page, per_page=per_page)
+    return await service.feed.feed_page(
+        session, principal, unread_only=unread, page=page, per_page=per_page
+    )
 
 
 async def _live_feed(
@@ -70,10 +74,7 @@ async def _live_feed(
         principal.hub,
         principal.subject,
     )
-    try:
-        return feed, await streams.open_cursor(feed, last_event_id)
-    except streams.InvalidResume as error:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(error)) from error
+    return feed, await streams.open_cursor(feed, last_event_id)
 
 
 @router.get(
@@ -86,8 +87,8 @@ async def stream(
     live: Annotated[tuple[streams.LiveFeed, FeedCursor], Depends(_live_feed)],
 ) -> AsyncIterator[ServerSentEvent]:
     """The hub's new feed notifications, live; each event's id is the notification id."""
-    async for row in streams.follow(*live):
-        note = NotificationOut.model_validate(dict(row))
+    async for entry in streams.follow(*live):
+        note = NotificationOut.model_validate(entry, from_attributes=True)
         yield ServerSentEvent(id=str(note.id), event="notification", data=note, retry=1000)
 
 
@@ -101,8 +102,7 @@ async def mark_read(
     notification_id: uuid.UUID, principal: CurrentPrincipal, session: DbSession
 ) -> None:
     """Mark the notification read for the caller only (again: keeps the first time)."""
-    if not await service.mark_read(session, principal, notification_id):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "notification not found")
+    await service.feed.mark_read(session, principal, notification_id)
 
 
 class MarkedOut(BaseModel):
@@ -119,12 +119,12 @@ async def mark_all_read(
     ] = None,
 ) -> MarkedOut:
     """Mark every notification of the caller's hub feed read for the caller."""
-    return MarkedOut(marked=await service.mark_all_read(session, principal, before=before))
+    return MarkedOut(marked=await service.feed.mark_all_read(session, principal, before=before))
 
 
 @router.get("/subscriptions", response_model=Subscriptions, tags=["preferences"])
 async def get_subscriptions(principal: CurrentPrincipal, session: DbSession) -> Subscriptions:
-    return await recipients.subscriptions(session, principal)
+    return await service.preferences.current_subscriptions(session, principal)
 
 
 @router.put(
@@ -140,17 +140,12 @@ async def put_subscriptions(
     wanted: Subscriptions, principal: CurrentPrincipal, session: DbSession
 ) -> Subscriptions:
     """Replace all of the caller's subscriptions with `items`."""
-    try:
-        return await recipients.replace_subscriptions(session, principal, wanted)
-    except recipients.Refused as error:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, str(error)) from error
-    except recipients.Invalid as error:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from error
+    return await service.preferences.replace_subscriptions(session, principal, wanted)
 
 
 @router.get("/preferences", response_model=Preferences, tags=["preferences"])
 async def get_preferences(principal: CurrentPrincipal, session: DbSession) -> Preferences:
-    return await recipients.preferences(session, principal)
+    return await service.preferences.current_preferences(session, principal)
 
 
 @router.put("/preferences", response_model=Preferences, tags=["preferences"])
@@ -159,10 +154,7 @@ async def put_preferences(
 ) -> Preferences:
     """Replace the caller's preferences (fields left out take their defaults). The email
     channel goes to `email`, else to the token's subject when that is an address."""
-    try:
-        return await recipients.replace_preferences(session, principal, wanted)
-    except recipients.Invalid as error:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from error
+    return await service.preferences.replace_preferences(session, principal, wanted)
 
 
 UnsubscribeToken = Annotated[
@@ -197,8 +189,8 @@ async def unsubscribe_page(
     """The page an email's unsubscribe link opens: it asks, and its button POSTs. A GET
     changes nothing, because link scanners and previews fetch every URL in a mail."""
     try:
-        found = await recipients.email_status(session, secret, token)
-    except recipients.BadLink:
+        found = await service.unsubscribe.email_status(session, secret, token)
+    except service.unsubscribe.BadLink:
         return HTMLResponse(pages.bad_link(), status.HTTP_400_BAD_REQUEST)
     return HTMLResponse(pages.unsubscribe_confirm(found, token))
 
@@ -216,8 +208,8 @@ async def unsubscribe(
     here (the body is not needed: the token says who and what). Removes `email` from the
     link owner's channels and suppresses their queued alerts; repeating it changes nothing."""
     try:
-        done = await recipients.unsubscribe(session, secret, token)
-    except recipients.BadLink:
+        done = await service.unsubscribe.unsubscribe(session, secret, token)
+    except service.unsubscribe.BadLink:
         return HTMLResponse(pages.bad_link(), status.HTTP_400_BAD_REQUEST)
     return HTMLResponse(pages.unsubscribe_done(done))
 
@@ -267,12 +259,14 @@ async def deliveries(
     per_page: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> dict[str, Any]:
     """The delivery log, newest first: every email and webhook with its status."""
-    try:
-        return await service.deliveries(
-            session, principal, status=status_, channel=channel, page=page, per_page=per_page
-        )
-    except service.Forbidden as error:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, str(error)) from error
+    return await service.admin.delivery_log(
+        session,
+        principal,
+        status=None if status_ is None else Status(status_),
+        channel=None if channel is None else Channel(channel),
+        page=page,
+        per_page=per_page,
+    )
 
 
 class WebhookIn(BaseModel):
@@ -288,11 +282,11 @@ class WebhookOut(BaseModel):
     updated_at: datetime | None
 
 
-def _webhook_out(row: Any) -> WebhookOut:
-    if row is None:
+def _webhook_out(webhook: Webhook | None) -> WebhookOut:
+    if webhook is None:
         return WebhookOut(url=None, enabled=False, secret_set=False, updated_at=None)
     return WebhookOut(
-        url=row["url"], enabled=row["enabled"], secret_set=True, updated_at=row["updated_at"]
+        url=webhook.url, enabled=webhook.enabled, secret_set=True, updated_at=webhook.updated_at
     )
 
 
@@ -303,10 +297,7 @@ def _webhook_out(row: Any) -> WebhookOut:
     responses={403: {"description": "only a hub_admin"}},
 )
 async def get_webhook(principal: CurrentPrincipal, session: DbSession) -> WebhookOut:
-    try:
-        return _webhook_out(await service.webhook(session, principal))
-    except service.Forbidden as error:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, str(error)) from error
+    return _webhook_out(await service.admin.webhook(session, principal))
 
 
 @router.put(
@@ -323,18 +314,12 @@ async def put_webhook(
 ) -> WebhookOut:
     """Set the hub's webhook. Deliveries are POSTed as JSON, signed with
     `X-Tandem-Signature: sha256=<HMAC-SHA256 of "<X-Tandem-Timestamp>.<body>">`."""
-    try:
-        row = await service.put_webhook(
-            session,
-            principal,
-            url=wanted.url,
-            secret=wanted.secret,
-            enabled=wanted.enabled,
-            settings=runtime.settings,
-        )
-    except service.Forbidden as error:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, str(error)) from error
-    except webhooks.UnsafeTarget as error:
-        detail = [{"loc": ["body", "url"], "msg": str(error), "type": "unsafe_target"}]
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from error
-    return _webhook_out(row)
+    saved = await service.admin.put_webhook(
+        session,
+        principal,
+        url=wanted.url,
+        secret=wanted.secret,
+        enabled=wanted.enabled,
+        settings=runtime.settings,
+    )
+    return _webhook_out(saved)

@@ -14,7 +14,6 @@ from tandem_shared.contracts import (
     EVENTS,
     MATCHES,
     MEETINGS,
-    PROFILES,
     EventCancelled,
     EventScheduled,
     EventUpdated,
@@ -23,10 +22,8 @@ from tandem_shared.contracts import (
     MatchWithdrawn,
     MeetingCancelled,
     MeetingScheduled,
-    ProfileErased,
-    ProfileUpserted,
 )
-from tandem_shared.directory import forget_profile, project_profile
+from tandem_shared.directory import directory_subscription
 from tandem_shared.runtime import Runtime
 
 # Each profile update brings ~15 match messages (suggested, updated, withdrawn). A poll's
@@ -39,51 +36,38 @@ from tandem_shared.runtime import Runtime
 BATCH = 100
 
 
-def _profiles() -> Subscription:
-    """The shared directory projection plus the subsectors sector subscriptions need."""
-
-    async def upserted(session: AsyncSession, message: ProfileUpserted) -> None:
-        await project_profile(session, directory, message.data)
-        await service.on_profile_upserted(session, message)
-
-    async def erased(session: AsyncSession, message: ProfileErased) -> None:
-        await forget_profile(session, directory, message.data)
-        await service.on_profile_erased(session, message)
-
-    return Subscription(
-        name="profile-directory",
-        topics=(PROFILES.name,),
-        handlers={ProfileUpserted: upserted, ProfileErased: erased},
-        batch_size=BATCH,
-    )
-
-
 def subscriptions(runtime: Runtime) -> Sequence[Subscription]:
-    signals = service.Signals(feed=feed_signal(runtime), deliveries=delivery_signal(runtime))
+    signals = service.fanout.Signals(feed=feed_signal(runtime), deliveries=delivery_signal(runtime))
 
     async def on_matches(
         session: AsyncSession, messages: Sequence[MatchSuggested | MatchUpdated]
     ) -> None:
-        await service.on_matches(session, messages, signals)
+        await service.matches.on_matches(session, messages, signals)
 
     async def on_withdrawals(session: AsyncSession, messages: Sequence[MatchWithdrawn]) -> None:
-        await service.on_withdrawals(session, messages, signals)
+        await service.matches.on_withdrawals(session, messages, signals)
 
     matches, withdrawals = Batched(on_matches), Batched(on_withdrawals)
 
     async def on_meeting(
         session: AsyncSession, message: MeetingScheduled | MeetingCancelled
     ) -> None:
-        await service.on_meeting(session, message, signals)
+        await service.meetings.on_meeting(session, message, signals)
 
     async def on_event(session: AsyncSession, message: EventScheduled | EventUpdated) -> None:
-        await service.on_event(session, message, signals)
+        await service.events.on_event(session, message, signals)
 
     async def on_event_cancelled(session: AsyncSession, message: EventCancelled) -> None:
-        await service.on_event_cancelled(session, message, signals)
+        await service.events.on_event_cancelled(session, message, signals)
 
     return [
-        _profiles(),
+        # The shared directory projection plus the subsectors sector subscriptions need.
+        directory_subscription(
+            directory,
+            after_upsert=service.profiles.on_upserted,
+            after_erase=service.profiles.on_erased,
+            batch_size=BATCH,
+        ),
         Subscription(
             name="matches",
             topics=(MATCHES.name,),

@@ -12,19 +12,18 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from itertools import groupby
+from email.message import EmailMessage
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tandem_notifier import mail, repository, webhooks
-from tandem_notifier.domain.digest import digest_payload, group_by_profile, held_events
-from tandem_notifier.domain.policy import Status, after_failure, digest_date, quiet_until
-from tandem_notifier.domain.preferences import Preferences, email_address, preferences_of
+from tandem_notifier.domain.policy import Channel, Status, after_failure
 from tandem_notifier.live import FeedSignal
+from tandem_notifier.repository.deliveries import Delivery
+from tandem_notifier.service.digests import build_digests
 from tandem_notifier.settings import NotifierSettings
 from tandem_shared.db import transaction
 from tandem_shared.logging import get_logger
@@ -60,18 +59,18 @@ class DeliveryWorker:
         now = now or datetime.now(UTC)
         lease = now + timedelta(seconds=self.settings.delivery_lease_seconds)
         async with transaction(self.sessionmaker) as session:
-            claimed = await repository.claim_due(
+            claimed = await repository.deliveries.claim_due(
                 session, now, limit=self.settings.delivery_batch, lease_until=lease
             )
         if not claimed:
             return 0
-        outcomes = await asyncio.gather(*(self._attempt(row) for row in claimed))
+        outcomes = await asyncio.gather(*(self._attempt(delivery) for delivery in claimed))
         async with transaction(self.sessionmaker) as session:
             for outcome in outcomes:
                 await self._settle(session, outcome)
         return len(claimed)
 
-    async def _attempt(self, delivery: Mapping[Any, Any]) -> Outcome:
+    async def _attempt(self, delivery: Delivery) -> Outcome:
         try:
             await self._send(delivery)
             error: BaseException | None = None
@@ -81,35 +80,39 @@ class DeliveryWorker:
             error = failure
             log.warning(
                 "delivery.failed",
-                delivery=str(delivery["id"]),
-                channel=delivery["channel"],
-                attempt=delivery["attempts"],
+                delivery=str(delivery.id),
+                channel=delivery.channel,
+                attempt=delivery.attempts,
                 error=repr(failure),
             )
-        return Outcome(delivery["id"], delivery["attempts"], error)
+        return Outcome(delivery.id, delivery.attempts, error)
 
-    async def _send(self, delivery: Mapping[Any, Any]) -> None:
-        if delivery["channel"] == "email":
-            # Alerts and digests can be stopped in one click; meeting changes cannot.
-            unsubscribe = (
-                None
-                if delivery["transactional"]
-                else mail.unsubscribe_url(self.settings, delivery["hub"], delivery["recipient"])
-            )
-            message = mail.build_message(
-                self.settings,
-                delivery_id=str(delivery["id"]),
-                kind=delivery["kind"],
-                payload=delivery["payload"],
-                language=delivery["language"],
-                to=delivery["address"],
-                unsubscribe_url=unsubscribe,
-            )
-            await mail.send(self.settings, message)
+    async def _send(self, delivery: Delivery) -> None:
+        if delivery.channel is Channel.EMAIL:
+            await mail.send(self.settings, self._email(delivery))
             return
         async with transaction(self.sessionmaker) as session:
-            webhook = await repository.webhook_of(session, delivery["hub"])
+            webhook = await repository.deliveries.webhook_of(session, delivery.hub)
         await webhooks.post(webhook, delivery, self.settings)
+
+    def _email(self, delivery: Delivery) -> EmailMessage:
+        if delivery.address is None:
+            raise mail.PermanentEmailError("the email delivery has no address")
+        # Alerts and digests can be stopped in one click; meeting changes cannot.
+        unsubscribe = (
+            None
+            if delivery.transactional
+            else mail.unsubscribe_url(self.settings, delivery.hub, delivery.recipient)
+        )
+        return mail.build_message(
+            self.settings,
+            delivery_id=str(delivery.id),
+            kind=delivery.kind,
+            payload=delivery.payload,
+            language=delivery.language,
+            to=delivery.address,
+            unsubscribe_url=unsubscribe,
+        )
 
     async def _settle(self, session: AsyncSession, outcome: Outcome) -> None:
         now = datetime.now(UTC)
@@ -133,73 +136,7 @@ class DeliveryWorker:
                 "next_attempt_at": next_at,
                 "last_error": repr(outcome.error)[:2000],
             }
-        await repository.settle(session, outcome.delivery_id, outcome.attempts, values)
-
-
-# --------------------------------------------------------------------------- digests
-
-
-async def build_digests(
-    session: AsyncSession, now: datetime, settings: NotifierSettings
-) -> list[uuid.UUID]:
-    """Queue one digest email per recipient whose held-back alerts are due at `now` (from
-    `digest_hour` in their zone, once per local day); returns the digest deliveries."""
-    held = await repository.held_for_digest(session)
-    staff = sorted({(row["hub"], row["recipient"]) for row in held})
-    stored = await repository.preferences_for(session, staff)
-    built = []
-    for (hub, recipient), rows in groupby(held, key=lambda r: (r["hub"], r["recipient"])):
-        row = stored.get((hub, recipient))
-        preferences = preferences_of(row) if row is not None else Preferences()
-        digest_id = await _digest_for(
-            session, hub, recipient, preferences, list(rows), now, settings.digest_hour
-        )
-        if digest_id is not None:
-            built.append(digest_id)
-    return built
-
-
-async def _digest_for(
-    session: AsyncSession,
-    hub: str,
-    recipient: str,
-    preferences: Preferences,
-    rows: list[Mapping[Any, Any]],
-    now: datetime,
-    hour: int,
-) -> uuid.UUID | None:
-    day = digest_date(now, preferences, hour)
-    address = email_address(preferences, recipient) or rows[-1]["address"]
-    if day is None or address is None:
-        return None
-    entries = [(row["kind"], row["payload"]) for row in rows]
-    groups = group_by_profile(entries, hub)
-    digest_id = uuid.uuid4()
-    values = {
-        "id": digest_id,
-        # One digest per recipient and local day: the unique key makes a rerun a no-op.
-        "source_message_id": f"digest:{day.isoformat()}",
-        "hub": hub,
-        "recipient": recipient,
-        "channel": "email",
-        "kind": "digest",
-        "subject": day.isoformat(),
-        "transactional": False,
-        "address": address,
-        "language": preferences.language,
-        "payload": digest_payload(groups, held_events(entries), day.isoformat()),
-        "status": Status.PENDING.value,
-        "attempts": 0,
-        "next_attempt_at": quiet_until(now, preferences.quiet_hours) or now,
-        "last_error": None,
-        "digest_id": None,
-        "created_at": now,
-        "sent_at": None,
-    }
-    if not await repository.insert_delivery(session, values):
-        return None
-    await repository.attach_to_digest(session, [row["id"] for row in rows], digest_id)
-    return digest_id
+        await repository.deliveries.settle(session, outcome.delivery_id, outcome.attempts, values)
 
 
 @dataclass

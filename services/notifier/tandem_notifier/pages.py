@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 from tandem_notifier.domain.i18n import FALLBACK, strings
 from tandem_notifier.mail import environment
-from tandem_notifier.recipients import EmailStatus
+from tandem_notifier.service.unsubscribe import EmailStatus
 
 
 def _page(language: str, message: str, action: str | None = None) -> str:

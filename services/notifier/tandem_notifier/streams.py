@@ -12,18 +12,20 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tandem_notifier import repository
 from tandem_notifier.domain.stream import FeedCursor
 from tandem_notifier.live import FeedSignal
+from tandem_notifier.repository.feed import FeedEntry
 from tandem_notifier.settings import NotifierSettings
 from tandem_shared.db import transaction
+from tandem_shared.errors import TandemError
 
 
-class InvalidResume(ValueError):
-    """A Last-Event-ID that names no notification in the caller's feed."""
+class InvalidResume(TandemError):
+    """A Last-Event-ID that names no notification in the caller's feed (400: the header,
+    not the body, is wrong)."""
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,7 @@ async def open_cursor(feed: LiveFeed, last_event_id: str | None) -> FeedCursor:
     except ValueError as error:
         raise InvalidResume("Last-Event-ID must be a notification id (a UUID)") from error
     async with transaction(feed.sessionmaker) as session:
-        created_at = await repository.feed_entry_time(session, feed.hub, resume_id)
+        created_at = await repository.feed.entry_time(session, feed.hub, resume_id)
     if created_at is None:
         raise InvalidResume("Last-Event-ID names no notification in this hub's feed")
     cursor = FeedCursor(floor=created_at, grace=grace)
@@ -53,9 +55,9 @@ async def open_cursor(feed: LiveFeed, last_event_id: str | None) -> FeedCursor:
     return cursor
 
 
-async def _read(feed: LiveFeed, cursor: FeedCursor) -> list[RowMapping]:
+async def _read(feed: LiveFeed, cursor: FeedCursor) -> list[FeedEntry]:
     async with transaction(feed.sessionmaker) as session:
-        return await repository.feed_since(
+        return await repository.feed.entries_since(
             session,
             feed.hub,
             feed.reader,
@@ -65,8 +67,8 @@ async def _read(feed: LiveFeed, cursor: FeedCursor) -> list[RowMapping]:
         )
 
 
-async def follow(feed: LiveFeed, cursor: FeedCursor) -> AsyncIterator[RowMapping]:
-    """Yield new feed rows until `stream_max_seconds` passed."""
+async def follow(feed: LiveFeed, cursor: FeedCursor) -> AsyncIterator[FeedEntry]:
+    """Yield new feed entries until `stream_max_seconds` passed."""
     deadline = time.monotonic() + feed.settings.stream_max_seconds
     while (remaining := deadline - time.monotonic()) > 0:
         waiter = feed.signal.waiter()

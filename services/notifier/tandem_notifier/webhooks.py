@@ -17,14 +17,16 @@ import socket
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import cast
 from urllib.parse import urlsplit
 
 import httpx
 
 from tandem_notifier.domain.signing import headers
 from tandem_notifier.domain.targets import IPAddress, addresses_of, pin, refused_address
+from tandem_notifier.repository.deliveries import Delivery, Webhook
 from tandem_notifier.settings import NotifierSettings
+from tandem_shared.errors import Invalid
 
 # (host, port) -> the addresses it resolves to, as strings.
 Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
@@ -35,8 +37,17 @@ Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
 MAX_ADDRESSES = 3
 
 
-class UnsafeTarget(ValueError):
-    """A webhook URL the notifier refuses to call."""
+class UnsafeTarget(Invalid):
+    """A webhook URL the notifier refuses to call: 422 on `url` when a hub saves it, and a
+    permanent failure when a queued delivery meets it."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("url", reason)
+
+    def detail(self) -> object:
+        # Told apart from a malformed body: the URL parses, but is not one we call.
+        problems = cast(list[dict[str, object]], super().detail())
+        return [{**problem, "type": "unsafe_target"} for problem in problems]
 
 
 def check_url_shape(url: str, settings: NotifierSettings) -> tuple[str, int]:
@@ -129,14 +140,14 @@ async def send_pinned(
     return await _post_to(client, target.url, last, content, headers)
 
 
-def body_of(delivery: Mapping[Any, Any]) -> bytes:
+def body_of(delivery: Delivery) -> bytes:
     document = {
-        "id": str(delivery["id"]),
-        "type": delivery["kind"],
-        "hub": delivery["hub"],
-        "message_id": delivery["source_message_id"],
-        "created_at": delivery["created_at"].isoformat(),
-        "data": delivery["payload"],
+        "id": str(delivery.id),
+        "type": delivery.kind,
+        "hub": delivery.hub,
+        "message_id": delivery.source_message_id,
+        "created_at": delivery.created_at.isoformat(),
+        "data": delivery.payload,
     }
     return json.dumps(document, separators=(",", ":"), sort_keys=True).encode()
 
@@ -146,18 +157,18 @@ class WebhookGone(Exception):
 
 
 async def post(
-    webhook: Mapping[Any, Any] | None,
-    delivery: Mapping[Any, Any],
+    webhook: Webhook | None,
+    delivery: Delivery,
     settings: NotifierSettings,
     resolve: Resolver = system_resolver,
 ) -> None:
     """POST the signed delivery to an address checked just before; raises on refusal,
     transport errors and non-2xx."""
-    if webhook is None or not webhook["enabled"]:
+    if webhook is None or not webhook.enabled:
         raise WebhookGone("the hub's webhook is disabled or gone")
-    target = await resolve_target(webhook["url"], settings, resolve)
+    target = await resolve_target(webhook.url, settings, resolve)
     body = body_of(delivery)
-    signed = headers(webhook["secret"], int(time.time()), body, str(delivery["id"]))
+    signed = headers(webhook.secret, int(time.time()), body, str(delivery.id))
     # trust_env=False: through an environment proxy the proxy would resolve the host (and
     # an https tunnel would check the certificate against the address): no pin.
     async with httpx.AsyncClient(

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Annotated, Any
@@ -23,12 +21,6 @@ from tandem_shared.runtime import DbSession, RuntimeDep
 
 router = APIRouter(prefix="/v1")
 well_known = APIRouter(prefix="/.well-known")
-
-_STATUS = {
-    service.NotFound: status.HTTP_404_NOT_FOUND,
-    service.Forbidden: status.HTTP_403_FORBIDDEN,
-    service.Conflict: status.HTTP_409_CONFLICT,
-}
 _NOT_VISIBLE: dict[int | str, dict[str, Any]] = {
     404: {"description": "no such profile visible to the caller"}
 }
@@ -36,15 +28,6 @@ _NOT_OWN: dict[int | str, dict[str, Any]] = {
     403: {"description": "the profile belongs to another hub"},
     **_NOT_VISIBLE,
 }
-
-
-@contextmanager
-def _service_errors() -> Iterator[None]:
-    """Map the service's refusals to HTTP answers."""
-    try:
-        yield
-    except (service.NotFound, service.Forbidden, service.Conflict) as error:
-        raise HTTPException(_STATUS[type(error)], str(error)) from error
 
 
 class TokenOut(BaseModel):
@@ -132,11 +115,10 @@ async def jwks(runtime: RuntimeDep, response: Response) -> dict[str, Any]:
     responses={409: {"description": "external_id already used in this hub"}},
 )
 async def create_profile(
-    profile: ProfileIn, principal: CurrentPrincipal, session: DbSession, runtime: RuntimeDep
+    profile: ProfileIn, principal: CurrentPrincipal, session: DbSession
 ) -> dict[str, Any]:
-    with _service_errors():
-        row = await service.create_profile(session, principal, profile, source=_source(runtime))
-    return service.public_view(row, principal)
+    created = await service.create_profile(session, principal, profile)
+    return service.public_view(created, principal)
 
 
 _IMPORT_TYPES = {
@@ -159,11 +141,6 @@ class ImportReportOut(BaseModel):
     updated: int
     unchanged: int
     errors: list[RowErrorOut]
-
-
-def _unprocessable(field: str, reason: str) -> HTTPException:
-    detail = [{"loc": ["body", field], "msg": reason, "type": "value_error"}]
-    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail)
 
 
 async def _import_body(request: Request) -> tuple[bytes, str]:
@@ -205,20 +182,16 @@ async def _import_body(request: Request) -> tuple[bytes, str]:
     },
 )
 async def import_profiles(
-    request: Request, principal: CurrentPrincipal, session: DbSession, runtime: RuntimeDep
+    request: Request, principal: CurrentPrincipal, session: DbSession
 ) -> dict[str, Any]:
     """Create or update the caller's hub's profiles by `external_id` (required on every
     row): unknown -> created, changed -> updated (next version, one message), identical ->
     unchanged. Bad rows are reported as `{row, field, reason}`; the good rows go in."""
     body, fmt = await _import_body(request)
-    try:
-        parsed = imports.parse_import(body, fmt)
-    except imports.ImportFormatError as error:
-        raise _unprocessable(error.field, error.reason) from error
-    with _service_errors():
-        counts = await service.import_profiles(
-            session, principal, [profile for _, profile in parsed.rows], source=_source(runtime)
-        )
+    parsed = imports.parse_import(body, fmt)
+    counts = await service.import_profiles(
+        session, principal, [profile for _, profile in parsed.rows]
+    )
     return {**asdict(counts), "errors": imports.format_errors(parsed.errors)}
 
 
@@ -252,9 +225,8 @@ async def export_profiles(principal: CurrentPrincipal, session: DbSession) -> Re
 async def read_profile(
     profile_id: uuid.UUID, principal: CurrentPrincipal, session: DbSession
 ) -> dict[str, Any]:
-    with _service_errors():
-        row = await service.read_profile(session, principal, profile_id)
-    return service.public_view(row, principal)
+    found = await service.read_profile(session, principal, profile_id)
+    return service.public_view(found, principal)
 
 
 @router.patch(
@@ -268,15 +240,11 @@ async def update_profile(
     patch: ProfilePatch,
     principal: CurrentPrincipal,
     session: DbSession,
-    runtime: RuntimeDep,
 ) -> dict[str, Any]:
     """Change the fields sent (same rules as on creation); each real change gets the next
     version and one `profile.upserted`."""
-    with _service_errors():
-        row = await service.update_profile(
-            session, principal, profile_id, patch, source=_source(runtime)
-        )
-    return service.public_view(row, principal)
+    updated = await service.update_profile(session, principal, profile_id, patch)
+    return service.public_view(updated, principal)
 
 
 @router.delete(
@@ -286,13 +254,8 @@ async def update_profile(
     responses=_NOT_OWN,
 )
 async def erase_profile(
-    profile_id: uuid.UUID, principal: CurrentPrincipal, session: DbSession, runtime: RuntimeDep
+    profile_id: uuid.UUID, principal: CurrentPrincipal, session: DbSession
 ) -> None:
     """GDPR erasure: the profile and its personal data are removed, the erasure is logged
     (who, when) and `profile.erased` then a tombstone are published."""
-    with _service_errors():
-        await service.erase_profile(session, principal, profile_id, source=_source(runtime))
-
-
-def _source(runtime: RuntimeDep) -> str:
-    return f"/tandem/registry/{runtime.settings.hub}"
+    await service.erase_profile(session, principal, profile_id)

@@ -25,6 +25,7 @@ from tandem_registry.keep_eu import keep_eu_profiles, load_keep_eu
 from tandem_shared.auth import Principal, Role
 from tandem_shared.cli import service_cli
 from tandem_shared.db import create_engine, create_sessionmaker, transaction
+from tandem_shared.errors import Invalid, NotFound, TandemError
 
 app = service_cli(SPEC, default_port=8001, factory="tandem_registry.app:create_app")
 app.add_typer(keys_cli.app, name="keys")
@@ -62,11 +63,11 @@ def _refusals() -> Iterator[None]:
             field = ".".join(str(part) for part in problem["loc"])
             typer.echo(f"error: {field}: {problem['msg']}", err=True)
         raise typer.Exit(1) from error
-    except (service.NotFound, service.Conflict) as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(1) from error
-    except imports.ImportFormatError as error:
+    except Invalid as error:
         typer.echo(f"error: {error.field}: {error.reason}", err=True)
+        raise typer.Exit(1) from error
+    except TandemError as error:
+        typer.echo(f"error: {error}", err=True)
         raise typer.Exit(1) from error
     except (OSError, UnicodeDecodeError) as error:
         typer.echo(f"error: {error}", err=True)
@@ -154,21 +155,18 @@ async def _import_rows(hub: str, rows: Sequence[imports.ImportRow]) -> service.I
     rows already in are unchanged), with a progress bar."""
     settings = SPEC.settings_factory()
     principal = Principal(subject="cli:import", hub=hub, role=Role.HUB_ADMIN)
-    source = f"/tandem/registry/{settings.hub}"
     counts = service.ImportCounts()
     engine = create_engine(settings.database_url)
     try:
         sessions = create_sessionmaker(engine)
         async with transaction(sessions) as session:
             if await repository.get_hub(session, hub) is None:
-                raise service.NotFound(f"hub {hub!r} does not exist")
+                raise NotFound(f"hub {hub!r} does not exist")
         with tqdm(total=len(rows), unit="profile", desc=f"import into {hub}") as progress:
             for start in range(0, len(rows), service.IMPORT_BATCH):
                 batch = rows[start : start + service.IMPORT_BATCH]
                 async with transaction(sessions) as session:
-                    counts.add(
-                        await service.import_profiles(session, principal, batch, source=source)
-                    )
+                    counts.add(await service.import_profiles(session, principal, batch))
                 progress.update(len(batch))
     finally:
         await engine.dispose()
@@ -194,7 +192,7 @@ def import_profiles(
     """
     with _refusals():
         if not path.exists():
-            raise service.NotFound(f"{path} does not exist")
+            raise NotFound(f"{path} does not exist")
         parsed = _read_import(path, fmt)
         target = hub or SPEC.settings_factory().hub
         counts = asyncio.run(_import_rows(target, [profile for _, profile in parsed.rows]))

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Self
 
 from sqlalchemy import (
     ColumnElement,
+    Result,
     String,
     and_,
     bindparam,
@@ -21,20 +23,73 @@ from sqlalchemy import (
     true,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tandem_registry.domain.profiles import ProfileQuery
 from tandem_registry.tables import bus, consents, erasures, hubs, profiles, staff
-from tandem_shared.db import insert_ignoring_conflict
+from tandem_shared.contracts import OrgKind, Sharing
+from tandem_shared.db import dialect_name
 
 # Stable pagination: creation order, the id breaking ties.
 _ORDER = (profiles.c.created_at, profiles.c.id)
 
 
-async def get_hub(session: AsyncSession, hub_id: str) -> RowMapping | None:
-    return (await session.execute(select(hubs).where(hubs.c.id == hub_id))).mappings().first()
+@dataclass(frozen=True)
+class Hub:
+    id: str
+    name: str
+    country: str
+    region: str | None
+    languages: list[str]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class StoredProfile:
+    """A row of `profiles`: the public profile (`ProfileIn`'s fields, as JSON values)
+    plus what the registry adds."""
+
+    id: uuid.UUID
+    hub: str
+    version: int
+    name: str
+    kind: OrgKind
+    subsectors: list[str]
+    description: str
+    offers: list[dict[str, Any]]
+    needs: list[dict[str, Any]]
+    looking_for: list[str]
+    languages: list[str]
+    country: str
+    region: str | None
+    city: str | None
+    website: str | None
+    contact: dict[str, Any] | None
+    sharing: Sharing
+    external_id: str | None
+    text_languages: dict[str, Any] | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, row: Mapping[Any, Any]) -> Self:
+        return cls(**{**row, "kind": OrgKind(row["kind"]), "sharing": Sharing(row["sharing"])})
+
+    def columns(self) -> dict[str, Any]:
+        """Every column by name (for the pure functions that compare or render rows)."""
+        return dict(vars(self))
+
+
+def _profiles(rows: Result[Any]) -> list[StoredProfile]:
+    return [StoredProfile.of(row) for row in rows.mappings()]
+
+
+async def get_hub(session: AsyncSession, hub_id: str) -> Hub | None:
+    row = (await session.execute(select(hubs).where(hubs.c.id == hub_id))).mappings().first()
+    return None if row is None else Hub(**row)
 
 
 async def insert_hub(session: AsyncSession, **values: Any) -> None:
@@ -44,6 +99,12 @@ async def insert_hub(session: AsyncSession, **values: Any) -> None:
 async def staff_by_email(session: AsyncSession, email: str) -> RowMapping | None:
     query = select(staff).where(staff.c.email == email.lower())
     return (await session.execute(query)).mappings().first()
+
+
+async def staff_id(session: AsyncSession, email: str) -> uuid.UUID | None:
+    query = select(staff.c.id).where(staff.c.email == email.lower())
+    found: uuid.UUID | None = (await session.execute(query)).scalar_one_or_none()
+    return found
 
 
 async def insert_staff(session: AsyncSession, **values: Any) -> None:
@@ -56,54 +117,65 @@ async def set_password_hash(session: AsyncSession, staff_id: uuid.UUID, password
     )
 
 
-async def get_profile(session: AsyncSession, profile_id: uuid.UUID) -> RowMapping | None:
+async def get_profile(session: AsyncSession, profile_id: uuid.UUID) -> StoredProfile | None:
     query = select(profiles).where(profiles.c.id == profile_id)
-    return (await session.execute(query)).mappings().first()
+    row = (await session.execute(query)).mappings().first()
+    return None if row is None else StoredProfile.of(row)
 
 
-async def insert_profile(session: AsyncSession, values: dict[str, Any]) -> bool:
-    """Insert unless (hub, external_id) is taken; False when it is. ON CONFLICT rather than
+async def insert_profile(session: AsyncSession, values: dict[str, Any]) -> StoredProfile | None:
+    """Insert unless (hub, external_id) is taken; None when it is. ON CONFLICT rather than
     a prior SELECT: two concurrent inserts both pass a SELECT, and the loser would then fail
     with a unique violation that aborts the transaction."""
-    return await insert_ignoring_conflict(session, profiles, values)
+    dialect = postgresql if dialect_name(session) == "postgresql" else sqlite
+    statement = dialect.insert(profiles).on_conflict_do_nothing().returning(profiles)
+    row = (await session.execute(statement, values)).mappings().first()
+    return None if row is None else StoredProfile.of(row)
 
 
 async def update_profile(
     session: AsyncSession, profile_id: uuid.UUID, values: dict[str, Any], updated_at: datetime
-) -> bool:
-    """Apply `values` with the next version; False (nothing changed) when a new
-    external_id is taken — caught from the unique constraint inside a savepoint, so a
-    concurrent writer cannot turn the conflict into an aborted transaction."""
+) -> StoredProfile | None:
+    """Apply `values` with the next version and return the profile as stored; None
+    (nothing changed) when a new external_id is taken — caught from the unique constraint
+    inside a savepoint, so a concurrent writer cannot turn the conflict into an aborted
+    transaction."""
     statement = (
         update(profiles)
         .where(profiles.c.id == profile_id)
         .values(**values, version=profiles.c.version + 1, updated_at=updated_at)
+        .returning(profiles)
     )
     if "external_id" not in values:
-        await session.execute(statement)
-        return True
+        return StoredProfile.of((await session.execute(statement)).mappings().one())
     try:
         async with session.begin_nested():
-            await session.execute(statement)
+            row = (await session.execute(statement)).mappings().one()
     except IntegrityError:
-        return False
-    return True
+        return None
+    return StoredProfile.of(row)
 
 
-async def profile_by_external_id(
+async def profile_id_by_external_id(
     session: AsyncSession, hub: str, external_id: str
-) -> RowMapping | None:
-    query = select(profiles).where(profiles.c.hub == hub, profiles.c.external_id == external_id)
-    return (await session.execute(query)).mappings().first()
+) -> uuid.UUID | None:
+    query = select(profiles.c.id).where(
+        profiles.c.hub == hub, profiles.c.external_id == external_id
+    )
+    found: uuid.UUID | None = (await session.execute(query)).scalar_one_or_none()
+    return found
 
 
 async def profiles_by_external_ids(
     session: AsyncSession, hub: str, external_ids: Sequence[str]
-) -> dict[str, RowMapping]:
+) -> dict[str, StoredProfile]:
     query = select(profiles).where(
         profiles.c.hub == hub, profiles.c.external_id.in_(list(external_ids))
     )
-    return {row["external_id"]: row for row in (await session.execute(query)).mappings()}
+    return {
+        row["external_id"]: StoredProfile.of(row)
+        for row in (await session.execute(query)).mappings()
+    }
 
 
 async def insert_profiles(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
@@ -149,14 +221,14 @@ async def delete_outbox_messages(session: AsyncSession, *, topic: str, key: str)
     await session.execute(delete(outbox).where(outbox.c.topic == topic, outbox.c.key == key))
 
 
-async def hub_profiles(session: AsyncSession, hub: str) -> Sequence[RowMapping]:
+async def hub_profiles(session: AsyncSession, hub: str) -> list[StoredProfile]:
     query = select(profiles).where(profiles.c.hub == hub).order_by(*_ORDER)
-    return (await session.execute(query)).mappings().all()
+    return _profiles(await session.execute(query))
 
 
 async def list_profiles(
     session: AsyncSession, filters: ProfileQuery, *, visible_to: str | None
-) -> tuple[Sequence[RowMapping], int]:
+) -> tuple[list[StoredProfile], int]:
     """One page of the profiles matching `filters` that hub `visible_to` may see (its own
     and network-shared ones; None: all), and how many match in total."""
     condition = and_(_visibility(visible_to), *_filter_conditions(filters))
@@ -170,13 +242,13 @@ async def list_profiles(
         .offset((filters.page - 1) * filters.per_page)
         .limit(filters.per_page)
     )
-    return (await session.execute(query)).mappings().all(), total
+    return _profiles(await session.execute(query)), total
 
 
 def _visibility(hub: str | None) -> ColumnElement[bool]:
     if hub is None:
         return true()
-    return or_(profiles.c.hub == hub, profiles.c.sharing == "network")
+    return or_(profiles.c.hub == hub, profiles.c.sharing == Sharing.NETWORK.value)
 
 
 def _filter_conditions(filters: ProfileQuery) -> list[ColumnElement[bool]]:

@@ -12,7 +12,6 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,30 +22,22 @@ from tandem_registry.domain.export import profiles_csv
 from tandem_registry.domain.imports import ImportRow, profile_changes
 from tandem_registry.domain.profiles import ProfileIn, ProfilePatch, ProfileQuery
 from tandem_registry.languages import TEXT_FIELDS, text_languages, with_languages
+from tandem_registry.repository import StoredProfile
 from tandem_registry.tables import bus
 from tandem_shared.auth import Principal, Role
-from tandem_shared.bus.outbox import enqueue, enqueue_many, enqueue_tombstone
+from tandem_shared.bus.publisher import Publisher
 from tandem_shared.contracts import (
     PROFILES,
     ProfileData,
     ProfileErased,
     ProfileErasedData,
     ProfileUpserted,
+    Sharing,
 )
+from tandem_shared.errors import Conflict, Forbidden, NotFound
 
 _hasher = PasswordHasher()
-
-
-class NotFound(Exception):
-    pass
-
-
-class Conflict(Exception):
-    pass
-
-
-class Forbidden(Exception):
-    pass
+publisher = Publisher("registry", bus, owns=(PROFILES,))
 
 
 def _now() -> datetime:
@@ -132,20 +123,26 @@ def _profile_columns(profile: ProfileIn) -> dict[str, Any]:
     return profile.model_dump(mode="json")
 
 
-def _profile_message(row: Mapping[Any, Any], *, source: str) -> ProfileUpserted:
-    data = ProfileData.model_validate(with_languages(row))
-    return ProfileUpserted(source=source, subject=str(row["id"]), hub=row["hub"], data=data)
+def _upserted(profile: Mapping[str, Any]) -> ProfileUpserted:
+    """The `profile.upserted` message of a profile's columns."""
+    data = ProfileData.model_validate(with_languages(profile))
+    return publisher.message(ProfileUpserted, hub=data.hub, subject=str(data.id), data=data)
+
+
+async def _publish(session: AsyncSession, profile: StoredProfile) -> StoredProfile:
+    await publisher.publish(session, _upserted(profile.columns()), key=str(profile.id))
+    return profile
 
 
 async def _actor(session: AsyncSession, principal: Principal) -> str:
     """Who acts, for the audit tables: the staff account id, not its email (no personal
     data in the logs); the subject itself for callers without an account (the CLI)."""
-    account = await repository.staff_by_email(session, principal.subject)
-    return str(account["id"]) if account else principal.subject
+    account = await repository.staff_id(session, principal.subject)
+    return str(account) if account else principal.subject
 
 
 def _consent_rows(
-    actor: str, hub: str, changes: Sequence[tuple[Mapping[Any, Any] | None, Mapping[Any, Any]]]
+    actor: str, hub: str, changes: Sequence[tuple[Mapping[str, Any] | None, Mapping[str, Any]]]
 ) -> list[dict[str, Any]]:
     """Consent audit rows for (before, after) pairs of profiles (`after` holds the id)."""
     now = _now()
@@ -166,134 +163,111 @@ async def _check_external_id(
 ) -> None:
     if not external_id:
         return
-    existing = await repository.profile_by_external_id(session, hub, external_id)
-    if existing is not None and existing["id"] != own_id:
+    existing = await repository.profile_id_by_external_id(session, hub, external_id)
+    if existing is not None and existing != own_id:
         raise _taken(external_id)
 
 
 async def create_profile(
-    session: AsyncSession, principal: Principal, profile: ProfileIn, *, source: str
-) -> RowMapping:
+    session: AsyncSession, principal: Principal, profile: ProfileIn
+) -> StoredProfile:
     await _check_external_id(session, principal.hub, profile.external_id)
     now = _now()
-    profile_id = uuid.uuid4()
     columns = _profile_columns(profile)
-    inserted = await repository.insert_profile(
+    stored = await repository.insert_profile(
         session,
         {
             **columns,
             "text_languages": await asyncio.to_thread(text_languages, columns),
-            "id": profile_id,
+            "id": uuid.uuid4(),
             "hub": principal.hub,
             "version": 1,
             "created_at": now,
             "updated_at": now,
         },
     )
-    if not inserted:  # a concurrent request took the external_id after our check
+    if stored is None:  # a concurrent request took the external_id after our check
         raise _taken(profile.external_id)
-    consents = _consent_rows(
-        await _actor(session, principal), principal.hub, [(None, {**columns, "id": profile_id})]
+    actor = await _actor(session, principal)
+    await repository.insert_consents(
+        session, _consent_rows(actor, principal.hub, [(None, stored.columns())])
     )
-    await repository.insert_consents(session, consents)
-    return await _publish_current(session, profile_id, source=source)
-
-
-async def _publish_current(
-    session: AsyncSession, profile_id: uuid.UUID, *, source: str
-) -> RowMapping:
-    row = await repository.get_profile(session, profile_id)
-    assert row is not None
-    await enqueue(
-        session,
-        bus,
-        topic=PROFILES.name,
-        key=str(profile_id),
-        message=_profile_message(row, source=source),
-    )
-    return row
+    return await _publish(session, stored)
 
 
 async def read_profile(
     session: AsyncSession, principal: Principal, profile_id: uuid.UUID
-) -> RowMapping:
-    row = await repository.get_profile(session, profile_id)
-    visible = row is not None and (
-        principal.may_read_hub(row["hub"]) or row["sharing"] == "network"
-    )
-    if not visible:
+) -> StoredProfile:
+    profile = await repository.get_profile(session, profile_id)
+    if profile is None or not (
+        principal.may_read_hub(profile.hub) or profile.sharing is Sharing.NETWORK
+    ):
         raise NotFound("profile not found")
-    assert row is not None
-    return row
+    return profile
 
 
-def public_view(row: RowMapping, principal: Principal) -> dict[str, Any]:
+def public_view(profile: StoredProfile, principal: Principal) -> dict[str, Any]:
     """The profile as the caller may see it: contact details (personal data) only for its
     own hub; a network_admin reads other hubs' profiles but not their contacts."""
-    view = with_languages(row)
-    if row["hub"] != principal.hub:
+    view = with_languages(profile.columns())
+    if profile.hub != principal.hub:
         view["contact"] = None
     return view
 
 
 async def _writable_profile(
     session: AsyncSession, principal: Principal, profile_id: uuid.UUID
-) -> RowMapping:
+) -> StoredProfile:
     """The profile if the caller's hub owns it; 404 where the caller cannot even see it."""
-    row = await read_profile(session, principal, profile_id)
-    if not principal.may_write_hub(row["hub"]):
+    profile = await read_profile(session, principal, profile_id)
+    if not principal.may_write_hub(profile.hub):
         raise Forbidden("only the profile's own hub may change it")
-    return row
+    return profile
 
 
 async def update_profile(
-    session: AsyncSession,
-    principal: Principal,
-    profile_id: uuid.UUID,
-    patch: ProfilePatch,
-    *,
-    source: str,
-) -> RowMapping:
+    session: AsyncSession, principal: Principal, profile_id: uuid.UUID, patch: ProfilePatch
+) -> StoredProfile:
     """Apply the sent fields; a patch that changes nothing keeps the version and publishes
     nothing, every real change gets the next version and one `profile.upserted`."""
-    row = await _writable_profile(session, principal, profile_id)
-    changes = {name: value for name, value in patch.changes().items() if row[name] != value}
+    profile = await _writable_profile(session, principal, profile_id)
+    before = profile.columns()
+    changes = {name: value for name, value in patch.changes().items() if before[name] != value}
     if not changes:
-        return row
+        return profile
     if TEXT_FIELDS.intersection(changes):
-        merged = {**row, **changes}
+        merged = {**before, **changes}
         changes["text_languages"] = await asyncio.to_thread(text_languages, merged)
     if "external_id" in changes:
-        await _check_external_id(session, row["hub"], changes["external_id"], own_id=row["id"])
-    if not await repository.update_profile(session, profile_id, changes, _now()):
+        await _check_external_id(session, profile.hub, changes["external_id"], own_id=profile.id)
+    updated = await repository.update_profile(session, profile_id, changes, _now())
+    if updated is None:
         raise _taken(changes.get("external_id"))
-    consents = _consent_rows(
-        await _actor(session, principal), row["hub"], [(row, {**row, **changes})]
+    actor = await _actor(session, principal)
+    await repository.insert_consents(
+        session, _consent_rows(actor, profile.hub, [(before, updated.columns())])
     )
-    await repository.insert_consents(session, consents)
-    return await _publish_current(session, profile_id, source=source)
+    return await _publish(session, updated)
 
 
 async def list_profiles(
     session: AsyncSession, principal: Principal, filters: ProfileQuery
 ) -> dict[str, Any]:
     visible_to = None if principal.role is Role.NETWORK_ADMIN else principal.hub
-    rows, total = await repository.list_profiles(session, filters, visible_to=visible_to)
+    found, total = await repository.list_profiles(session, filters, visible_to=visible_to)
     return {
-        "items": [public_view(row, principal) for row in rows],
+        "items": [public_view(profile, principal) for profile in found],
         "total": total,
         "page": filters.page,
         "per_page": filters.per_page,
     }
 
 
-async def erase_profile(
-    session: AsyncSession, principal: Principal, profile_id: uuid.UUID, *, source: str
-) -> None:
+async def erase_profile(session: AsyncSession, principal: Principal, profile_id: uuid.UUID) -> None:
     """GDPR erasure: the row goes, earlier messages about it go from the outbox, the log
     records who (staff account id) and when, and the topic gets `profile.erased` then a
     tombstone."""
-    row = await _writable_profile(session, principal, profile_id)
+    profile = await _writable_profile(session, principal, profile_id)
     now = _now()
     key = str(profile_id)
     actor = await _actor(session, principal)
@@ -304,16 +278,16 @@ async def erase_profile(
         session,
         id=uuid.uuid4(),
         profile_id=profile_id,
-        hub=row["hub"],
+        hub=profile.hub,
         erased_by=actor,
         erased_at=now,
     )
     data = ProfileErasedData(
-        id=profile_id, hub=row["hub"], version=row["version"] + 1, erased_at=now
+        id=profile_id, hub=profile.hub, version=profile.version + 1, erased_at=now
     )
-    message = ProfileErased(source=source, subject=key, hub=row["hub"], data=data)
-    await enqueue(session, bus, topic=PROFILES.name, key=key, message=message)
-    await enqueue_tombstone(session, bus, topic=PROFILES.name, key=key)
+    erased = publisher.message(ProfileErased, hub=profile.hub, subject=key, data=data)
+    await publisher.publish(session, erased, key=key)
+    await publisher.publish_tombstone(session, PROFILES, key=key)
 
 
 # --------------------------------------------------------------------------- import
@@ -338,8 +312,6 @@ async def import_profiles(
     session: AsyncSession,
     principal: Principal,
     rows: Sequence[ImportRow],
-    *,
-    source: str,
 ) -> ImportCounts:
     """Create or update the caller's hub's profiles by external_id, in batches (one
     SELECT, one multi-row INSERT and one executemany UPDATE per batch). A profile
@@ -348,15 +320,13 @@ async def import_profiles(
     actor = await _actor(session, principal)
     for start in range(0, len(rows), IMPORT_BATCH):
         counts.add(
-            await _import_batch(
-                session, principal.hub, rows[start : start + IMPORT_BATCH], actor, source=source
-            )
+            await _import_batch(session, principal.hub, rows[start : start + IMPORT_BATCH], actor)
         )
     return counts
 
 
 async def _import_batch(
-    session: AsyncSession, hub: str, rows: Sequence[ImportRow], actor: str, *, source: str
+    session: AsyncSession, hub: str, rows: Sequence[ImportRow], actor: str
 ) -> ImportCounts:
     stored = await repository.profiles_by_external_ids(
         session, hub, [row.external_id for row in rows]
@@ -364,18 +334,20 @@ async def _import_batch(
     now = _now()
     new: list[dict[str, Any]] = []
     changed: list[dict[str, Any]] = []
-    written: list[tuple[dict[str, Any], RowMapping | None]] = []  # in row order, for messages
+    # (new columns, the profile's columns before), in row order, for the messages
+    written: list[tuple[dict[str, Any], dict[str, Any] | None]] = []
     for row in rows:
-        old = stored.get(row.external_id)
-        if old is not None and not profile_changes(dict(old), row):
+        found = stored.get(row.external_id)
+        old = None if found is None else found.columns()
+        if old is not None and not profile_changes(old, row):
             continue
         columns = _profile_columns(row)
-        if old is None:
+        if found is None:
             values = {**columns, "id": uuid.uuid4(), "hub": hub, "version": 1,
                       "created_at": now, "updated_at": now}  # fmt: skip
             new.append(values)
         else:
-            values = {**columns, "id": old["id"], "version": old["version"] + 1, "updated_at": now}
+            values = {**columns, "id": found.id, "version": found.version + 1, "updated_at": now}
             changed.append(values)
         written.append((values, old))
     detected = await asyncio.to_thread(lambda: [text_languages(values) for values, _ in written])
@@ -390,13 +362,13 @@ async def _import_batch(
     before_after = [(old, values) for values, old in written]
     await repository.insert_consents(session, _consent_rows(actor, hub, before_after))
     messages = [
-        (str(values["id"]), _profile_message({**(old or {}), **values}, source=source))
-        for values, old in written
+        (str(values["id"]), _upserted({**(old or {}), **values})) for values, old in written
     ]
-    await enqueue_many(session, bus, topic=PROFILES.name, messages=messages)
+    await publisher.publish_many(session, messages)
     return ImportCounts(created=len(new), updated=len(changed), unchanged=len(rows) - len(written))
 
 
 async def export_profiles(session: AsyncSession, principal: Principal) -> str:
     """The caller's own hub's profiles as CSV (contact included: they are its own)."""
-    return profiles_csv(await repository.hub_profiles(session, principal.hub))
+    found = await repository.hub_profiles(session, principal.hub)
+    return profiles_csv(profile.columns() for profile in found)

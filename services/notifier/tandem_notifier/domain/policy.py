@@ -16,7 +16,18 @@ from zoneinfo import ZoneInfo
 from tandem_notifier.domain.preferences import Preferences, QuietHours
 
 
+class Channel(StrEnum):
+    """Where a notification goes: the hub's feed, a staff member's email, the hub's webhook."""
+
+    FEED = "feed"
+    EMAIL = "email"
+    WEBHOOK = "webhook"
+
+
 class Status(StrEnum):
+    """A delivery's state: `digested` is held for the recipient's digest, `suppressed`
+    will never be sent (its news went moot, or the recipient unsubscribed)."""
+
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"

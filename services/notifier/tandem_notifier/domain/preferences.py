@@ -24,7 +24,8 @@ from pydantic import (
 
 from tandem_shared.contracts import OrgKind
 
-Channel = Literal["feed", "email"]
+# The channels a staff member chooses (webhooks are the hub's).
+PersonalChannel = Literal["feed", "email"]
 Language = Literal["en", "pl", "de", "sl"]
 Delivery = Literal["immediate", "daily_digest"]
 HubCode = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
@@ -120,7 +121,7 @@ class QuietHours(_Strict):
 
 
 class Preferences(_Strict):
-    channels: Annotated[list[Channel], Field(min_length=1)] = ["feed"]
+    channels: Annotated[list[PersonalChannel], Field(min_length=1)] = ["feed"]
     delivery: Delivery = "immediate"
     language: Language = "en"
     daily_cap: Annotated[int, Field(ge=1, le=1000)] | None = Field(
@@ -143,7 +144,7 @@ class Preferences(_Strict):
 
     @field_validator("channels")
     @classmethod
-    def _distinct(cls, channels: list[Channel]) -> list[Channel]:
+    def _distinct(cls, channels: list[PersonalChannel]) -> list[PersonalChannel]:
         if len(set(channels)) != len(channels):
             raise ValueError("each channel may appear only once")
         return channels
@@ -188,8 +189,8 @@ def email_address(preferences: Preferences, subject: str) -> str | None:
     return subject if re.fullmatch(EMAIL_PATTERN, subject) else None
 
 
-def without_channel(preferences: Preferences, channel: Channel) -> Preferences:
+def without_channel(preferences: Preferences, channel: PersonalChannel) -> Preferences:
     """The preferences with `channel` stopped. The feed stays when nothing else would: it
     is the hub's shared inbox, which every staff member has anyway."""
-    rest: list[Channel] = [c for c in preferences.channels if c != channel] or ["feed"]
+    rest: list[PersonalChannel] = [c for c in preferences.channels if c != channel] or ["feed"]
     return preferences.model_copy(update={"channels": rest})

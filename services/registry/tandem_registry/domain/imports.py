@@ -38,6 +38,7 @@ from typing import Any
 from pydantic import Field, ValidationError
 
 from tandem_registry.domain.profiles import ProfileIn
+from tandem_shared.errors import Invalid
 
 MAX_ROWS = 10_000
 FORMATS = ("json", "jsonl", "csv")
@@ -65,13 +66,8 @@ class RowError:
     reason: str
 
 
-class ImportFormatError(ValueError):
-    """The file as a whole cannot be read (not a per-row problem)."""
-
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(reason)
-        self.field = field
-        self.reason = reason
+class ImportFormatError(Invalid):
+    """The file as a whole cannot be read (not a per-row problem): 422 on `field`."""
 
 
 @dataclass(frozen=True)
