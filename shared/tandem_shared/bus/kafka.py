@@ -25,6 +25,7 @@ def create_producer(settings: ServiceSettings, *, client_id: str) -> AIOKafkaPro
         enable_idempotence=settings.kafka_idempotence,
         linger_ms=2,
         request_timeout_ms=15000,
+        max_request_size=settings.kafka_max_request_bytes,
     )
 
 

@@ -308,5 +308,6 @@ class OutboxRelay:
             )
 
 
-def decode_headers(headers: Sequence[tuple[str, bytes]] | None) -> dict[str, str]:
-    return {name: value.decode("utf-8", "replace") for name, value in headers or ()}
+def decode_headers(headers: Sequence[tuple[str, bytes | None]] | None) -> dict[str, str]:
+    """Kafka headers as text; a null header value (the protocol allows it) is ''."""
+    return {name: (value or b"").decode("utf-8", "replace") for name, value in headers or ()}
