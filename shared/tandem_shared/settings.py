@@ -53,6 +53,10 @@ class ServiceSettings(BaseSettings):
     consumer_backoff_seconds: float = Field(0.2, ge=0)
     consumer_max_backoff_seconds: float = Field(15.0, gt=0)
     outbox_poll_seconds: float = Field(1.0, gt=0)
+    # The largest request body any route accepts (413 above it).
+    max_request_bytes: int = Field(
+        1_048_576, ge=1024, validation_alias=_common("max_request_bytes")
+    )
 
     @property
     def json_logs(self) -> bool:

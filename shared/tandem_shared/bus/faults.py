@@ -76,6 +76,16 @@ _TRANSIENT = (
 )
 
 
+# The exception classes an outage can surface as (for handlers that must pick by class).
+OUTAGE_CLASSES: tuple[type[Exception], ...] = (
+    OSError,
+    sa_exc.SQLAlchemyError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    KafkaError,
+)
+
+
 def _chain(error: BaseException) -> Iterator[BaseException]:
     """The error, the driver error SQLAlchemy wrapped, and their causes and contexts."""
     seen: set[int] = set()
