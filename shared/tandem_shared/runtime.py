@@ -190,7 +190,7 @@ def _start_flow(spec: ServiceSpec, runtime: Runtime) -> None:
             sessionmaker=runtime.sessionmaker,
             tables=spec.tables,
             producer=runtime.producer,
-            heal=runtime.topics.heal,
+            topics=runtime.topics,
         )
         runtime.consumers.append(runner)
         runtime.tasks.append(

@@ -5,17 +5,22 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from fastapi import APIRouter
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from tandem_notifier.app import SPEC as NOTIFIER
 from tandem_notifier.tables import bus
+from tandem_notifier.tables import metadata as notifier_metadata
 from tandem_shared.bus.consumer import ConsumerRunner, Handler, Subscription
 from tandem_shared.contracts import PROFILES, OrgKind, ProfileData, ProfileUpserted
 from tandem_shared.db import create_engine
+from tandem_shared.runtime import ServiceSpec
 from tandem_shared.settings import ServiceSettings
 
 effects_metadata = MetaData()
@@ -101,4 +106,20 @@ def effect_runner(
         sessionmaker=sessionmaker,
         tables=bus,
         producer=producer,
+    )
+
+
+def effects_spec(settings: ServiceSettings, routers: Sequence[APIRouter] = ()) -> ServiceSpec:
+    """A service with the notifier's schema whose one consumer appends an effect row per
+    profile message (the tests' stand-in for a real service)."""
+    return ServiceSpec(
+        name="probe",
+        settings_factory=lambda: settings,
+        metadata=notifier_metadata,
+        tables=bus,
+        migrations=NOTIFIER.migrations,
+        routers=routers,
+        subscriptions=lambda _runtime: [
+            Subscription("effects", (PROFILES.name,), {ProfileUpserted: append_effect()})
+        ],
     )

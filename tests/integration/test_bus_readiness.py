@@ -14,17 +14,14 @@ from fastapi import APIRouter
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from tandem_notifier.app import SPEC as NOTIFIER
-from tandem_notifier.tables import bus, metadata
-from tandem_shared.bus.consumer import Subscription
-from tandem_shared.contracts import PROFILES, ProfileUpserted
-from tandem_shared.runtime import DbSession, ServiceSpec, create_service_app
+from tandem_shared.contracts import PROFILES
+from tandem_shared.runtime import DbSession, create_service_app
 from tandem_shared.settings import ServiceSettings
 from tandem_tools.pg import create_database, database_url, drop_database
 from tandem_tools.tcp_proxy import TcpProxy
 from tests.integration.bus_support import (
-    append_effect,
     effect_counts,
+    effects_spec,
     profile_message,
     reset_effects,
 )
@@ -38,20 +35,6 @@ router = APIRouter()
 @router.get("/v1/count")
 async def count(session: DbSession) -> dict[str, int]:
     return {"rows": (await session.execute(text("SELECT count(*) FROM inbox"))).scalar_one()}
-
-
-def _spec(settings: ServiceSettings) -> ServiceSpec:
-    return ServiceSpec(
-        name="probe",
-        settings_factory=lambda: settings,
-        metadata=metadata,
-        tables=bus,
-        migrations=NOTIFIER.migrations,
-        routers=[router],
-        subscriptions=lambda _runtime: [
-            Subscription("effects", (PROFILES.name,), {ProfileUpserted: append_effect()})
-        ],
-    )
 
 
 @pytest.fixture
@@ -93,7 +76,7 @@ async def test_start_up_waits_for_the_database_then_an_outage_is_reported_not_fa
     )
     await reset_effects(fresh_database)
     proxy.cut()  # the database is down when the service starts
-    app = create_service_app(_spec(settings), settings)
+    app = create_service_app(effects_spec(settings, [router]), settings)
     async with running(app) as client:
         assert (await client.get("/healthz")).status_code == 200
         status, body = await _readiness(client)

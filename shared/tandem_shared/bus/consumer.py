@@ -15,8 +15,8 @@ dead-lettered, in a copy that always fits the producer's limit (see `dead_letter
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import traceback
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,7 +36,7 @@ from tandem_shared import metrics
 from tandem_shared.bus import dead_letters
 from tandem_shared.bus.faults import Fault, PoisonMessage, backoff, classify
 from tandem_shared.bus.flow import ConsumerFlow
-from tandem_shared.bus.kafka import broker_reachable
+from tandem_shared.bus.kafka import TopicGuard, broker_reachable
 from tandem_shared.bus.outbox import decode_headers
 from tandem_shared.bus.subscription import (
     Batched,
@@ -51,6 +51,8 @@ from tandem_shared.logging import bind_trace_id, get_logger, new_trace_id
 from tandem_shared.settings import ServiceSettings
 
 log = get_logger(__name__)
+# aiokafka retries a commit to a topic the broker no longer has for ever.
+COMMIT_TIMEOUT = 15.0
 __all__ = [
     "Batched",
     "ConsumerRunner",
@@ -60,6 +62,10 @@ __all__ = [
     "Subscription",
     "claim_in_inbox",
 ]
+
+
+class _StartOver(Exception):
+    """Drop this consumer instance and start a new one."""
 
 
 class _JoinListener(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -108,7 +114,7 @@ class ConsumerRunner:
         sessionmaker: async_sessionmaker[AsyncSession],
         tables: BusTables,
         producer: AIOKafkaProducer,
-        heal: Callable[[], Awaitable[None]] | None = None,
+        topics: TopicGuard | None = None,
     ) -> None:
         self._service = service
         self._sub = subscription
@@ -117,7 +123,7 @@ class ConsumerRunner:
         self._tables = tables
         self._producer = producer
         # Recreates missing topics (a broker that lost them); the runtime passes it.
-        self._heal = heal
+        self._topics = topics
         self._consumer: AIOKafkaConsumer | None = None
         self._failures: dict[tuple[str, int, int], _Failures] = {}
         self._resume_at: dict[TopicPartition, float] = {}
@@ -148,10 +154,20 @@ class ConsumerRunner:
         )
 
     async def run(self) -> None:
+        """Consume forever. When the broker lost the topics (they had to be recreated) or
+        a commit hangs, start over with a new consumer: it rejoins the group and asks for
+        the committed offsets again, instead of fetching from positions the new topics
+        never had."""
+        while True:
+            try:
+                await self._consume()
+            except _StartOver as reason:
+                log.warning("consumer.starting_over", group=self.group_id, reason=str(reason))
+
+    async def _consume(self) -> None:
         self.flow.restart()
         self._resume_at.clear()
-        if self._heal is not None:
-            await self._heal()
+        generation = await self._heal() if self._topics is not None else 0
         self._consumer = self._new_consumer()
         self._consumer.subscribe(
             [self._settings.topic(name) for name in self._sub.topics], listener=_JoinListener(self)
@@ -159,6 +175,8 @@ class ConsumerRunner:
         await self._consumer.start()
         try:
             while True:
+                if self._topics is not None and self._topics.generation != generation:
+                    raise _StartOver("the broker lost its topics; they were recreated")
                 self._resume_due()
                 batch = await self._consumer.getmany(timeout_ms=500, max_records=200)
                 self.flow.polled()
@@ -166,7 +184,8 @@ class ConsumerRunner:
                     await self._process_partition(partition, records)
         finally:
             self.flow.joined = False
-            await self._consumer.stop()
+            with contextlib.suppress(Exception):
+                await self._consumer.stop()
 
     def forget(self, partition: TopicPartition) -> None:
         """A revoked partition: whoever gets it next starts from its committed offset."""
@@ -241,22 +260,33 @@ class ConsumerRunner:
 
     async def _commit(self, partition: TopicPartition, offset: int) -> None:
         """A failed commit is not fatal: the group rejoins by itself and the records come
-        again, as no-ops for the inbox. A lost topic or group is recreated first."""
+        again, as no-ops for the inbox. aiokafka retries a commit to a topic the broker
+        lost for ever: after COMMIT_TIMEOUT the topics are checked and the consumer starts
+        over."""
         assert self._consumer is not None
         try:
-            await self._consumer.commit({partition: offset})
-        except KafkaError as error:
-            self.flow.commit_failed(_format_exception(error))
+            async with asyncio.timeout(COMMIT_TIMEOUT):
+                await self._consumer.commit({partition: offset})
+        except (KafkaError, TimeoutError) as error:
+            self.flow.commit_failed(_format_exception(error) or "timed out")
             log.warning("consumer.commit_failed", group=self.group_id, error=repr(error))
-            if self._heal is not None and isinstance(error, UnknownTopicOrPartitionError):
+            if isinstance(error, TimeoutError | UnknownTopicOrPartitionError):
                 await self._heal_quietly()
+                raise _StartOver(f"offset commit failed: {error!r}") from error
             return
         self.flow.committed()
 
+    async def _heal(self) -> int:
+        """Recreate missing topics; the topic generation seen."""
+        assert self._topics is not None
+        await self._topics.heal()
+        return self._topics.generation
+
     async def _heal_quietly(self) -> None:
-        assert self._heal is not None
+        if self._topics is None:
+            return
         try:
-            await self._heal()
+            await self._topics.heal()
         except Exception as error:
             log.warning("consumer.heal_failed", group=self.group_id, error=repr(error))
 
@@ -494,8 +524,7 @@ class ConsumerRunner:
             await self.dead_letter(record, reason=reason, error=error)
         except Exception as failure:
             failures.total += 1
-            if self._heal is not None:
-                await self._heal_quietly()
+            await self._heal_quietly()
             why = f"dead-lettering failed: {_format_exception(failure)[:300]}"
             return Retry(self._backoff(failures), why, outage=True)
         self._settled(record, "dead_lettered")

@@ -102,6 +102,9 @@ class TopicGuard:
         self._lock = asyncio.Lock()
         self._checked_at = -1e9
         self.error: str | None = None
+        # Bumped when topics that existed had to be created again (the broker lost them):
+        # consumers then start over rather than fetch from positions the topics never had.
+        self.generation = 0
 
     async def heal(self) -> None:
         """Create the missing topics; a burst of callers shares one check."""
@@ -113,10 +116,12 @@ class TopicGuard:
             except Exception as error:
                 self.error = repr(error)[:300]
                 raise
+            if created and self._checked_at > 0:
+                self.generation += 1
             self._checked_at = time.monotonic()
             self.error = None
         if created:
-            log.warning("kafka.topics_recreated", topics=created)
+            log.warning("kafka.topics_created", topics=created, generation=self.generation)
 
     async def watch(self) -> None:
         while True:
