@@ -40,8 +40,3 @@ READY = Gauge(
     "1 when the check passes (what /readyz answers), 0 when not",
     ["service", "check"],
 )
-DLQ_PENDING = Gauge(
-    "tandem_dlq_pending",
-    "Distinct dead-lettered messages this service's consumers have not handled since",
-    ["service"],
-)
