@@ -10,6 +10,7 @@ from typing import Annotated, TypeVar
 
 import typer
 import uvicorn
+from aiokafka.errors import KafkaError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tandem_shared.bus import operator
@@ -51,7 +52,12 @@ async def _in_transaction(spec: ServiceSpec, work: Callable[[AsyncSession], Awai
 
 
 async def _listed(spec: ServiceSpec) -> list[operator.Listed]:
-    letters = await operator.read_dead_letters(spec.settings_factory(), spec.name)
+    settings = spec.settings_factory()
+    try:
+        letters = await operator.read_dead_letters(settings, spec.name)
+    except KafkaError as error:
+        typer.echo(f"error: the broker at {settings.kafka_bootstrap} failed: {error}", err=True)
+        raise typer.Exit(1) from error
     return await _in_transaction(
         spec, lambda session: operator.list_dead_letters(session, spec.tables, letters)
     )

@@ -54,8 +54,8 @@ async def read_dead_letters(settings: ServiceSettings, service: str) -> list[Dea
         enable_auto_commit=False,
         max_partition_fetch_bytes=settings.kafka_max_request_bytes,
     )
-    await consumer.start()
     try:
+        await consumer.start()
         records = await _read_to_end(consumer, topics)
     finally:
         await consumer.stop()
