@@ -118,7 +118,9 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def refused(request: Request, error: TandemError) -> JSONResponse:
         # The request's transaction (DbSession) has already rolled back: the error
         # passed through its dependency on the way here.
-        return JSONResponse({"detail": error.detail()}, status_code=error.status)
+        return JSONResponse(
+            {"detail": error.detail()}, status_code=error.status, headers=error.headers()
+        )
 
     async def dependency_failing(request: Request, error: Exception) -> JSONResponse:
         if classify(error) is not Fault.TRANSIENT:
