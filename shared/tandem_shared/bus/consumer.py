@@ -172,8 +172,10 @@ class ConsumerRunner:
         self._consumer.subscribe(
             [self._settings.topic(name) for name in self._sub.topics], listener=_JoinListener(self)
         )
-        await self._consumer.start()
         try:
+            # Inside the try: a consumer cancelled while it starts must be stopped too, or
+            # its heartbeat task lives on after the service stopped.
+            await self._consumer.start()
             while True:
                 if self._topics is not None and self._topics.generation != generation:
                     raise _StartOver("the broker lost its topics; they were recreated")
