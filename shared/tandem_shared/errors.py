@@ -21,6 +21,9 @@ class TandemError(Exception):
     def detail(self) -> object:
         return self.message
 
+    def headers(self) -> dict[str, str]:
+        return {}
+
 
 class NotFound(TandemError):
     """No such thing visible to the caller (also used where existence must not leak)."""
@@ -54,3 +57,16 @@ class Invalid(TandemError):
 
     def detail(self) -> object:
         return [{"loc": ["body", self.field], "msg": self.reason, "type": "value_error"}]
+
+
+class TooManyRequests(TandemError):
+    """Too many attempts: retry after `retry_after` seconds (429 with Retry-After)."""
+
+    status = HTTPStatus.TOO_MANY_REQUESTS
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}

@@ -30,3 +30,13 @@ OUTBOX_OLDEST_AGE = Gauge(
     "tandem_outbox_oldest_unsent_seconds", "Age of the oldest unsent outbox row", ["service"]
 )
 OUTBOX_PENDING = Gauge("tandem_outbox_pending", "Unsent outbox rows", ["service"])
+CONSUMER_HELD = Gauge(
+    "tandem_consumer_held_partitions",
+    "Partitions a consumer group holds back while the database or broker is failing",
+    ["service", "group"],
+)
+READY = Gauge(
+    "tandem_ready",
+    "1 when the check passes (what /readyz answers), 0 when not",
+    ["service", "check"],
+)

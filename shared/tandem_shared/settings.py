@@ -34,6 +34,11 @@ class ServiceSettings(BaseSettings):
     kafka_partitions: int = Field(3, ge=1, validation_alias=_common("kafka_partitions"))
     kafka_replication: int = Field(1, ge=1, validation_alias=_common("kafka_replication"))
     kafka_topic_prefix: str = Field("", validation_alias=_common("kafka_topic_prefix"))
+    # The producer's request limit (aiokafka's max_request_size), which also bounds the
+    # size of a dead-letter copy; keep it within the broker's message.max.bytes.
+    kafka_max_request_bytes: int = Field(
+        1_048_576, ge=65_536, validation_alias=_common("kafka_max_request_bytes")
+    )
 
     # Whose bearer tokens this service accepts, and for which hubs (a JSON list; see
     # tandem_shared.identity.issuers.TrustedIssuer and docs/identity.md).
@@ -43,9 +48,19 @@ class ServiceSettings(BaseSettings):
 
     database_url: str = "sqlite+aiosqlite:///.tandem/tandem.db"
     auto_migrate: bool = True
+    # A handler failure that is neither a refusal nor an outage is dead-lettered once it
+    # happened this many times while the database and broker answered.
     consumer_max_attempts: int = Field(5, ge=1)
+    # An outage-like failure (a timeout, a lost connection) that keeps happening while the
+    # database and broker answer is dead-lettered after this many tries.
+    consumer_max_transient_attempts: int = Field(20, ge=1)
     consumer_backoff_seconds: float = Field(0.2, ge=0)
+    consumer_max_backoff_seconds: float = Field(15.0, gt=0)
     outbox_poll_seconds: float = Field(1.0, gt=0)
+    # The largest request body any route accepts (413 above it).
+    max_request_bytes: int = Field(
+        1_048_576, ge=1024, validation_alias=_common("max_request_bytes")
+    )
 
     @property
     def json_logs(self) -> bool:

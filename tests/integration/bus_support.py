@@ -4,18 +4,26 @@ duplicate that slipped past the inbox would show up as a second row."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from fastapi import APIRouter
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from tandem_notifier.app import SPEC as NOTIFIER
 from tandem_notifier.tables import bus
+from tandem_notifier.tables import metadata as notifier_metadata
 from tandem_shared.bus.consumer import ConsumerRunner, Handler, Subscription
+from tandem_shared.bus.kafka import create_producer, ensure_topics
 from tandem_shared.contracts import PROFILES, OrgKind, ProfileData, ProfileUpserted
-from tandem_shared.db import create_engine
+from tandem_shared.db import create_engine, create_sessionmaker
+from tandem_shared.runtime import ServiceSpec
 from tandem_shared.settings import ServiceSettings
 
 effects_metadata = MetaData()
@@ -102,3 +110,61 @@ def effect_runner(
         tables=bus,
         producer=producer,
     )
+
+
+def effects_spec(settings: ServiceSettings, routers: Sequence[APIRouter] = ()) -> ServiceSpec:
+    """A service with the notifier's schema whose one consumer appends an effect row per
+    profile message (the tests' stand-in for a real service)."""
+    return ServiceSpec(
+        name="probe",
+        settings_factory=lambda: settings,
+        metadata=notifier_metadata,
+        tables=bus,
+        migrations=NOTIFIER.migrations,
+        routers=routers,
+        subscriptions=lambda _runtime: [
+            Subscription("effects", (PROFILES.name,), {ProfileUpserted: append_effect()})
+        ],
+    )
+
+
+@asynccontextmanager
+async def bus_parts(
+    url: str, kafka: Any, prefix: str, *, engine_url: str | None = None
+) -> AsyncIterator[dict[str, Any]]:
+    """What the bus tests use: settings with a topic prefix (topics created), an engine
+    (on `engine_url`, e.g. through a proxy, else `url`), a started producer; the effects
+    table empty."""
+    await reset_effects(url)
+    settings = bus_settings(kafka.bootstrap, kafka.idempotence, prefix)
+    await ensure_topics(settings)
+    engine = create_engine(engine_url or url)
+    producer = create_producer(settings, client_id="tests")
+    await producer.start()
+    try:
+        yield {
+            "url": url,
+            "settings": settings,
+            "engine": engine,
+            "producer": producer,
+            "sessionmaker": create_sessionmaker(engine),
+            "prefix": prefix,
+            "kafka": kafka,
+            "topic": settings.topic(PROFILES.name),
+            "bootstrap": kafka.bootstrap,
+        }
+    finally:
+        await producer.stop()
+        await engine.dispose()
+
+
+@asynccontextmanager
+async def running_consumer(runner: ConsumerRunner) -> AsyncIterator[ConsumerRunner]:
+    """`runner` consuming in a task for the block's duration."""
+    task = asyncio.create_task(runner.run())
+    try:
+        yield runner
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from tests.integration.bus_support import bus_parts
 from tests.integration.events_support import Events, events_service
 from tests.integration.notifier_channels import SmtpServer
 from tests.integration.registry_support import Registry, running_registry
@@ -37,3 +38,12 @@ async def notifier(
 ) -> AsyncIterator[Notifier]:
     async with delivering_notifier(clean_databases, kafka, topic_prefix, smtp) as running:
         yield running
+
+
+@pytest.fixture
+async def bus_env(
+    clean_databases: dict[str, str], kafka: Any, topic_prefix: str
+) -> AsyncIterator[dict[str, Any]]:
+    """The bus tests' parts on the notifier's database (see `bus_parts`)."""
+    async with bus_parts(clean_databases["notifier"], kafka, topic_prefix) as env:
+        yield env

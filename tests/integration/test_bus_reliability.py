@@ -18,17 +18,15 @@ from sqlalchemy import text
 from tandem_notifier.tables import bus
 from tandem_shared import metrics
 from tandem_shared.bus.consumer import Batched, PoisonMessage
-from tandem_shared.bus.kafka import create_producer, ensure_topics
 from tandem_shared.bus.outbox import OutboxRelay, enqueue
 from tandem_shared.contracts import ALL_TOPICS, PROFILES, dead_letter_topic
-from tandem_shared.db import create_engine, create_sessionmaker, transaction
+from tandem_shared.db import transaction
 from tests.integration.bus_support import (
     append_effect,
-    bus_settings,
     effect_counts,
     effect_runner,
     profile_message,
-    reset_effects,
+    running_consumer,
 )
 from tests.support import eventually, produce, read_topic
 
@@ -39,42 +37,13 @@ class RelayDied(Exception):
     """Stands for the relay process dying after publishing, before marking rows sent."""
 
 
-@pytest.fixture
-async def bus_env(
-    clean_databases: dict[str, str], kafka: Any, topic_prefix: str
-) -> AsyncIterator[dict[str, Any]]:
-    url = clean_databases["notifier"]
-    await reset_effects(url)
-    settings = bus_settings(kafka.bootstrap, kafka.idempotence, topic_prefix)
-    await ensure_topics(settings)
-    engine = create_engine(url)
-    producer = create_producer(settings, client_id="tests")
-    await producer.start()
-    yield {
-        "url": url,
-        "settings": settings,
-        "engine": engine,
-        "producer": producer,
-        "sessionmaker": create_sessionmaker(engine),
-        "prefix": topic_prefix,
-        "kafka": kafka,
-    }
-    await producer.stop()
-    await engine.dispose()
-
-
 @contextlib.asynccontextmanager
 async def consuming(env: dict[str, Any], handler: Any, batch_size: int = 1) -> AsyncIterator[Any]:
     runner = effect_runner(
         env["settings"], env["sessionmaker"], env["producer"], handler, batch_size
     )
-    task = asyncio.create_task(runner.run())
-    try:
+    async with running_consumer(runner):
         yield runner
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 def consumed(outcome: str, topic: str) -> float:

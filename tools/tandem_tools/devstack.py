@@ -5,7 +5,8 @@ registry signs its tokens with a key it generates once under `.tandem/keys/`. Se
 `TANDEM_POSTGRES_URL` (a server URL such as postgresql://postgres@127.0.0.1:5432) to give
 each service its own PostgreSQL database (`tandem_<service>`, created if missing), or set
 `TANDEM_<SERVICE>_DATABASE_URL` per service. Set `TANDEM_KAFKA_BOOTSTRAP` to use an
-external Kafka instead of the embedded broker. Ctrl-C stops everything.
+external Kafka instead of the embedded broker, which keeps its data in `.tandem/broker/`
+(TANDEM_DEV_BROKER_MEMORY=1: in memory). Ctrl-C stops everything.
 """
 
 from __future__ import annotations
@@ -18,7 +19,12 @@ import threading
 import time
 from pathlib import Path
 
-from tandem_shared.broker import EmbeddedBroker, start_broker
+from tandem_shared.broker import (
+    EmbeddedBroker,
+    PersistentBroker,
+    start_broker,
+    start_persistent_broker,
+)
 from tandem_tools import demo
 from tandem_tools.pg import create_database, database_url
 from tandem_tools.stack import (
@@ -50,10 +56,17 @@ def _database_env() -> dict[str, str]:
     return env
 
 
-def _broker_env() -> tuple[dict[str, str], EmbeddedBroker | None]:
+def _broker_env() -> tuple[dict[str, str], EmbeddedBroker | PersistentBroker | None]:
+    """The embedded broker, keeping its topics, messages and offsets in `.tandem/broker/`
+    (like the services' SQLite files) so that a restart finds them again;
+    TANDEM_DEV_BROKER_MEMORY=1 keeps them in memory instead."""
     if os.environ.get("TANDEM_KAFKA_BOOTSTRAP"):
         return {}, None
-    broker = start_broker(9092, log_path=STATE_DIR / "logs" / "broker.log")
+    broker: EmbeddedBroker | PersistentBroker
+    if os.environ.get("TANDEM_DEV_BROKER_MEMORY") == "1":
+        broker = start_broker(9092, log_path=STATE_DIR / "logs" / "broker.log")
+    else:
+        broker = start_persistent_broker(STATE_DIR / "broker", 9092, log_dir=STATE_DIR / "logs")
     # Tansu rejects the idempotent producer; the outbox and inbox keep delivery safe.
     return {"TANDEM_KAFKA_BOOTSTRAP": broker.bootstrap, "TANDEM_KAFKA_IDEMPOTENCE": "false"}, broker
 

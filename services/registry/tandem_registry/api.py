@@ -18,6 +18,7 @@ from tandem_shared.auth import CurrentPrincipal
 from tandem_shared.identity.keys import KeyRing
 from tandem_shared.identity.tokens import issue_token
 from tandem_shared.runtime import DbSession, RuntimeDep
+from tandem_shared.throttle import AttemptThrottle, login_keys, login_throttle
 
 router = APIRouter(prefix="/v1")
 well_known = APIRouter(prefix="/.well-known")
@@ -64,18 +65,29 @@ class ProfilePageOut(BaseModel):
     "/auth/token",
     response_model=TokenOut,
     tags=["auth"],
-    responses={401: {"description": "wrong email or password"}},
+    responses={
+        401: {"description": "wrong email or password"},
+        429: {"description": "too many failed attempts for the account or address"},
+    },
 )
 async def token(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()], session: DbSession, runtime: RuntimeDep
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    session: DbSession,
+    runtime: RuntimeDep,
+    request: Request,
 ) -> TokenOut:
+    throttle: AttemptThrottle = runtime.state.setdefault("login-throttle", login_throttle())
+    keys = login_keys(form.username, request.client.host if request.client else None)
+    throttle.check(keys)
     principal = await service.authenticate(session, form.username, form.password)
     if principal is None:
+        throttle.failed(keys)
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             "wrong email or password",
             headers={"WWW-Authenticate": "Bearer"},
         )
+    throttle.succeeded(keys)
     settings = runtime.settings
     ttl = settings.token_ttl_minutes * 60
     ring: KeyRing = runtime.state["key_ring"]

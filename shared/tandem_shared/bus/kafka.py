@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -25,6 +27,7 @@ def create_producer(settings: ServiceSettings, *, client_id: str) -> AIOKafkaPro
         enable_idempotence=settings.kafka_idempotence,
         linger_ms=2,
         request_timeout_ms=15000,
+        max_request_size=settings.kafka_max_request_bytes,
     )
 
 
@@ -73,7 +76,8 @@ async def ensure_topics(settings: ServiceSettings) -> None:
             await _create_missing_topics(settings)
 
 
-async def _create_missing_topics(settings: ServiceSettings) -> None:
+async def _create_missing_topics(settings: ServiceSettings) -> list[str]:
+    """Create the missing topics; the names of those created."""
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     try:
         await admin.start()
@@ -84,6 +88,49 @@ async def _create_missing_topics(settings: ServiceSettings) -> None:
             _raise_on_create_errors(response.topic_errors)
     finally:
         await admin.close()
+    return [request.name for request in missing]
+
+
+class TopicGuard:
+    """Keeps the topics in place. A broker that restarted without its data has none: the
+    guard creates the missing ones with their partitions and cleanup policy at start-up,
+    whenever a relay or consumer meets a lost topic, and every `every` seconds."""
+
+    def __init__(self, settings: ServiceSettings, *, every: float = 5.0) -> None:
+        self._settings = settings
+        self._every = every
+        self._lock = asyncio.Lock()
+        self._checked_at = -1e9
+        self.error: str | None = None
+        # Bumped when topics that existed had to be created again (the broker lost them):
+        # consumers then start over rather than fetch from positions the topics never had.
+        self.generation = 0
+
+    async def heal(self) -> None:
+        """Create the missing topics; a burst of callers shares one check."""
+        async with self._lock:
+            if time.monotonic() - self._checked_at < 1.0:
+                return
+            try:
+                created = await _create_missing_topics(self._settings)
+            except Exception as error:
+                self.error = repr(error)[:300]
+                raise
+            if created and self._checked_at > 0:
+                self.generation += 1
+            self._checked_at = time.monotonic()
+            self.error = None
+        if created:
+            log.warning("kafka.topics_created", topics=created, generation=self.generation)
+
+    async def watch(self) -> None:
+        while True:
+            await asyncio.sleep(self._every)
+            with contextlib.suppress(Exception):  # kept in `error`, shown by /readyz
+                await self.heal()
+
+    def problem(self) -> str | None:
+        return None if self.error is None else f"topics cannot be checked: {self.error}"
 
 
 def _raise_on_create_errors(topic_errors: list[tuple[str, int, str | None]]) -> None:

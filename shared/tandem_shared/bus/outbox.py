@@ -9,6 +9,7 @@ keep their order with several replicas); elsewhere it polls.
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 import zlib
 from collections.abc import Awaitable, Callable, Sequence
@@ -23,6 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from tandem_shared import metrics
 from tandem_shared.aio import wait_event
+from tandem_shared.bus.faults import backoff
+from tandem_shared.bus.flow import RelayFlow
 from tandem_shared.bus.tables import BusTables
 from tandem_shared.contracts import Envelope
 from tandem_shared.db import asyncpg_dsn, dialect_name, is_postgres
@@ -31,6 +34,8 @@ from tandem_shared.logging import current_trace_id, get_logger
 NOTIFY_CHANNEL = "tandem_outbox"
 # How often the relay refreshes its backlog gauges (pending rows, oldest unsent age).
 BACKLOG_EVERY = timedelta(seconds=2)
+# How often a relay whose LISTEN connection failed or dropped tries to listen again.
+LISTEN_RETRY_SECONDS = 5.0
 log = get_logger(__name__)
 
 
@@ -169,6 +174,8 @@ class OutboxRelay:
         retention: timedelta = timedelta(days=7),
         topic_prefix: str = "",
         on_published: PublishedHook | None = None,
+        heal: Callable[[], Awaitable[None]] | None = None,
+        max_backoff: float = 15.0,
     ) -> None:
         self._service = service
         self._engine = engine
@@ -182,7 +189,12 @@ class OutboxRelay:
         self._topic_prefix = topic_prefix
         # Test seam: runs after publishing and before marking sent (where a crash hurts most).
         self._on_published = on_published
+        # Recreates missing topics (a broker that lost them); the runtime passes it.
+        self._heal = heal
+        self._max_backoff = max_backoff
+        self.flow = RelayFlow(service)
         self._wake = asyncio.Event()
+        self._next_listen = 0.0
         self._lock_key = zlib.crc32(f"tandem-outbox-{service}".encode())
         self._last_purge = _utcnow()
         self._last_observed: datetime | None = None
@@ -192,16 +204,37 @@ class OutboxRelay:
 
     async def run(self) -> None:
         listener = await self._listen()
+        failures = 0
         try:
             while True:
-                published = await self.publish_pending()
+                if listener is None or listener.is_closed():
+                    listener = await self._listen()  # the database came back
+                try:
+                    published = await self.publish_pending()
+                    await self._purge_if_due()
+                except Exception as error:
+                    failures += 1
+                    await self._failed(error, failures)
+                    continue
+                failures = 0
                 if published >= self._batch_size:
                     continue  # more are waiting
-                await self._purge_if_due()
                 await self._sleep_until_woken()
         finally:
             if listener is not None:
                 await listener.close()
+
+    async def _failed(self, error: Exception, failures: int) -> None:
+        """Nothing was marked sent: the rows go out once the database and broker answer.
+        A broker that lost its topics gets them back (with their configuration) first."""
+        self.flow.failed(repr(error)[:300])
+        log.warning("outbox.publish_failed", error=repr(error), attempt=failures)
+        if self._heal is not None:
+            try:
+                await self._heal()
+            except Exception as heal_error:
+                log.warning("outbox.heal_failed", error=repr(heal_error))
+        await asyncio.sleep(backoff(failures, base=0.2, cap=self._max_backoff))
 
     async def _sleep_until_woken(self) -> None:
         await wait_event(self._wake, self._poll_seconds)
@@ -210,6 +243,10 @@ class OutboxRelay:
     async def _listen(self) -> asyncpg.Connection | None:
         if not is_postgres(self._engine.url):
             return None
+        now = time.monotonic()
+        if now < self._next_listen:
+            return None  # LISTEN failed a moment ago: poll meanwhile
+        self._next_listen = now + LISTEN_RETRY_SECONDS
         try:
             connection = await asyncpg.connect(asyncpg_dsn(self._engine.url))
             await connection.add_listener(NOTIFY_CHANNEL, lambda *_: self._wake.set())
@@ -233,6 +270,7 @@ class OutboxRelay:
             ).all()
             await self._observe_backlog_if_due(session)
             if not rows:
+                self.flow.published()
                 return 0
             await self._publish(rows)
             if self._on_published is not None:
@@ -242,6 +280,7 @@ class OutboxRelay:
                 .where(self._tables.outbox.c.id.in_([row.id for row in rows]))
                 .values(sent_at=_utcnow())
             )
+        self.flow.published()
         return len(rows)
 
     async def _hold_relay_lock(self, session: AsyncSession) -> bool:
@@ -308,5 +347,6 @@ class OutboxRelay:
             )
 
 
-def decode_headers(headers: Sequence[tuple[str, bytes]] | None) -> dict[str, str]:
-    return {name: value.decode("utf-8", "replace") for name, value in headers or ()}
+def decode_headers(headers: Sequence[tuple[str, bytes | None]] | None) -> dict[str, str]:
+    """Kafka headers as text; a null header value (the protocol allows it) is ''."""
+    return {name: (value or b"").decode("utf-8", "replace") for name, value in headers or ()}
