@@ -65,7 +65,7 @@ CP_SAT_MAX_VARIABLES = 10_000
 REPAIR_CP_SAT_MAX_VARIABLES = 5_000
 BUILD_S_PER_VARIABLE = 0.0002  # a pessimistic estimate of one model build
 MIN_CP_SAT_SEARCH_S = 0.5  # less search than this after building is not worth the build
-FINISH_S = 0.2  # kept back from CP-SAT for the clean-up of its result
+FINISH_SHARE = 0.05  # of the time limit, kept back from CP-SAT for the clean-up of its result
 # With CP-SAT to follow, local search only prepares its warm start: on forum-sized events the
 # exact solver proves the best breaks in about a second from there.
 SEARCH_SHARE_BEFORE_CP_SAT = 0.2
@@ -92,7 +92,7 @@ def schedule(
     instance = Instance(problem)
     board = greedy(instance)
     if not instance.requests:
-        return _finish(board, "greedy", optimal=True)  # nothing to place
+        return _finish(board, "greedy", optimal=True, started=started)  # nothing to place
     stages = ["greedy"]
     start = _rank(board)
     exact = _cp_sat_pays(instance, deadline, cp_sat_max_variables)
@@ -106,8 +106,10 @@ def schedule(
     if _rank(board) > start:
         stages.append("ls")
     if not (exact and _cp_sat_pays(instance, deadline, cp_sat_max_variables)):
-        return _finish(board, "+".join(stages))
-    outcome = scheduling_exact.solve(instance, board, deadline=deadline - FINISH_S, workers=workers)
+        return _finish(board, "+".join(stages), started=started)
+    outcome = scheduling_exact.solve(
+        instance, board, deadline=deadline - FINISH_SHARE * time_limit_s, workers=workers
+    )
     found = board_of(instance, outcome.board.placed())
     improve(found, deadline=deadline)  # a time-limited result may not be a local optimum
     if _rank(found) > _rank(board):
@@ -115,11 +117,14 @@ def schedule(
         stages.append("cp-sat")
     # The proofs cover every schedule, so they also hold for an equally good board.
     proven = _rank(board) >= _rank(found)
+    proven_at = outcome.proven_at if proven else None
     return _finish(
         board,
         "+".join(stages),
         optimal=proven and outcome.optimal,
         bounds=(outcome.must_bound, outcome.breaks_bound, proven and outcome.proven),
+        started=started,
+        proven_at=proven_at,
     )
 
 
@@ -131,7 +136,7 @@ def _cp_sat_pays(instance: Instance, deadline: float, max_variables: int) -> boo
     size = scheduling_cpsat.variables(instance)
     if size == 0 or size > max_variables:
         return False
-    left = deadline - time.perf_counter() - FINISH_S
+    left = deadline - time.perf_counter()
     return left >= size * BUILD_S_PER_VARIABLE + MIN_CP_SAT_SEARCH_S
 
 
@@ -142,6 +147,8 @@ def _finish(
     optimal: bool = False,
     previous: Schedule | None = None,
     bounds: tuple[int, int, bool] | None = None,
+    started: float | None = None,
+    proven_at: float | None = None,
 ) -> Schedule:
     """The schedule of `board`; `bounds` = (must bound, breaks bound, proven) from the exact
     solver, else the trivial bound on placements and the isolation bound on breaks."""
@@ -171,6 +178,9 @@ def _finish(
         idle=found.idle,
         spread=max(histogram) - min(histogram) if histogram else 0,
         proven=proven,
+        proof_s=_seconds(started, proven_at if proven_at is not None else time.perf_counter())
+        if proven
+        else None,
     )
     return Schedule(
         placements=placements(board, before),
@@ -179,6 +189,10 @@ def _finish(
         value=found.units / SCALE,
         quality=quality,
     )
+
+
+def _seconds(started: float | None, at: float) -> float | None:
+    return None if started is None else round(at - started, 3)
 
 
 def repair(
@@ -219,7 +233,11 @@ def repair(
     stages = ["repair"]
     if _cp_sat_pays(instance, deadline, cp_sat_max_variables):
         outcome = scheduling_exact.solve(
-            instance, board, deadline=deadline - FINISH_S, workers=workers, kept=kept
+            instance,
+            board,
+            deadline=deadline - FINISH_SHARE * time_limit_s,
+            workers=workers,
+            kept=kept,
         )
         found = board_of(instance, outcome.board.placed())
         found.protected = set(kept)

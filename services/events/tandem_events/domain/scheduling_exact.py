@@ -24,12 +24,15 @@ from dataclasses import dataclass, replace
 
 from ortools.sat.python import cp_model
 
-from tandem_events.domain.scheduling_board import Board
+from tandem_events.domain.scheduling_board import Board, board_of
 from tandem_events.domain.scheduling_bounds import breaks_lower_bound, forced_agendas, patterns
 from tandem_events.domain.scheduling_cpsat import Expr, Locks, Model
 from tandem_events.domain.scheduling_instance import Instance, Measure, measure
+from tandem_events.domain.scheduling_local import improve
 
 MIN_SOLVE_S = 0.05  # less time than this left: do not start another solve
+QUICK_PROOF_SHARE = 0.1  # a lower-bound proof this cheap (of the time left): climb on
+POLISH_SHARE = 0.05  # of the time left, for local search on a probe's schedule
 Objective = Callable[[Model], Expr]
 
 
@@ -39,6 +42,7 @@ class Outcome:
     must_bound: int  # no schedule places more fixed + accepted requests
     breaks_bound: int  # no schedule as good in the tiers above has fewer breaks
     proven: bool  # every tier through breaks is proven
+    proven_at: float | None  # the time.perf_counter() value when it was
     optimal: bool  # every tier is proven
     solved: bool  # CP-SAT ran at least once
 
@@ -70,6 +74,8 @@ class Exact:
         self.solved = False
         self.must_bound = sum(1 for group in instance.original if instance.must(group))
         self.breaks_bound = 0
+        self._iso = 0  # the isolation lower bound on breaks (when everything must be placed)
+        self._lower = 0  # the best proven lower bound on breaks (idem)
         self._per_agenda: dict[str, int] = {}
 
     def now(self) -> Measure:
@@ -84,6 +90,8 @@ class Exact:
         instance = self.instance
         fixed_total = sum(1 for group in instance.original if instance.fixed(group))
         must_total = self.must_bound
+        if self.now().must < must_total:
+            self._place_all()
         self.locks.fixed, _ = self._maximise(lambda m: m.tiers().fixed, fixed_total, "fixed")
         self.locks.must, self.must_bound = self._maximise(
             lambda m: m.tiers().must, must_total, "must"
@@ -96,15 +104,45 @@ class Exact:
             self.locks.excess = self._minimise_excess()
         self._breaks()
         proven_through_breaks = self.proven
+        proven_at = time.perf_counter() if self.proven else None
         self._value()
         return Outcome(
             board=self.best,
             must_bound=self.must_bound,
             breaks_bound=self.breaks_bound,
             proven=proven_through_breaks,
+            proven_at=proven_at,
             optimal=self.proven,
             solved=self.solved,
         )
+
+    def _place_all(self) -> None:
+        """Look for a schedule placing every fixed and accepted request directly: first
+        with the fewest breaks the isolation bound allows (which settles the breaks tier
+        too), then with any number. With the pattern tables these probes succeed in about a
+        second where maximising placements from a partial schedule does not."""
+        self._iso, self._per_agenda = breaks_lower_bound(self.instance)
+        full = replace(self.locks, all_must=True)
+        anything = self._iso + len(self.instance.slots)  # every pattern an agenda can take
+        for most in (self._iso, None):
+            allowed = self._patterns(anything if most is None else most, forced=True)
+            probe = replace(full, breaks=most, patterns=allowed)
+            result = self._solve(None, maximise=False, share=0.35, locks=probe)
+            if most is not None and result.status == cp_model.INFEASIBLE:
+                self._lower = most + 1  # proven, for when everything is placed
+            if result.board is not None:
+                self._polish(result.board)
+                return
+
+    def _polish(self, board: Board) -> None:
+        """Take `board` as the best schedule after a short local search: a probe's answer
+        is any schedule within its limit, often with room to close a few more breaks."""
+        found = board_of(self.instance, board.placed())
+        improve(found, deadline=time.perf_counter() + POLISH_SHARE * self.left())
+        if self._measure(found).rank() >= self._measure(board).rank():
+            board = found
+        if self._measure(board).rank() > self.now().rank():
+            self.best = board
 
     def _maximise(self, objective: Objective, trivial: int, tier: str) -> tuple[int, int]:
         """(value, proven upper bound) of a placement tier after improving it if need be."""
@@ -133,21 +171,34 @@ class Exact:
         return found
 
     def _breaks(self) -> None:
-        instance = self.instance
-        lower, self._per_agenda = breaks_lower_bound(instance) if self.locks.all_must else (0, {})
-        upper = self.now().breaks
-        while lower < upper and self.left() > MIN_SOLVE_S:
-            probe = replace(self.locks, breaks=lower, patterns=self._patterns(lower, lower))
+        """Probe "at most c breaks" at the proven lower bound (the optimum, more often than
+        not), climbing one at a time while infeasibility proofs are quick, else by bisection
+        between it and the best found (a probe that runs out of time moves the bisection up,
+        without proving anything); a minimisation uses whatever time is left."""
+        if self.locks.all_must:
+            if not self._per_agenda:
+                self._iso, self._per_agenda = breaks_lower_bound(self.instance)
+            self._lower = max(self._lower, self._iso)
+        else:
+            self._lower = 0  # a probe with everything placed proves nothing here
+        lower, upper = self._lower, self.now().breaks
+        aim, climb = lower, True  # aim: probes below it ran out of time (not a proof)
+        while aim < upper and self.left() > MIN_SOLVE_S:
+            most = aim if climb else (aim + upper - 1) // 2
+            probe = replace(self.locks, breaks=most, patterns=self._patterns(most))
+            started, left = time.perf_counter(), self.left()
             result = self._solve(None, maximise=False, share=0.4, locks=probe)
             if result.status == cp_model.INFEASIBLE:
-                lower += 1
+                lower = aim = max(lower, most + 1)
+                climb = time.perf_counter() - started < QUICK_PROOF_SHARE * left
             elif result.board is not None:
-                self.best = result.board
+                self._polish(result.board)
                 upper = self.now().breaks
             else:
-                break
+                aim = aim if climb else most + 1
+                climb = False
         if lower < upper and self.left() > MIN_SOLVE_S:
-            locks = replace(self.locks, breaks=upper, patterns=self._patterns(lower, upper))
+            locks = replace(self.locks, breaks=upper, patterns=self._patterns(upper))
             result = self._solve(lambda m: m.tiers().breaks, maximise=False, share=0.7, locks=locks)
             if result.board is not None and self._measure(result.board).breaks < upper:
                 self.best = result.board
@@ -159,15 +210,17 @@ class Exact:
         self.breaks_bound = min(lower, upper)
         self.proven = self.proven and lower >= upper
         self.locks.breaks = upper
-        self.locks.patterns = self._patterns(self.breaks_bound, upper)
+        self.locks.patterns = self._patterns(upper)
 
-    def _patterns(self, lower: int, most: int) -> dict[str, list[frozenset[int]]]:
-        """Busy patterns of the forced agendas for schedules with at most `most` breaks,
-        given that `lower` is a lower bound (each agenda has slack `most - lower`)."""
-        if not self.locks.all_must:
+    def _patterns(self, most: int, *, forced: bool = False) -> dict[str, list[frozenset[int]]]:
+        """Busy patterns of the forced agendas for schedules with at most `most` breaks:
+        every other forced agenda has at least its isolation bound, so each may have at most
+        its own bound plus `most` minus their sum. Only when every fixed and accepted
+        request is placed (`forced`, or locked so)."""
+        if not (forced or self.locks.all_must):
             return {}
         found = {}
-        slack = max(0, most - lower)
+        slack = max(0, most - self._iso)
         for agenda, options in forced_agendas(self.instance).items():
             allowed = patterns(
                 self.instance,
@@ -227,6 +280,10 @@ class Exact:
         solver.parameters.max_time_in_seconds = max(MIN_SOLVE_S, remaining * share)
         solver.parameters.num_workers = self.workers
         solver.parameters.random_seed = 1
+        if objective is None:
+            # A feasibility probe: pure propagation and search beat the LP relaxation here
+            # (measured on forum events: ~1 s against tens of seconds).
+            solver.parameters.linearization_level = 0
         status = solver.solve(built.model)
         self.solved = True
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):

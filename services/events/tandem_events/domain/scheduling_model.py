@@ -98,6 +98,7 @@ class Quality:
     idle: int  # idle slots
     spread: int  # most minus fewest breaks of any two agendas with requests
     proven: bool  # every tier up to and including breaks is proven optimal
+    proof_s: float | None = None  # seconds into the run when that was proven
 
     @property
     def breaks_gap(self) -> int:
