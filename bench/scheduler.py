@@ -119,84 +119,64 @@ def figures(problem: Problem, result: Schedule) -> Figures:
     )
 
 
+FORUM_HEADER = "variant seed firms meetings tables slots solver placed breaks LB gap idle broken"
+FORUM_HEADER += " proof_s wall_s cpu_s"
+Outcomes = dict[str, list[tuple[Figures, Run, int | None]]]
+
+
 def forum_bench(args: argparse.Namespace) -> None:
     print(
         f"forum: {args.count} instances per variant, limit {args.limit} s, "
         f"{args.workers} worker(s); {load()}"
     )
-    rows: list[list[object]] = [
-        [
-            "variant",
-            "seed",
-            "firms",
-            "meetings",
-            "tables",
-            "slots",
-            "solver",
-            "placed",
-            "breaks",
-            "LB",
-            "gap",
-            "idle",
-            "broken",
-            "proof s",
-            "wall s",
-            "cpu s",
-        ]
-    ]
-    runs: dict[str, list[tuple[Figures, Run, int | None]]] = {}
+    rows: list[list[object]] = [list(FORUM_HEADER.split())]
+    runs: Outcomes = {}
     for variant in args.variants.split(","):
         for seed in range(args.first_seed, args.first_seed + args.count):
-            problem = forum(seed, variant)
-            done = [timed(name, partial(solve, problem)) for name, solve in solvers(args).items()]
-            bound = next(
-                (
-                    r.result.quality.breaks_bound
-                    for r in done
-                    if r.solver == "new" and r.result.quality
-                ),
-                None,
-            )
-            head = [
-                variant,
-                seed,
-                len(problem.availability),
-                len(problem.requests),
-                len(problem.tables),
-                len(problem.slots),
-            ]
-            for run in done:
-                found = figures(problem, run.result)
-                gap = (
-                    found.breaks - bound
-                    if bound is not None and found.placed == found.total
-                    else None
-                )
-                runs.setdefault(run.solver, []).append((found, run, gap))
-                quality = run.result.quality
-                proof = quality.proof_s if quality and quality.proof_s is not None else "-"
-                rows.append(
-                    [
-                        *head,
-                        run.solver,
-                        f"{found.placed}/{found.total}",
-                        found.breaks,
-                        bound if bound is not None else "-",
-                        gap if gap is not None else "-",
-                        found.idle,
-                        found.broken,
-                        proof,
-                        f"{run.wall:.1f}",
-                        f"{run.cpu:.1f}",
-                    ]
-                )
+            rows += forum_instance(args, variant, seed, runs)
         print(f"  {variant} done; {load()}", flush=True)
     table(rows)
     summary(runs)
     print(load())
 
 
-def summary(runs: dict[str, list[tuple[Figures, Run, int | None]]]) -> None:
+def forum_instance(
+    args: argparse.Namespace, variant: str, seed: int, runs: Outcomes
+) -> list[list[object]]:
+    """Every solver on one instance: its rows, and its figures added to `runs`."""
+    problem = forum(seed, variant)
+    done = [timed(name, partial(solve, problem)) for name, solve in solvers(args).items()]
+    bounds = [r.result.quality.breaks_bound for r in done if r.solver == "new" and r.result.quality]
+    bound = bounds[0] if bounds else None
+    head = [variant, seed, len(problem.availability), len(problem.requests)]
+    head += [len(problem.tables), len(problem.slots)]
+    rows: list[list[object]] = []
+    for run in done:
+        found = figures(problem, run.result)
+        complete = bound is not None and found.placed == found.total
+        gap = found.breaks - bound if complete and bound is not None else None
+        runs.setdefault(run.solver, []).append((found, run, gap))
+        quality = run.result.quality
+        proof = quality.proof_s if quality and quality.proof_s is not None else "-"
+        rows.append(
+            [
+                *head,
+                run.solver,
+                f"{found.placed}/{found.total}",
+                found.breaks,
+                "-" if bound is None else bound,
+                "-" if gap is None else gap,
+                found.idle,
+                found.broken,
+                proof,
+                f"{run.wall:.1f}",
+                f"{run.cpu:.1f}",
+            ]
+        )
+    return rows
+
+
+def summary(runs: Outcomes) -> None:
     rows: list[list[object]] = [
         [
             "solver",

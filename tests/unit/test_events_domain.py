@@ -14,7 +14,13 @@ from pydantic import ValidationError
 
 from tandem_events.domain.events import EventIn, SessionIn, day_of_slot, slot_times
 from tandem_events.domain.outcomes import event_stats
-from tandem_events.domain.plan import build_problem, diff, meeting_id, stored_schedule
+from tandem_events.domain.plan import (
+    EventRules,
+    build_problem,
+    diff,
+    meeting_id,
+    stored_schedule,
+)
 from tandem_events.domain.registrations import Status, initial_status, next_from_waitlist
 from tandem_events.domain.scheduling import Placement, Schedule
 from tandem_events.domain.table_plan import render_table_plan
@@ -273,3 +279,73 @@ def test_the_table_plan_is_a_slot_by_table_grid_with_escaped_names() -> None:
     assert "<td>&lt;i&gt;One&lt;/i&gt;<br>&amp; Two</td>" in html
     assert html.count('<td class="free">') == 3
     assert "10:20-10:40" in html
+
+
+def test_the_problem_carries_the_organisers_rules_when_the_rows_have_them() -> None:
+    request_id = uuid.uuid4()
+    problem = build_problem(
+        slot_count=4,
+        day_of_slot={0: 0, 1: 0, 2: 0, 3: 0},
+        tables=["A", "B"],
+        registrations=[
+            _reg(
+                0,
+                forbidden_slots=[0],
+                persons={"ceo": [2, 3], "cto": None},
+                separate_agendas=True,
+                max_meetings_per_session=2,
+            ),
+            _reg(1),
+        ],
+        requests=[
+            {
+                "id": request_id,
+                "from_registration": R[0],
+                "to_registration": R[1],
+                "status": "accepted",
+                "window": [2, 3],
+                "fixed_slot": 3,
+                "fixed_table": "B",
+                "person_from": "ceo",
+                "person_to": None,
+            }
+        ],
+        suggestions=[],
+        rules=EventRules(
+            session_of_slot={0: 0, 1: 0, 2: 1, 3: 1},
+            precedences=((str(request_id), "other"),),
+            break_spread=2,
+        ),
+    )
+    a = str(R[0])
+    assert problem.forbidden == {a: frozenset({0})}
+    assert problem.persons == {a: {"ceo": frozenset({2, 3}), "cto": frozenset({0, 1, 2, 3})}}
+    assert problem.separate == frozenset({a}) and problem.session_caps == {a: 2}
+    (request,) = problem.requests
+    assert (request.window, request.fixed_slot, request.fixed_table) == (frozenset({2, 3}), 3, "B")
+    assert (request.person_a, request.person_b) == ("ceo", None)
+    assert problem.session_of_slot == {0: 0, 1: 0, 2: 1, 3: 1}
+    assert problem.precedences == ((str(request_id), "other"),) and problem.break_spread == 2
+    # Rows without the new columns give the problem of before.
+    plain = build_problem(
+        slot_count=2,
+        day_of_slot={},
+        tables=["A"],
+        registrations=[_reg(0), _reg(1)],
+        requests=[],
+        suggestions=[],
+    )
+    assert (plain.forbidden, plain.persons, plain.separate, plain.precedences) == (
+        {},
+        {},
+        frozenset(),
+        (),
+    )
+
+
+def test_a_change_of_attending_person_is_a_move() -> None:
+    stored = [dict(_meeting("k", 1), person_a="ceo", person_b=None)]
+    placement = Placement(key="k", a=str(R[0]), b=str(R[1]), slot=1, table="A", person_a="cto")
+    changes = diff(stored, Schedule((placement,), "repair", False, 0.0))
+    assert (len(changes.moved), changes.kept) == (1, 0)
+    assert stored_schedule(stored).placements[0].person_a == "ceo"

@@ -27,6 +27,15 @@ def suggestion_key(pair_id: str) -> str:
     return f"suggested:{pair_id}"
 
 
+@dataclass(frozen=True, slots=True)
+class EventRules:
+    """What an organiser set for the whole event (issue 17); the defaults change nothing."""
+
+    session_of_slot: Mapping[int, int] | None = None  # slot -> session (None: the day)
+    precedences: tuple[tuple[str, str], ...] = ()  # (before, after) meeting keys
+    break_spread: int | None = None
+
+
 def build_problem(
     *,
     slot_count: int,
@@ -35,11 +44,17 @@ def build_problem(
     registrations: Sequence[Row],
     requests: Sequence[Row],
     suggestions: Sequence[Row],
+    rules: EventRules | None = None,
 ) -> Problem:
     """Participants are the registrations holding a place; accepted requests and the
     matcher's suggestions between them are the candidate meetings. A suggestion is
     dropped where the pair already has an accepted request (it is the same meeting) or
-    one side declined a request from the other."""
+    one side declined a request from the other.
+
+    Optional columns, read when present (`_registration_rules`, `_meeting_rules`): per
+    registration `forbidden_slots`, `persons` ({person id: slots or None}),
+    `separate_agendas`, `max_meetings_per_session`; per accepted request `window`,
+    `fixed_slot`, `fixed_table`, `person_from`, `person_to`."""
     slots = tuple(range(slot_count))
     active = {row["id"]: row for row in registrations if row["status"] in HOLDS_PLACE}
     availability = {
@@ -70,6 +85,7 @@ def build_problem(
                     b=str(row["to_registration"]),
                     accepted=True,
                     score=scores.get(pair, ACCEPTED_SCORE),
+                    **_meeting_rules(row),
                 )
             )
     for row in suggestions:
@@ -85,6 +101,8 @@ def build_problem(
                 score=float(row["score"]),
             )
         )
+    rules = rules or EventRules()
+    forbidden, persons, separate, session_caps = _registration_rules(active, slots)
     return Problem(
         slots=slots,
         tables=tuple(tables),
@@ -92,7 +110,54 @@ def build_problem(
         caps=caps,
         requests=tuple(candidates),
         day_of_slot=dict(day_of_slot),
+        forbidden=forbidden,
+        persons=persons,
+        separate=separate,
+        session_of_slot=rules.session_of_slot,
+        session_caps=session_caps,
+        precedences=rules.precedences,
+        break_spread=rules.break_spread,
     )
+
+
+def _registration_rules(
+    active: Mapping[Any, Row], slots: tuple[int, ...]
+) -> tuple[
+    dict[str, frozenset[int]], dict[str, dict[str, frozenset[int]]], frozenset[str], dict[str, int]
+]:
+    """(forbidden slots, persons, separate agendas, session caps) from the optional
+    registration columns."""
+    forbidden: dict[str, frozenset[int]] = {}
+    persons: dict[str, dict[str, frozenset[int]]] = {}
+    separate: set[str] = set()
+    session_caps: dict[str, int] = {}
+    for rid, row in active.items():
+        key = str(rid)
+        if row.get("forbidden_slots"):
+            forbidden[key] = frozenset(row["forbidden_slots"])
+        if row.get("persons"):
+            persons[key] = {
+                str(person): frozenset(available if available is not None else slots)
+                for person, available in row["persons"].items()
+            }
+            if row.get("separate_agendas"):
+                separate.add(key)
+        if row.get("max_meetings_per_session") is not None:
+            session_caps[key] = int(row["max_meetings_per_session"])
+    return forbidden, persons, frozenset(separate), session_caps
+
+
+def _meeting_rules(row: Row) -> dict[str, Any]:
+    """Window, pin and attending persons of an accepted request, from optional columns."""
+    window = row.get("window")
+    person_a, person_b = row.get("person_from"), row.get("person_to")
+    return {
+        "window": frozenset(window) if window is not None else None,
+        "fixed_slot": row.get("fixed_slot"),
+        "fixed_table": row.get("fixed_table"),
+        "person_a": str(person_a) if person_a is not None else None,
+        "person_b": str(person_b) if person_b is not None else None,
+    }
 
 
 def stored_schedule(meetings: Sequence[Row]) -> Schedule:
@@ -105,6 +170,8 @@ def stored_schedule(meetings: Sequence[Row]) -> Schedule:
                 b=str(row["registration_b"]),
                 slot=int(row["slot"]),
                 table=str(row["table_label"]),
+                person_a=row.get("person_a"),
+                person_b=row.get("person_b"),
             )
             for row in meetings
             if row["status"] == "scheduled"
@@ -141,7 +208,12 @@ def diff(meetings: Sequence[Row], schedule: Schedule) -> Changes:
         row = by_key.get(placement.key)
         if row is None or row["status"] != "scheduled":
             new.append(placement)
-        elif (row["slot"], row["table_label"]) != (placement.slot, placement.table):
+        elif _where(row) != (
+            placement.slot,
+            placement.table,
+            placement.person_a,
+            placement.person_b,
+        ):
             moved.append(placement)
         else:
             kept += 1
@@ -150,3 +222,8 @@ def diff(meetings: Sequence[Row], schedule: Schedule) -> Changes:
         row["key"] for row in meetings if row["status"] == "scheduled" and row["key"] not in placed
     )
     return Changes(new=tuple(new), moved=tuple(moved), cancelled=cancelled, kept=kept)
+
+
+def _where(row: Row) -> tuple[Any, Any, Any, Any]:
+    """Slot, table and attending persons of a stored meeting (persons when stored)."""
+    return (row["slot"], row["table_label"], row.get("person_a"), row.get("person_b"))

@@ -77,6 +77,8 @@ class Exact:
         self._iso = 0  # the isolation lower bound on breaks (when everything must be placed)
         self._lower = 0  # the best proven lower bound on breaks (idem)
         self._per_agenda: dict[str, int] = {}
+        self._forced: dict[str, list[frozenset[int]]] | None = None
+        self._pattern_cache: dict[tuple[str, int], list[frozenset[int]] | None] = {}
 
     def now(self) -> Measure:
         return measure(self.instance, self.best.placed())
@@ -221,13 +223,14 @@ class Exact:
             return {}
         found = {}
         slack = max(0, most - self._iso)
-        for agenda, options in forced_agendas(self.instance).items():
-            allowed = patterns(
-                self.instance,
-                self.instance.owner[agenda],
-                options,
-                self._per_agenda.get(agenda, 0) + slack,
-            )
+        if self._forced is None:
+            self._forced = forced_agendas(self.instance)
+        for agenda, options in self._forced.items():
+            limit = self._per_agenda.get(agenda, 0) + slack
+            if (agenda, limit) not in self._pattern_cache:
+                owner = self.instance.owner[agenda]
+                self._pattern_cache[agenda, limit] = patterns(self.instance, owner, options, limit)
+            allowed = self._pattern_cache[agenda, limit]
             if allowed is not None:
                 found[agenda] = allowed
         return found

@@ -21,10 +21,12 @@ from tandem_events.domain.scheduling_model import Request
 
 
 def greedy(instance: Instance, board: Board | None = None) -> Board:
-    """Fixed and accepted requests first, then first meetings for uncovered participants
-    (those with fewest options first), then the remaining suggestions by score; `polish`."""
+    """Fixed and accepted requests first (after those they must follow), then first
+    meetings for uncovered participants (those with fewest options first), then the
+    remaining suggestions by score; `polish`."""
     board = board or Board(instance)
-    for group in instance.original:  # priority order
+    # Priority order, except that a request comes after those it must follow.
+    for group in sorted(instance.original, key=instance.depth.__getitem__):
         if instance.must(group) and group not in board.placed_variant:
             _place_best(board, group, min_gain=None)
     options: dict[str, int] = {}

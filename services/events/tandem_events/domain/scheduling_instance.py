@@ -197,12 +197,26 @@ class Instance:
         return found
 
     def _orders(self, problem: Problem) -> None:
-        """For each request, the others it must precede (True) or follow (False)."""
+        """For each request, the others it must precede (True) or follow (False), and its
+        depth: the longest chain of requests that must come before it (cycles cut)."""
         self.order: dict[str, list[tuple[str, bool]]] = defaultdict(list)
         for before, after in problem.precedences:
             if before in self.variants and after in self.variants and before != after:
                 self.order[before].append((after, True))
                 self.order[after].append((before, False))
+        self.depth: dict[str, int] = {}
+        for group in self.variants:
+            self._depth(group, set())
+
+    def _depth(self, group: str, path: set[str]) -> int:
+        if group not in self.depth:
+            path.add(group)
+            earlier = [other for other, before in self.order.get(group, ()) if not before]
+            self.depth[group] = 1 + max(
+                (self._depth(other, path) for other in earlier if other not in path), default=-1
+            )
+            path.discard(group)
+        return self.depth[group]
 
     # ------------------------------------------------------------------ objective parts
 
