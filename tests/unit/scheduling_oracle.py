@@ -233,7 +233,22 @@ def displacement_allowance(problem: Problem, previous: Schedule, result: Schedul
     return allowance
 
 
-def assert_repair_keeps(previous: Schedule, problem: Problem, repaired: Schedule) -> None:
+def must_placed(problem: Problem, result: Schedule) -> tuple[int, int]:
+    """(fixed, fixed + accepted) requests placed."""
+    requests = {r.key: r for r in problem.requests}
+    fixed = sum(1 for p in result.placements if requests[p.key].fixed_slot is not None)
+    return fixed, sum(1 for p in result.placements if is_must(requests[p.key]))
+
+
+def assert_repair_keeps(
+    previous: Schedule, problem: Problem, repaired: Schedule, protected_only: Schedule
+) -> None:
+    """`protected_only` is the same repair without CP-SAT: when the repair moved kept
+    meetings to fit requests ("moves"), it must have placed more fixed or accepted
+    requests than that (and how few it moved is checked against brute force elsewhere)."""
+    if "moves" in repaired.solver:
+        assert must_placed(problem, repaired) > must_placed(problem, protected_only)
+        return
     after = {p.key: (p.slot, p.table, p.person_a, p.person_b) for p in repaired.placements}
     considered = {request.key for request in _distinct(problem)}  # one request per pair
     still_valid = [
@@ -250,6 +265,34 @@ def assert_repair_keeps(previous: Schedule, problem: Problem, repaired: Schedule
     # A meeting the new state made invalid may move too (rather than be dropped).
     invalid = len(previous.placements) - len(still_valid)
     assert moved(previous, repaired) <= allowance + invalid
+
+
+def disturbed(previous: Schedule, placements: Sequence[Placement]) -> int:
+    """Previous meetings not in the same slot with the same persons (moved or dropped)."""
+    now = {p.key: (p.slot, p.person_a, p.person_b) for p in placements}
+    return sum(1 for p in previous.placements if now.get(p.key) != (p.slot, p.person_a, p.person_b))
+
+
+def brute_force_fewest_moves(problem: Problem, previous: Schedule) -> tuple[tuple[int, int], int]:
+    """The most (fixed, fixed + accepted) requests any valid schedule places, and the fewest
+    previous meetings such a schedule disturbs (tiny problems only)."""
+    instance = Instance(problem)
+    groups = list(instance.original)
+    options = [
+        [None, *((key, slot) for key in instance.variants[g] for slot in instance.common[key])]
+        for g in groups
+    ]
+    best: tuple[tuple[int, int], int] = ((0, 0), len(previous.placements))
+    for choice in itertools.product(*options):
+        chosen = [item for item in choice if item is not None]
+        placements = _placements(problem, instance, chosen)
+        if placements is None:
+            continue
+        found = must_placed(problem, Schedule(tuple(placements), "oracle", False, 0.0))
+        moves = disturbed(previous, placements)
+        if found > best[0] or (found == best[0] and moves < best[1]):
+            best = (found, moves)
+    return best
 
 
 def brute_force_best(problem: Problem) -> tuple[int, ...]:
@@ -277,8 +320,14 @@ def search_space(problem: Problem) -> int:
 
 
 def _valid_choice(problem: Problem, instance: Instance, chosen: list[tuple[str, int]]) -> bool:
-    """Whether the (variant key, slot) pairs make a valid schedule: pinned tables first,
-    then the free tables in order."""
+    return _placements(problem, instance, chosen) is not None
+
+
+def _placements(
+    problem: Problem, instance: Instance, chosen: list[tuple[str, int]]
+) -> list[Placement] | None:
+    """The (variant key, slot) pairs as placements if they make a valid schedule: pinned
+    tables first, then the free tables in order; else None."""
     placements = []
     for slot in problem.slots:
         here = [
@@ -291,7 +340,7 @@ def _valid_choice(problem: Problem, instance: Instance, chosen: list[tuple[str, 
         for variant, request in here:
             table = request.fixed_table or next(free, None)
             if table is None:
-                return False
+                return None
             placements.append(
                 Placement(
                     request.key,
@@ -303,4 +352,6 @@ def _valid_choice(problem: Problem, instance: Instance, chosen: list[tuple[str, 
                     instance.person_of[variant.b],
                 )
             )
-    return not violations(problem, Schedule(tuple(placements), "oracle", False, 0.0))
+    if violations(problem, Schedule(tuple(placements), "oracle", False, 0.0)):
+        return None
+    return placements

@@ -151,7 +151,7 @@ def test_joint_persons_meet_when_both_can(solve: Solver) -> None:
     assert at(result)["oa"].slot == 2 and at(result)["oa"].person_a is None
 
 
-def triangle(slots: int = 3) -> list[Request]:
+def triangle() -> list[Request]:
     """Three businesses meeting each other: whatever the order, the one whose two
     meetings come first and last waits in between (one break at best)."""
     return [
@@ -207,7 +207,7 @@ def test_break_spread_is_kept_and_reported() -> None:
     # The triangle leaves one business a break; d and e have none: spread 1 is within the
     # limit. (Whether spreading beats fewer breaks is checked against brute force by the
     # property tests.)
-    p = event(triangle() + [Request("de", "d", "e", True, 0.5)], slots=4, tables=1, break_spread=1)
+    p = event([*triangle(), Request("de", "d", "e", True, 0.5)], slots=4, tables=1, break_spread=1)
     result = schedule(p, time_limit_s=5)
     assert violations(p, result) == []
     assert result.quality is not None
@@ -334,3 +334,32 @@ def test_repair_after_a_person_leaves_keeps_the_other_persons_meetings() -> None
     assert moved(before, repaired) == 0
     kept = {pl.key for pl in before.placements if (pl.slot, pl.person_a) != (1, "y")}
     assert kept == {pl.key for pl in repaired.placements}
+
+
+def test_a_new_acceptance_moves_one_accepted_meeting_to_fit() -> None:
+    # Everything is accepted and a and c have no common free slot: the new a-c meeting
+    # needs exactly one other meeting to move (c-y to slot 1, or a-x to slot 2).
+    requests = [
+        Request("ab", "a", "b", True, 0.5),
+        Request("ax", "a", "x", True, 0.5),
+        Request("cy", "c", "y", True, 0.5),
+    ]
+    p = event(requests, slots=3, tables=2)
+    before = Schedule(
+        (
+            Placement("ab", "a", "b", 0, "T1"),
+            Placement("ax", "a", "x", 1, "T1"),
+            Placement("cy", "c", "y", 2, "T1"),
+        ),
+        "stored",
+        False,
+        0.0,
+    )
+    after = replace(p, requests=(*requests, Request("ac", "a", "c", True, 0.5)))
+    protected_only = repair(after, before, time_limit_s=5, cp_sat_max_variables=0)
+    assert "ac" not in at(protected_only) and moved(before, protected_only) == 0
+    repaired = repair(after, before, time_limit_s=5)
+    assert violations(after, repaired) == []
+    assert "moves" in repaired.solver
+    assert set(at(repaired)) == {"ab", "ax", "cy", "ac"}
+    assert moved(before, repaired) == 1

@@ -209,11 +209,14 @@ def repair(
     and slot still possible; fixed and accepted ones first if they conflict) is kept in its
     slot, and its table when the table still exists; only the freed capacity is re-optimised
     (greedy, then local search that never moves a kept meeting, then the exact solver with
-    the kept meetings pinned, for small models). The one exception: a fixed or accepted
+    the kept meetings pinned, for small models). The exceptions: a fixed or accepted
     request that can only be placed by displacing suggestions displaces them (at most those
     of its agendas in its slot, one table, one per cap and session cap, and its precedence
-    partners). The breaks bound reported is the isolation bound, which holds for every
-    schedule (the exact solver's would only hold given the kept meetings).
+    partners); and when fixed or accepted requests are still unplaced after that, CP-SAT
+    (small models) looks for the schedule that places more of them disturbing the fewest
+    kept meetings ("moves" in the solver label). The breaks bound reported is the isolation
+    bound, which holds for every schedule (the exact solver's would only hold given the
+    kept meetings).
     """
     deadline = time.perf_counter() + time_limit_s
     instance = Instance(problem)
@@ -222,16 +225,21 @@ def repair(
         request = instance.by_key[key]
         if board.fits(request, slot):
             board.place(request, slot)
-    kept = dict(board.slot_of)
-    board.protected = set(kept)
+    valid = dict(board.slot_of)
+    board.protected = set(valid)
     greedy(instance, board)
     # Kept meetings a fixed or accepted request displaced in `greedy` are free from here on.
-    kept = {key: slot for key, slot in kept.items() if board.slot_of.get(key) == slot}
+    kept = {key: slot for key, slot in valid.items() if board.slot_of.get(key) == slot}
     board.protected = set(kept)
     changed = [key for key in board.slot_of if key not in kept]
     improve(board, deadline=deadline, focus=_agendas(instance, previous, changed, kept))
     stages = ["repair"]
-    if _cp_sat_pays(instance, deadline, cp_sat_max_variables):
+    pays = _cp_sat_pays(instance, deadline, cp_sat_max_variables)
+    moved_for = _place_by_moving(board, valid, deadline, workers) if pays else None
+    if moved_for is not None:
+        board, kept = moved_for
+        stages.append("moves")
+    if pays and _cp_sat_pays(instance, deadline, cp_sat_max_variables):
         outcome = scheduling_exact.solve(
             instance,
             board,
@@ -246,6 +254,30 @@ def repair(
             board = found
             stages.append("cp-sat")
     return _finish(board, "+".join(stages), previous=previous)
+
+
+def _place_by_moving(
+    board: Board, valid: dict[str, int], deadline: float, workers: int
+) -> tuple[Board, dict[str, int]] | None:
+    """When fixed or accepted requests are still unplaced, the schedule that places more of
+    them disturbing the fewest still-valid previous meetings, and what it keeps; None when
+    nothing better is found (in at most half the time left)."""
+    instance = board.instance
+    before = measure(instance, board.placed())
+    if before.must == sum(1 for group in instance.original if instance.must(group)):
+        return None
+    until = time.perf_counter() + (deadline - time.perf_counter()) / 2
+    found = scheduling_exact.fewest_moves(instance, board, valid, deadline=until, workers=workers)
+    if found is None:
+        return None
+    after = measure(instance, found.placed())
+    if (after.fixed, after.must) <= (before.fixed, before.must):
+        return None
+    kept = {key: slot for key, slot in valid.items() if found.slot_of.get(key) == slot}
+    result = board_of(instance, found.placed())
+    result.protected = set(kept)
+    improve(result, deadline=deadline)
+    return result, kept
 
 
 def _agendas(

@@ -68,10 +68,18 @@ class Model:
     # ------------------------------------------------------------------ constraints
 
     def _requests(self, locks: Locks, kept: Mapping[str, int]) -> None:
+        """x for every variant and option; a kept (pinned) request gets only its pinned
+        variable, so a model around a few free requests is small to build."""
         instance = self.instance
+        pinned = {instance.group[key] for key in kept}
         for variant in instance.requests:
             group = instance.group[variant.key]
-            for slot in instance.common[variant.key]:
+            if group in pinned and variant.key not in kept:
+                continue
+            slots = instance.common[variant.key]
+            if variant.key in kept:
+                slots = (kept[variant.key],)
+            for slot in slots:
                 var = self.model.new_bool_var("")
                 self.x[variant.key, slot] = var
                 self.by_group[group].append(var)
@@ -129,20 +137,18 @@ class Model:
 
     def _precedences(self) -> None:
         """No pair of slots out of order: x[first, s] + x[second, t] <= 1 for t <= s."""
-        instance = self.instance
-        position = instance.position
-        for group, orders in instance.order.items():
+        position = self.instance.position
+        options: dict[str, list[tuple[int, Var]]] = defaultdict(list)
+        for (key, slot), var in self.x.items():
+            options[self.instance.group[key]].append((position[slot], var))
+        for group, orders in self.instance.order.items():
             for other, before in orders:
                 if not before:
                     continue  # each pair once, from the side that comes first
-                for key in instance.variants[group]:
-                    for later in instance.variants[other]:
-                        for s in instance.common[key]:
-                            for t in instance.common[later]:
-                                if position[t] <= position[s]:
-                                    self.model.add_bool_or(
-                                        [self.x[key, s].Not(), self.x[later, t].Not()]
-                                    )
+                for s, first in options[group]:
+                    for t, second in options[other]:
+                        if t <= s:
+                            self.model.add_bool_or([first.Not(), second.Not()])
 
     def _coverage(self) -> dict[str, Var]:
         options: dict[str, list[Var]] = defaultdict(list)
@@ -212,7 +218,8 @@ class Model:
         """The allowed busy patterns of forced agendas."""
         for agenda, allowed in patterns.items():
             slots = [slot for slot in self.instance.slots if (agenda, slot) in self.busy]
-            rows = [[int(slot in pattern) for slot in slots] for pattern in allowed]
+            present = set(slots)
+            rows = [[int(slot in p) for slot in slots] for p in allowed if p <= present]
             self.model.add_allowed_assignments([self.busy[agenda, s] for s in slots], rows)
 
     # ------------------------------------------------------------------ objective tiers

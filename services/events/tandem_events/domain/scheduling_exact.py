@@ -18,6 +18,7 @@ tier's time.
 from __future__ import annotations
 
 import math
+import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -33,6 +34,9 @@ from tandem_events.domain.scheduling_local import improve
 MIN_SOLVE_S = 0.05  # less time than this left: do not start another solve
 QUICK_PROOF_SHARE = 0.1  # a lower-bound proof this cheap (of the time left): climb on
 POLISH_SHARE = 0.05  # of the time left, for local search on a probe's schedule
+LNS_SHARE = 0.8  # of the time left after the probes, for neighbourhood search on breaks
+LNS_START = 8  # agendas freed in the first neighbourhood
+LNS_ROUND_S = 1.0  # at most per neighbourhood
 Objective = Callable[[Model], Expr]
 
 
@@ -199,20 +203,55 @@ class Exact:
             else:
                 aim = aim if climb else most + 1
                 climb = False
-        if lower < upper and self.left() > MIN_SOLVE_S:
-            locks = replace(self.locks, breaks=upper, patterns=self._patterns(upper))
-            result = self._solve(lambda m: m.tiers().breaks, maximise=False, share=0.7, locks=locks)
-            if result.board is not None and self._measure(result.board).breaks < upper:
-                self.best = result.board
-                upper = self.now().breaks
-            if result.status == cp_model.OPTIMAL:
-                lower = upper
-            elif result.bound is not None:
-                lower = max(lower, math.ceil(result.bound - 1e-6))
+        if lower < upper:
+            self._neighbourhoods(lower)
+            upper = self.now().breaks
         self.breaks_bound = min(lower, upper)
         self.proven = self.proven and lower >= upper
         self.locks.breaks = upper
         self.locks.patterns = self._patterns(upper)
+
+    def _neighbourhoods(self, lower: int) -> None:
+        """Large-neighbourhood search for the rest of the tier's time: free the meetings of
+        a few agendas with breaks and of their partners, keep every other meeting where it
+        is, and let CP-SAT re-place the free ones with the fewest breaks. Small models, so
+        each round takes a fraction of a second; neighbourhoods grow while rounds fail."""
+        rng = random.Random(len(self.instance.requests))
+        until = time.perf_counter() + LNS_SHARE * self.left()
+        size = LNS_START
+        while time.perf_counter() < until - MIN_SOLVE_S:
+            upper = self.now().breaks
+            broken = sorted(a for a, n in self.best.breaks.items() if n > 0)
+            if upper <= lower or not broken:
+                return
+            free = self._around(rng.sample(broken, 1), size, rng)
+            kept = {k: s for k, s in self.best.placed() if self.instance.group[k] not in free}
+            locks = replace(self.locks, breaks=upper, patterns=self._patterns(upper))
+            result = self._solve(
+                lambda m: m.tiers().breaks,
+                maximise=False,
+                share=1.0,
+                locks=locks,
+                kept={**kept, **self.kept},
+                seconds=min(LNS_ROUND_S, until - time.perf_counter()),
+            )
+            if result.board is not None and self._measure(result.board).breaks < upper:
+                self.best = result.board
+            else:
+                size = min(size + 2, len(self.instance.of_agenda))
+
+    def _around(self, start: list[str], size: int, rng: random.Random) -> set[str]:
+        """Requests of `size` agendas reached from `start` through their meetings."""
+        instance = self.instance
+        chosen, frontier = set(start), list(start)
+        while frontier and len(chosen) < size:
+            agenda = frontier.pop(rng.randrange(len(frontier)))
+            for variant in instance.of_agenda.get(agenda, ()):
+                for other in (variant.a, variant.b):
+                    if other not in chosen and len(chosen) < size:
+                        chosen.add(other)
+                        frontier.append(other)
+        return {instance.group[v.key] for a in chosen for v in instance.of_agenda.get(a, ())}
 
     def _patterns(self, most: int, *, forced: bool = False) -> dict[str, list[frozenset[int]]]:
         """Busy patterns of the forced agendas for schedules with at most `most` breaks:
@@ -263,12 +302,14 @@ class Exact:
         maximise: bool,
         share: float,
         locks: Locks | None = None,
+        kept: Mapping[str, int] | None = None,
+        seconds: float | None = None,
     ) -> _Solve:
-        """One CP-SAT run with `share` of the time left (a feasibility probe when
-        `objective` is None)."""
+        """One CP-SAT run with `share` of the time left, at most `seconds` (a feasibility
+        probe when `objective` is None); `kept` pins variants to slots."""
         if self.left() <= MIN_SOLVE_S:
             return _Solve(None, None, cp_model.UNKNOWN)
-        built = Model(self.instance, locks or self.locks, kept=self.kept)
+        built = Model(self.instance, locks or self.locks, kept=self.kept if kept is None else kept)
         if objective is not None:
             expression = objective(built)
             if maximise:
@@ -280,7 +321,8 @@ class Exact:
         if remaining <= MIN_SOLVE_S:
             return _Solve(None, None, cp_model.UNKNOWN)
         solver = cp_model.CpSolver()
-        solver.parameters.max_time_in_seconds = max(MIN_SOLVE_S, remaining * share)
+        limit = max(MIN_SOLVE_S, remaining * share)
+        solver.parameters.max_time_in_seconds = limit if seconds is None else min(limit, seconds)
         solver.parameters.num_workers = self.workers
         solver.parameters.random_seed = 1
         if objective is None:
@@ -315,3 +357,38 @@ def solve(
     """Improve `start` tier by tier until `deadline` (a `time.perf_counter()` value);
     `kept` pins variant keys to slots (a repair)."""
     return Exact(instance, start, deadline=deadline, workers=workers, kept=kept).run()
+
+
+def fewest_moves(
+    instance: Instance,
+    start: Board,
+    kept: Mapping[str, int],
+    *,
+    deadline: float,
+    workers: int = 2,
+) -> Board | None:
+    """The schedule placing the most fixed, then accepted requests that disturbs (moves or
+    drops) the fewest of the `kept` placements (variant key -> slot); None when CP-SAT finds
+    nothing by `deadline`. For a repair whose new fixed or accepted request only fits if
+    other accepted meetings move."""
+    built = Model(instance, Locks())
+    tiers = built.tiers()
+    stay = [built.x[key, slot] for key, slot in kept.items() if (key, slot) in built.x]
+    must = sum(1 for group in instance.original if instance.must(group))
+    weight = len(stay) + 1
+    built.model.maximize(
+        cp_model.LinearExpr.weighted_sum(
+            [tiers.fixed, tiers.must, *stay], [weight * (must + 1), weight, *([1] * len(stay))]
+        )
+    )
+    built.hint(start)
+    remaining = deadline - time.perf_counter()
+    if remaining <= MIN_SOLVE_S:
+        return None
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = remaining
+    solver.parameters.num_workers = workers
+    solver.parameters.random_seed = 1
+    if solver.solve(built.model) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return None
+    return built.board(solver)
