@@ -105,18 +105,22 @@ def test_a_precedence_orders_two_meetings(solve: Solver) -> None:
     assert at(result)["kx"].slot < at(result)["ka"].slot
 
 
-@pytest.mark.parametrize("solve", SOLVERS)
-def test_separate_agendas_hold_two_meetings_at_once(solve: Solver) -> None:
-    # Org o sends two persons with separate agendas: its four meetings fit in two slots.
-    requests = [Request(f"o{x}", "o", x, True, 0.5) for x in "abcd"]
+def two_persons() -> Problem:
+    """Org o meets a, b, c and d over two slots through two persons, x and y."""
     both = frozenset({0, 1})
-    p = event(
-        requests,
+    return event(
+        [Request(f"o{x}", "o", x, True, 0.5) for x in "abcd"],
         slots=2,
         tables=2,
         persons={"o": {"x": both, "y": both}},
         separate=frozenset({"o"}),
     )
+
+
+@pytest.mark.parametrize("solve", SOLVERS)
+def test_separate_agendas_hold_two_meetings_at_once(solve: Solver) -> None:
+    # Org o sends two persons with separate agendas: its four meetings fit in two slots.
+    p = two_persons()
     result = solve(p)
     assert violations(p, result) == []
     assert len(result.placements) == 4
@@ -317,14 +321,7 @@ def test_repair_moves_one_meeting_of_a_new_precedence_in_the_wrong_order() -> No
 
 def test_repair_after_a_person_leaves_keeps_the_other_persons_meetings() -> None:
     both = frozenset({0, 1})
-    requests = [Request(f"o{x}", "o", x, True, 0.5) for x in "abcd"]
-    p = event(
-        requests,
-        slots=2,
-        tables=2,
-        persons={"o": {"x": both, "y": both}},
-        separate=frozenset({"o"}),
-    )
+    p = two_persons()
     before = schedule(p, time_limit_s=5)
     # y can now only stay for slot 0: y's meeting in slot 1 must go (there is no room
     # left for it), everything else stays where it was.

@@ -1,13 +1,16 @@
 """Local search on a `Board`: small moves that strictly raise the documented objective (pure).
 
-Every move is tried on the board and kept only when `value_units` (computed exactly on the
-participants it touches) goes up, so a run never makes a schedule worse and always ends.
-Meetings in `board.protected` (the kept meetings of a repair) never move and are never
-dropped, so a repair stays minimal-move. The moves:
+Every move is tried on the board (whose `fits` checks every constraint of the model) and
+kept only when `value_units` (computed exactly on the agendas it touches, plus the break
+spread) goes up, so a run never makes a schedule worse, never breaks a rule, and always
+ends. Meetings in `board.protected` (the kept meetings of a repair) never move and are
+never dropped, so a repair stays minimal-move. Moves work on request variants (for separate
+agendas, the attending persons stay as placed); the moves:
 
-* relocate: move a meeting to another slot both participants can attend (closes idle gaps);
+* relocate: move a meeting to another slot both agendas can attend (closes breaks and idle
+  slots);
 * swap: exchange the slots of two meetings (the one blocking the target slot, or any meeting
-  of a full slot) — for gaps the relocation alone cannot close;
+  of a full slot) — for breaks the relocation alone cannot close;
 * eject-and-insert: place an unplaced request in a slot where one or two meetings (or a full
   set of tables) block it, after relocating those meetings to other slots — places more
   meetings, and accepted requests that only accepted meetings blocked;
