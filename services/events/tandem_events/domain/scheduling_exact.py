@@ -179,8 +179,8 @@ class Exact:
     def _breaks(self) -> None:
         """Probe "at most c breaks" at the proven lower bound (the optimum, more often than
         not), climbing one at a time while infeasibility proofs are quick, else by bisection
-        between it and the best found (a probe that runs out of time moves the bisection up,
-        without proving anything); a minimisation uses whatever time is left."""
+        between it and the best found; once a probe runs out of time, neighbourhood search
+        from the best schedule uses the tier's time left."""
         if self.locks.all_must:
             if not self._per_agenda:
                 self._iso, self._per_agenda = breaks_lower_bound(self.instance)
@@ -188,21 +188,21 @@ class Exact:
         else:
             self._lower = 0  # a probe with everything placed proves nothing here
         lower, upper = self._lower, self.now().breaks
-        aim, climb = lower, True  # aim: probes below it ran out of time (not a proof)
-        while aim < upper and self.left() > MIN_SOLVE_S:
-            most = aim if climb else (aim + upper - 1) // 2
+        climb = True
+        while lower < upper and self.left() > MIN_SOLVE_S:
+            most = lower if climb else (lower + upper - 1) // 2
             probe = replace(self.locks, breaks=most, patterns=self._patterns(most))
             started, left = time.perf_counter(), self.left()
-            result = self._solve(None, maximise=False, share=0.4, locks=probe)
+            share = 0.4 if climb else 0.25  # a bisection probe is the longer shot
+            result = self._solve(None, maximise=False, share=share, locks=probe)
             if result.status == cp_model.INFEASIBLE:
-                lower = aim = max(lower, most + 1)
+                lower = most + 1
                 climb = time.perf_counter() - started < QUICK_PROOF_SHARE * left
             elif result.board is not None:
                 self._polish(result.board)
                 upper = self.now().breaks
             else:
-                aim = aim if climb else most + 1
-                climb = False
+                break  # a hard instance: improving from the best schedule does more now
         if lower < upper:
             self._neighbourhoods(lower)
             upper = self.now().breaks
