@@ -12,7 +12,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import ValidationError
 
-from tandem_events.domain.events import EventIn, SessionIn, day_of_slot, slot_times
+from tandem_events.domain.events import (
+    EventIn,
+    SessionIn,
+    day_of_slot,
+    session_of_slot,
+    slot_times,
+)
 from tandem_events.domain.outcomes import event_stats
 from tandem_events.domain.plan import (
     EventRules,
@@ -40,15 +46,14 @@ def session(starts_at: str, slots: int, slot: int = 20, pause: int = 0) -> Sessi
 
 
 def test_slots_follow_each_other_with_breaks_across_sessions() -> None:
-    times = slot_times(
-        [session("2027-01-20T10:00:00", 3, pause=5), session("2027-01-21T14:00", 2)],
-        "Europe/Warsaw",
-    )
+    sessions = [session("2027-01-20T10:00:00", 3, pause=5), session("2027-01-21T14:00", 2)]
+    times = slot_times(sessions, "Europe/Warsaw")
     starts = [start.strftime("%d %H:%M") for start, _ in times]
     assert starts == ["20 10:00", "20 10:25", "20 10:50", "21 14:00", "21 14:20"]
     assert all(end - start == timedelta(minutes=20) for start, end in times)
     assert times[0][0] == datetime(2027, 1, 20, 9, 0, tzinfo=UTC)
     assert day_of_slot(times) == {0: 0, 1: 0, 2: 0, 3: 1, 4: 1}
+    assert session_of_slot(sessions) == {0: 0, 1: 0, 2: 0, 3: 1, 4: 1}
 
 
 def test_an_aware_session_start_is_converted_to_the_event_zone() -> None:
