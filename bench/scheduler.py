@@ -49,6 +49,7 @@ from tandem_events.domain.scheduling import (
     schedule,
     violations,
 )
+from tandem_events.domain.scheduling_checks import participant_slots
 from tandem_events.domain.scheduling_instance import Instance
 
 Solver = Callable[[Problem], Schedule]
@@ -320,16 +321,22 @@ def withdraw(problem: Problem, person: str) -> Problem:
 
 
 def new_acceptance(problem: Problem, result: Schedule) -> Problem:
-    """A new accepted request between two busy participants who had none."""
-    meetings = Counter(x for p in result.placements for x in (p.a, p.b))
+    """A new accepted request between two busy participants who had none, each with a free
+    slot they may meet in but none in common: it only fits if other meetings move."""
+    free = {
+        person: set(participant_slots(problem, person, None))
+        - {p.slot for p in result.placements if person in (p.a, p.b)}
+        for person in problem.availability
+    }
     pairs = {frozenset((r.a, r.b)) for r in problem.requests}
-    busy = [person for person, _ in meetings.most_common()]
+    meetings = Counter(x for p in result.placements for x in (p.a, p.b))
+    busy = [person for person, _ in meetings.most_common() if free[person]]
     for i, a in enumerate(busy):
         for b in busy[i + 1 :]:
-            if frozenset((a, b)) not in pairs:
+            if frozenset((a, b)) not in pairs and not free[a] & free[b]:
                 request = Request(f"new:{a}-{b}", a, b, accepted=True, score=0.5)
                 return replace(problem, requests=(*problem.requests, request))
-    raise ValueError("no free pair")
+    raise ValueError("no such pair")
 
 
 def repair_bench(args: argparse.Namespace) -> None:
@@ -344,6 +351,7 @@ def repair_bench(args: argparse.Namespace) -> None:
             "dropped",
             "added",
             "placed",
+            "breaks before",
             "breaks",
             "wall s",
             "valid",
@@ -363,12 +371,13 @@ def repair_bench(args: argparse.Namespace) -> None:
                     repair, after, before, time_limit_s=args.limit / 2, workers=args.workers
                 )
                 run = timed("repair", solve)
-                rows.append([variant, seed, change, *repaired(after, before, run)])
+                broke = figures(problem, before).breaks
+                rows.append([variant, seed, change, *repaired(after, before, run, broke)])
     table(rows)
     print(load())
 
 
-def repaired(after: Problem, before: Schedule, run: Run) -> list[object]:
+def repaired(after: Problem, before: Schedule, run: Run, broke: int) -> list[object]:
     keys = {r.key for r in after.requests}
     now = {p.key for p in run.result.placements}
     dropped = sum(1 for p in before.placements if p.key in keys and p.key not in now)
@@ -380,6 +389,7 @@ def repaired(after: Problem, before: Schedule, run: Run) -> list[object]:
         dropped,
         added,
         f"{found.placed}/{found.total}",
+        broke,
         found.breaks,
         f"{run.wall:.1f}",
         found.broken == 0,
