@@ -17,9 +17,10 @@ from tandem_events.domain.scheduling import (
     schedule,
     violations,
 )
-from tandem_events.domain.scheduling_greedy import Board, polish
+from tandem_events.domain.scheduling_board import Board
+from tandem_events.domain.scheduling_greedy import polish
+from tandem_events.domain.scheduling_instance import Instance, value_units
 from tandem_events.domain.scheduling_local import improve
-from tandem_events.domain.scheduling_model import Instance, value_units
 
 pytestmark = pytest.mark.unit
 
@@ -207,8 +208,21 @@ def test_polish_swaps_out_a_second_meeting_for_someone_with_none() -> None:
     board = board_with(p, {"qx": 0, "qy": 1, "xy": 2})
     polish(board)
     assert board.slot_of == {"pq": 0, "qy": 1, "xy": 2}
-    for solve in SOLVERS:  # from scratch all four fit: p-q and x-y in slot 0
-        assert keys(solve(p)) == {"pq", "qx", "qy", "xy"}
+    for solve in SOLVERS:
+        # From scratch all four fit (p-q and x-y in slot 0), but then x or y waits a slot
+        # between two meetings: breaks rank above the value of a suggestion.
+        assert keys(solve(p)) == {"pq", "qy", "xy"}
+    accepted = problem(
+        [*requests[:1], Request("qx", "q", "x", True, 0.9), *requests[2:]],
+        slots=3,
+        tables=2,
+        unavailable={"p": {1, 2}},
+    )
+    # The accepted q-x is placed and p still gets its only meeting; q-y would then leave
+    # x or y a break.
+    result = schedule(accepted)
+    assert keys(result) == {"pq", "qx", "xy"}
+    assert result.optimal and result.quality is not None and result.quality.breaks == 0
 
 
 def test_local_search_relocates_meetings_into_an_idle_slot() -> None:

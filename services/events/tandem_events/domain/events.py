@@ -351,3 +351,13 @@ def day_of_slot(times: list[tuple[datetime, datetime]]) -> dict[int, int]:
     for index, (start, _) in enumerate(times):
         days[index] = dates.setdefault(start.date(), len(dates))
     return days
+
+
+def session_of_slot(sessions: list[SessionIn]) -> dict[int, int]:
+    """Slot index → session number, in the order the sessions are listed (a meeting window
+    or a per-session cap names sessions by this number)."""
+    found: dict[int, int] = {}
+    for number, session in enumerate(sessions):
+        for _ in range(session.slots):
+            found[len(found)] = number
+    return found

@@ -35,6 +35,15 @@ def is_accepted_request(key: str) -> bool:
     return not key.startswith(SUGGESTED)
 
 
+@dataclass(frozen=True, slots=True)
+class EventRules:
+    """What an organiser set for the whole event (issue 17); the defaults change nothing."""
+
+    session_of_slot: Mapping[int, int] | None = None  # slot -> session (None: the day)
+    precedences: tuple[tuple[str, str], ...] = ()  # (before, after) meeting keys
+    break_spread: int | None = None
+
+
 def build_problem(
     *,
     slot_count: int,
@@ -43,6 +52,7 @@ def build_problem(
     registrations: Sequence[Registration],
     requests: Sequence[MeetingRequest],
     suggestions: Sequence[Suggestion],
+    rules: EventRules | None = None,
 ) -> Problem:
     """Participants are the registrations holding a place; accepted requests and the
     matcher's suggestions between them are the candidate meetings. A suggestion is
@@ -81,6 +91,7 @@ def build_problem(
         for row in suggestions
         if row.pair not in answered and row.pair <= active.keys()
     ]
+    rules = rules or EventRules()
     return Problem(
         slots=slots,
         tables=tuple(tables),
@@ -88,6 +99,9 @@ def build_problem(
         caps=caps,
         requests=tuple(candidates),
         day_of_slot=dict(day_of_slot),
+        session_of_slot=rules.session_of_slot,
+        precedences=rules.precedences,
+        break_spread=rules.break_spread,
     )
 
 

@@ -1,13 +1,16 @@
 """Local search on a `Board`: small moves that strictly raise the documented objective (pure).
 
-Every move is tried on the board and kept only when `value_units` (computed exactly on the
-participants it touches) goes up, so a run never makes a schedule worse and always ends.
-Meetings in `board.protected` (the kept meetings of a repair) never move and are never
-dropped, so a repair stays minimal-move. The moves:
+Every move is tried on the board (whose `fits` checks every constraint of the model) and
+kept only when `value_units` (computed exactly on the agendas it touches, plus the break
+spread) goes up, so a run never makes a schedule worse, never breaks a rule, and always
+ends. Meetings in `board.protected` (the kept meetings of a repair) never move and are
+never dropped, so a repair stays minimal-move. Moves work on request variants (for separate
+agendas, the attending persons stay as placed); the moves:
 
-* relocate: move a meeting to another slot both participants can attend (closes idle gaps);
+* relocate: move a meeting to another slot both agendas can attend (closes breaks and idle
+  slots);
 * swap: exchange the slots of two meetings (the one blocking the target slot, or any meeting
-  of a full slot) — for gaps the relocation alone cannot close;
+  of a full slot) — for breaks the relocation alone cannot close;
 * eject-and-insert: place an unplaced request in a slot where one or two meetings (or a full
   set of tables) block it, after relocating those meetings to other slots — places more
   meetings, and accepted requests that only accepted meetings blocked;
@@ -24,14 +27,10 @@ import random
 import time
 from collections.abc import Iterable, Sequence
 
-from tandem_events.domain.scheduling_greedy import Board, polish
-from tandem_events.domain.scheduling_model import (
-    FAIRNESS,
-    GAP,
-    Request,
-    meeting_units,
-    value_units,
-)
+from tandem_events.domain.scheduling_board import Board
+from tandem_events.domain.scheduling_greedy import polish
+from tandem_events.domain.scheduling_instance import value_units
+from tandem_events.domain.scheduling_model import FAIRNESS, SPREAD, Request
 
 Addition = tuple[Request, int]
 
@@ -81,7 +80,7 @@ def perturb(
     best = value_units(instance, board.placed())
     start, stale = best, 0
     while time.perf_counter() < deadline and stale < patience:
-        gapped = sorted(p for p, used in board.used.items() if used and instance.gaps(used))
+        gapped = sorted(a for a, used in board.used.items() if used and instance.day_units(used))
         if not gapped:
             break
         snapshot = dict(board.slot_of)
@@ -101,11 +100,11 @@ def perturb(
     return value_units(instance, board.placed()) > start
 
 
-def _free_suggestions(board: Board, people: Iterable[str]) -> set[str]:
-    """Remove the movable suggestions of `people`; the participants they involved."""
+def _free_suggestions(board: Board, agendas: Iterable[str]) -> set[str]:
+    """Remove the movable suggestions of `agendas`; the agendas they involved."""
     freed: set[str] = set()
-    for participant in people:
-        for key in board.meetings_of(participant):
+    for agenda in agendas:
+        for key in board.meetings_of(agenda):
             request = board.instance.by_key[key]
             if not request.accepted and key not in board.protected:
                 board.remove(key)
@@ -113,16 +112,16 @@ def _free_suggestions(board: Board, people: Iterable[str]) -> set[str]:
     return freed
 
 
-def _refill(board: Board, people: set[str]) -> None:
-    """Place the unplaced requests of `people` (priority order) where they gain the most."""
+def _refill(board: Board, agendas: set[str]) -> None:
+    """Place the unplaced requests of `agendas` (priority order) where they gain the most."""
     instance = board.instance
-    keys = {r.key for p in people for r in instance.of_participant.get(p, ())}
-    for request in instance.requests:  # priority order
-        if request.key not in keys or request.key in board.slot_of:
+    groups = {instance.group[r.key] for a in agendas for r in instance.of_agenda.get(a, ())}
+    for group in instance.original:  # priority order
+        if group not in groups or group in board.placed_variant:
             continue
-        best = board.best_slot(request)
+        best = board.best_option(group)
         if best is not None and best[0] > 0:
-            board.place(request, best[1])
+            board.place(best[1], best[2])
 
 
 def _restore(board: Board, snapshot: dict[str, int]) -> None:
@@ -158,26 +157,32 @@ class _Run:
         return True
 
 
-def _local_units(board: Board, people: Iterable[str]) -> int:
-    """Coverage and gap terms of the objective for `people` (the rest does not change)."""
+def _local_units(board: Board, agendas: Iterable[str]) -> int:
+    """Coverage, breaks and idle terms of the objective for `agendas` and their
+    participants, and the spread term (the rest does not change)."""
+    instance = board.instance
     total = 0
-    for participant in people:
-        used = board.used.get(participant)
+    owners = set()
+    for agenda in agendas:
+        owners.add(instance.owner[agenda])
+        used = board.used.get(agenda)
         if used:
-            total += FAIRNESS - GAP * board.instance.gaps(used)
-    return total
+            total -= instance.day_units(used)
+    total += FAIRNESS * sum(1 for participant in owners if board.count[participant] > 0)
+    return total - SPREAD * board.excess()
 
 
 def try_move(board: Board, removals: Sequence[str], additions: Sequence[Addition]) -> bool:
     """Remove `removals`, then place `additions` (a removed key may come back in another
     slot); keep the result only if every addition fits and the objective strictly rises."""
     by_key = board.instance.by_key
+    units = board.instance.units
     if any(key in board.protected for key in removals):
         return False
     people = {x for key in removals for x in (by_key[key].a, by_key[key].b)}
     people |= {x for request, _ in additions for x in (request.a, request.b)}
     before = _local_units(board, people)
-    before += sum(meeting_units(by_key[key]) for key in removals)
+    before += sum(units[key] for key in removals)
     old = [(key, board.slot_of[key]) for key in removals]
     for key in removals:
         board.remove(key)
@@ -189,7 +194,7 @@ def try_move(board: Board, removals: Sequence[str], additions: Sequence[Addition
         done.append(request.key)
     if len(done) == len(additions):
         after = _local_units(board, people)
-        after += sum(meeting_units(request) for request, _ in additions)
+        after += sum(units[request.key] for request, _ in additions)
         if after > before:
             return True
     for key in done:
@@ -204,20 +209,17 @@ def _compact(board: Board, run: _Run) -> None:
     (relocating, or swapping with what blocks it there). Only such moves can shorten that
     participant's span, so only they are tried."""
     instance = board.instance
-    days: dict[int, list[int]] = {}
-    for slot in instance.slots:
-        days.setdefault(instance.day[slot], []).append(slot)
     people = board.used if run.dirty is None else run.dirty
-    for participant in sorted(people):
+    for agenda in sorted(people):
         if run.up():
             break
-        if not board.used.get(participant) or instance.gaps(board.used[participant]) == 0:
+        if not board.used.get(agenda) or instance.gaps(board.used[agenda]) == 0:
             continue
-        for day_slots in days.values():
-            _compact_day(board, run, participant, day_slots)
+        for day_slots in instance.days:
+            _compact_day(board, run, agenda, day_slots)
 
 
-def _compact_day(board: Board, run: _Run, participant: str, day_slots: list[int]) -> None:
+def _compact_day(board: Board, run: _Run, participant: str, day_slots: tuple[int, ...]) -> None:
     used = [slot for slot in day_slots if slot in board.used[participant]]
     if len(used) < 2:
         return
@@ -293,7 +295,8 @@ def _swap_or_chain(board: Board, run: _Run, key: str, other: str, slot: int, tar
 
 
 def _gap_change(board: Board, moves: Sequence[tuple[str, int, int]]) -> int:
-    """Change in idle gaps if each (key, from, to) meeting moves; feasibility unchecked."""
+    """Change in the agendas' day costs (breaks, idle slots) if each (key, from, to)
+    meeting moves; feasibility and spread unchecked (`try_move` checks them)."""
     by_key = board.instance.by_key
     after: dict[str, set[int]] = {}
     for key, source, _ in moves:
@@ -302,8 +305,8 @@ def _gap_change(board: Board, moves: Sequence[tuple[str, int, int]]) -> int:
     for key, _, target in moves:
         for x in (by_key[key].a, by_key[key].b):
             after[x].add(target)
-    gaps = board.instance.gaps
-    return sum(gaps(used) - gaps(board.used[x]) for x, used in after.items())
+    cost = board.instance.day_units
+    return sum(cost(used) - cost(board.used[x]) for x, used in after.items())
 
 
 def _unplaced(board: Board, run: _Run) -> list[Request]:
@@ -312,23 +315,24 @@ def _unplaced(board: Board, run: _Run) -> list[Request]:
     if run.dirty is None:
         pool: Iterable[Request] = instance.requests
     else:
-        keys = {r.key for p in run.dirty for r in instance.of_participant.get(p, ())}
+        keys = {r.key for p in run.dirty for r in instance.of_agenda.get(p, ())}
         pool = [instance.by_key[key] for key in sorted(keys)]
-    requests = [r for r in pool if r.key not in board.slot_of]
-    return sorted(requests, key=meeting_units, reverse=True)
+    requests = [r for r in pool if not board.is_placed(r)]
+    return sorted(requests, key=lambda r: instance.units[r.key], reverse=True)
 
 
 def _insert_with_ejection(board: Board, run: _Run) -> None:
     """Place unplaced requests by first relocating what blocks them."""
-    cap = board.instance.cap
+    instance = board.instance
     for request in _unplaced(board, run):
         if run.up():
             break
-        if not run.looks_at(request.a, request.b):
+        if board.is_placed(request) or not run.looks_at(request.a, request.b):
             continue
-        if board.count[request.a] >= cap[request.a] or board.count[request.b] >= cap[request.b]:
+        owners = (instance.owner[request.a], instance.owner[request.b])
+        if any(board.count[p] >= instance.cap[p] for p in owners):
             continue  # `_replace_capped` handles these
-        for slot in board.instance.common[request.key]:
+        for slot in instance.common[request.key]:
             if _eject_into(board, run, request, slot):
                 break
 
@@ -380,25 +384,27 @@ def _free_slots(board: Board, key: str, slot: int) -> list[int]:
 def _replace_capped(board: Board, run: _Run) -> None:
     """Swap a capped participant's cheapest droppable suggestion for a better request."""
     instance = board.instance
+    units = instance.units
     for request in _unplaced(board, run):
         if run.up():
             break
-        capped = [p for p in (request.a, request.b) if board.count[p] >= instance.cap[p] > 0]
-        if not capped or request.key in board.slot_of or not run.looks_at(*capped):
+        owners = [instance.owner[request.a], instance.owner[request.b]]
+        capped = [p for p in owners if board.count[p] >= instance.cap[p] > 0]
+        if not capped or board.is_placed(request) or not run.looks_at(request.a, request.b):
             continue
         drops = []
         for participant in capped:
             options = [
                 key
-                for key in board.meetings_of(participant)
+                for key in board.meetings_of_participant(participant)
                 if key not in board.protected and not instance.by_key[key].accepted
             ]
             if not options:
                 break
-            drops.append(min(options, key=lambda k: (meeting_units(instance.by_key[k]), k)))
+            drops.append(min(options, key=lambda k: (units[k], k)))
         else:
             removal = sorted(set(drops))
-            if sum(meeting_units(instance.by_key[k]) for k in removal) >= meeting_units(request):
+            if sum(units[k] for k in removal) >= units[request.key]:
                 continue
             for slot in instance.common[request.key]:
                 if run.move(board, removal, [(request, slot)]):

@@ -1,35 +1,43 @@
-"""The scheduling problem, its prepared form, the objective and the invariants (pure).
+"""The scheduling problem and its result (pure). Import the names from `scheduling.py`.
 
-The public names are re-exported by `scheduling.py`; import them from there.
+What an organiser can say, beyond who wants to meet whom:
 
-Objective (`Schedule.value`, the same for every solver so results compare):
+* per meeting: a window of allowed slots (a session is the set of its slots, see
+  `slots_of_sessions`); a fixed slot (and table) the meeting is pinned to;
+* per participant: the slots they can meet in (`availability`, their own say) minus the
+  organiser's `forbidden` slots; a cap on meetings, overall and per session;
+* between meetings: precedences (A strictly before B when both take place);
+* per organisation: one or more persons (`persons`); by default they attend together, so
+  the organisation can meet when all of them can (joint agenda); for a participant in
+  `separate` each person keeps an agenda of their own and each meeting is attended by one
+  of them (the solver chooses, unless the request names the person), so the organisation
+  can hold two meetings at once;
+* for the event: the most the number of breaks may differ between two agendas
+  (`break_spread`; the published forum model uses 2).
 
-    value = ACCEPTED  * accepted requests placed
-          + FAIRNESS  * participants with at least one meeting
-          + sum over placed meetings of (score + MEETING_BASE)
-          - GAP       * idle gaps (per participant per day: slots between the first and the
-                        last meeting that the participant does not use)
-
-The weights make it lexicographic in practice: one accepted request outweighs any change in
-coverage a local exchange can cause (at most six participants lose their only meeting when a
-slot, a table and two caps are freed for it), and covering one more participant outweighs
-every score and gap change such an exchange causes (a meeting is worth at most 1.01 and a
-participant's gaps are bounded by the slots of a day). MEETING_BASE makes a zero-score
-suggestion still worth placing when it costs no gaps.
+A break is a run of idle slots between an agenda's first and last meeting of a day; idle
+slots are the slots of those runs. The objective is lexicographic (`Measure` in
+`scheduling_instance`): fixed meetings placed, then accepted requests placed, then
+participants with at least one meeting, then the excess of the break spread, then breaks,
+then the value of the meetings (mutual score + a base) minus a small penalty per idle slot.
 """
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-# Integer units (CP-SAT needs integers): 1.0 of value = SCALE units.
+# Integer units (CP-SAT needs integers): 1.0 of value = SCALE units. The weights make the
+# sum lexicographic for every change a local-search move can make (at most a few meetings
+# and six agendas; see scheduling_instance.Measure); the exact solver ranks tier by tier.
 SCALE = 1000
-MEETING_BASE = 10  # 0.01
+MEETING_BASE = 10  # 0.01: a zero-score suggestion is still worth placing
 GAP = 50  # 0.05 per idle slot
-FAIRNESS = 100_000  # 100 per covered participant
-ACCEPTED = 10_000_000  # 10,000 per accepted request placed
+BREAK = 20_000  # 20 per break: above any exchange of a few meetings' value and idle slots
+SPREAD = 1_000_000  # per break of spread beyond `break_spread`
+FAIRNESS = 100_000_000  # per participant with at least one meeting
+ACCEPTED = 10_000_000_000  # per accepted request placed
+FIXED = 1_000_000_000_000  # per fixed (pinned) meeting placed
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +47,11 @@ class Request:
     b: str  # participant id, != a
     accepted: bool  # an accepted meeting request (placed first) or a matcher suggestion
     score: float  # mutual score in [0, 1] (tie-break / value within a priority class)
+    window: frozenset[int] | None = None  # the slots the meeting may take (None: any)
+    fixed_slot: int | None = None  # pinned by the organiser: this slot or not at all
+    fixed_table: str | None = None  # and this table (only with `fixed_slot`)
+    person_a: str | None = None  # who of `a` must attend (a participant in `separate`)
+    person_b: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +62,13 @@ class Problem:
     caps: Mapping[str, int]  # participant -> max meetings (missing = no cap beyond slots)
     requests: tuple[Request, ...]
     day_of_slot: Mapping[int, int] | None = None  # slot -> day number (None = all one day)
+    forbidden: Mapping[str, frozenset[int]] = field(default_factory=dict)  # organiser's say
+    persons: Mapping[str, Mapping[str, frozenset[int]]] = field(default_factory=dict)
+    separate: frozenset[str] = frozenset()  # participants whose persons meet separately
+    session_of_slot: Mapping[int, int] | None = None  # slot -> session (None = the day)
+    session_caps: Mapping[str, int] = field(default_factory=dict)  # per session, per participant
+    precedences: tuple[tuple[str, str], ...] = ()  # (before, after) request keys
+    break_spread: int | None = None  # most minus fewest breaks of any two agendas
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +78,31 @@ class Placement:
     b: str
     slot: int
     table: str
+    person_a: str | None = None  # the attending person of a participant in `separate`
+    person_b: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Quality:
+    """How good a schedule is, and what is proven about it (counts over the placeable
+    requests: those with at least one slot both sides could take)."""
+
+    placed: int  # meetings placed
+    placeable: int  # requests that could be placed on their own
+    must: int  # fixed and accepted requests among them
+    must_placed: int
+    must_bound: int  # proven: no valid schedule places more fixed + accepted requests
+    covered: int  # participants with at least one meeting
+    breaks: int
+    breaks_bound: int  # proven: no schedule as good in the tiers above has fewer breaks
+    idle: int  # idle slots
+    spread: int  # most minus fewest breaks of any two agendas with requests
+    proven: bool  # every tier up to and including breaks is proven optimal
+    proof_s: float | None = None  # seconds into the run when that was proven
+
+    @property
+    def breaks_gap(self) -> int:
+        return self.breaks - self.breaks_bound
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,8 +111,9 @@ class Schedule:
     solver: (
         str  # the stages that produced it: "greedy", "greedy+ls", "greedy+ls+cp-sat", "repair", ...
     )
-    optimal: bool  # proven optimal by the solver
-    value: float  # see the module docstring
+    optimal: bool  # proven optimal in every tier of the objective
+    value: float  # the weighted objective / SCALE (see the constants above)
+    quality: Quality | None = None  # None for a schedule read back from storage
 
 
 def pair_of(request: Request) -> frozenset[str]:
@@ -75,164 +121,26 @@ def pair_of(request: Request) -> frozenset[str]:
 
 
 def meeting_units(request: Request) -> int:
-    """Integer value of placing `request`, without coverage and gaps."""
+    """Integer value of placing `request`, without coverage, breaks and idle slots."""
     score = min(max(request.score, 0.0), 1.0)
-    return (ACCEPTED if request.accepted else 0) + round(score * SCALE) + MEETING_BASE
+    priority = FIXED if request.fixed_slot is not None else 0
+    priority += ACCEPTED if request.accepted or request.fixed_slot is not None else 0
+    return priority + round(score * SCALE) + MEETING_BASE
 
 
-def _priority(request: Request) -> tuple[bool, float, str]:
-    return (request.accepted, request.score, request.key)
-
-
-class Instance:
-    """A problem reduced to what can be placed: each kept request has ≥ 1 common slot, both
-    caps > 0 and at least one table; one request per key and per pair (accepted first, then
-    the higher score)."""
-
-    def __init__(self, problem: Problem) -> None:
-        self.problem = problem
-        self.slots = tuple(dict.fromkeys(problem.slots))
-        self.tables = tuple(dict.fromkeys(problem.tables))
-        days = problem.day_of_slot or {}
-        self.day = {slot: days.get(slot, 0) for slot in self.slots}
-        per_day: dict[int, list[int]] = defaultdict(list)
-        for slot in self.slots:
-            per_day[self.day[slot]].append(slot)
-        # Rank of a slot inside its day: gaps are counted on ranks.
-        self.rank = {slot: i for day_slots in per_day.values() for i, slot in enumerate(day_slots)}
-        self.position = {slot: i for i, slot in enumerate(self.slots)}
-        self._gap_cache: dict[frozenset[int], int] = {}
-        self.cap: dict[str, int] = {
-            participant: max(
-                0, min(problem.caps.get(participant, len(self.slots)), len(self.slots))
-            )
-            for participant in problem.availability
-        }
-        self.requests = self._placeable(problem)
-        self.by_key = {request.key: request for request in self.requests}
-        self.common = {
-            request.key: tuple(
-                slot
-                for slot in self.slots
-                if slot in problem.availability[request.a]
-                and slot in problem.availability[request.b]
-            )
-            for request in self.requests
-        }
-        self.units = {request.key: meeting_units(request) for request in self.requests}
-        self.of_participant: dict[str, list[Request]] = defaultdict(list)
-        for request in self.requests:
-            self.of_participant[request.a].append(request)
-            self.of_participant[request.b].append(request)
-
-    def _placeable(self, problem: Problem) -> tuple[Request, ...]:
-        if not self.tables:
-            return ()
-        slot_set = set(self.slots)
-        best_for_key: dict[str, Request] = {}
-        for request in problem.requests:
-            if request.a == request.b or not self._known(request.a) or not self._known(request.b):
-                continue
-            if self.cap[request.a] == 0 or self.cap[request.b] == 0:
-                continue
-            common = problem.availability[request.a] & problem.availability[request.b] & slot_set
-            if not common:
-                continue
-            held = best_for_key.get(request.key)
-            if held is None or _priority(request) > _priority(held):
-                best_for_key[request.key] = request
-        best_for_pair: dict[frozenset[str], Request] = {}
-        for request in best_for_key.values():
-            held = best_for_pair.get(pair_of(request))
-            if held is None or _priority(request) > _priority(held):
-                best_for_pair[pair_of(request)] = request
-        return tuple(sorted(best_for_pair.values(), key=_priority, reverse=True))
-
-    def _known(self, participant: str) -> bool:
-        return participant in self.problem.availability
-
-    def gaps(self, used: Iterable[int]) -> int:
-        """Idle slots of one participant who meets in the slots `used` (distinct slots).
-        Memoised: local search asks for the same few thousand slot sets again and again."""
-        key = frozenset(used)
-        found = self._gap_cache.get(key)
-        if found is None:
-            ranks: dict[int, list[int]] = defaultdict(list)
-            for slot in key:
-                ranks[self.day[slot]].append(self.rank[slot])
-            found = sum(max(r) - min(r) + 1 - len(r) for r in ranks.values())
-            self._gap_cache[key] = found
-        return found
-
-
-def value_units(instance: Instance, placements: Iterable[tuple[str, int]]) -> int:
-    """The objective in integer units for (request key, slot) pairs."""
-    total = 0
-    used: dict[str, list[int]] = defaultdict(list)
-    units = instance.units
-    for key, slot in placements:
-        request = instance.by_key[key]
-        total += units[key]
-        used[request.a].append(slot)
-        used[request.b].append(slot)
-    total += FAIRNESS * len(used)
-    total -= GAP * sum(instance.gaps(slots) for slots in used.values())
-    return total
-
-
-def participant_gaps(problem: Problem, schedule: Schedule) -> dict[str, int]:
-    instance = Instance(problem)
-    used: dict[str, list[int]] = defaultdict(list)
-    for placement in schedule.placements:
-        used[placement.a].append(placement.slot)
-        used[placement.b].append(placement.slot)
-    return {participant: instance.gaps(slots) for participant, slots in used.items()}
-
-
-def violations(problem: Problem, schedule: Schedule) -> list[str]:
-    """Human-readable broken invariants; [] means the schedule is valid for `problem`."""
-    found: list[str] = []
-    requests = {request.key: request for request in problem.requests}
-    slots = set(problem.slots)
-    tables = set(problem.tables)
-    keys: Counter[str] = Counter()
-    pairs: Counter[frozenset[str]] = Counter()
-    busy: Counter[tuple[str, int]] = Counter()
-    table_use: Counter[tuple[int, str]] = Counter()
-    meetings: Counter[str] = Counter()
-    for p in schedule.placements:
-        where = f"{p.key} at slot {p.slot} table {p.table}"
-        request = requests.get(p.key)
-        if request is None:
-            found.append(f"unknown request {where}")
-        elif {request.a, request.b} != {p.a, p.b}:
-            found.append(f"participants of {where} differ from the request")
-        if p.a == p.b:
-            found.append(f"{where} meets {p.a} with themself")
-        if p.slot not in slots:
-            found.append(f"unknown slot {where}")
-        if p.table not in tables:
-            found.append(f"unknown table {where}")
-        for participant in (p.a, p.b):
-            if p.slot not in problem.availability.get(participant, frozenset()):
-                found.append(f"{participant} is not available for {where}")
-            busy[participant, p.slot] += 1
-            meetings[participant] += 1
-        keys[p.key] += 1
-        pairs[frozenset((p.a, p.b))] += 1
-        table_use[p.slot, p.table] += 1
-    found += [f"request {key} placed {n} times" for key, n in keys.items() if n > 1]
-    found += [f"pair {sorted(pr)} meets {n} times" for pr, n in pairs.items() if n > 1]
-    found += [f"{who} double-booked in slot {s}" for (who, s), n in busy.items() if n > 1]
-    found += [f"table {t} double-booked in slot {s}" for (s, t), n in table_use.items() if n > 1]
-    for participant, n in meetings.items():
-        cap = problem.caps.get(participant)
-        if cap is not None and n > cap:
-            found.append(f"{participant} has {n} meetings, cap {cap}")
-    return found
+def slots_of_sessions(
+    session_of_slot: Mapping[int, int], sessions: Iterable[int]
+) -> frozenset[int]:
+    """A meeting window from session numbers: every slot of those sessions."""
+    wanted = set(sessions)
+    return frozenset(slot for slot, session in session_of_slot.items() if session in wanted)
 
 
 def moved(previous: Schedule, new: Schedule) -> int:
-    """How many meetings present in both schedules changed (slot, table)."""
-    before = {p.key: (p.slot, p.table) for p in previous.placements}
-    return sum(1 for p in new.placements if p.key in before and before[p.key] != (p.slot, p.table))
+    """How many meetings present in both schedules changed (slot, table or person)."""
+    before = {p.key: (p.slot, p.table, p.person_a, p.person_b) for p in previous.placements}
+    return sum(
+        1
+        for p in new.placements
+        if p.key in before and before[p.key] != (p.slot, p.table, p.person_a, p.person_b)
+    )
