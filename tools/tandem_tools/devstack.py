@@ -1,4 +1,5 @@
-"""`make run`: the embedded broker, the four services and demo data, in one command.
+"""`make run`: the embedded broker, the four services, the staff console and demo data, in
+one command. The console is on http://127.0.0.1:8000.
 
 With no configuration every service keeps a SQLite file under `.tandem/`. Set
 `TANDEM_POSTGRES_URL` (a server URL such as postgresql://postgres@127.0.0.1:5432) to give
@@ -20,7 +21,15 @@ from pathlib import Path
 from tandem_shared.broker import EmbeddedBroker, start_broker
 from tandem_tools import demo
 from tandem_tools.pg import create_database, database_url
-from tandem_tools.stack import SERVICES, ServiceProcess, start_service, stop_services, wait_ready
+from tandem_tools.stack import (
+    CONSOLE_PORT,
+    SERVICES,
+    ServiceProcess,
+    console_env,
+    start_service,
+    stop_services,
+    wait_ready,
+)
 
 STATE_DIR = Path(".tandem")
 DEV_ADMIN = "admin@demo.local"
@@ -50,10 +59,12 @@ def _broker_env() -> tuple[dict[str, str], EmbeddedBroker | None]:
 
 
 def _print_banner(services: list[ServiceProcess], password: str, started: float) -> None:
-    print(f"\nTandem is up in {time.monotonic() - started:.1f}s:")
-    for service in services:
+    console, apis = services[-1], services[:-1]
+    print(f"\nTandem console: {console.url}  (sign in as {DEV_ADMIN} / {password})")
+    print(f"Tandem is up in {time.monotonic() - started:.1f}s; the services' APIs:")
+    for service in apis:
         print(f"  {service.name:<9} {service.url}/docs")
-    print(f"  sign in:  {DEV_ADMIN} / {password}  (POST {services[0].url}/v1/auth/token)")
+    print(f"  token:    POST {apis[0].url}/v1/auth/token")
     print(f"  logs:     {STATE_DIR / 'logs'}/\nPress Ctrl-C to stop.\n", flush=True)
 
 
@@ -82,10 +93,12 @@ def main() -> None:
     }
     services: list[ServiceProcess] = []
     try:
-        services = [
-            start_service(name, port, env, STATE_DIR / "logs") for name, port in SERVICES.items()
-        ]
+        logs = STATE_DIR / "logs"
+        services = [start_service(name, port, env, logs) for name, port in SERVICES.items()]
         wait_ready(services)
+        console = start_service("console", CONSOLE_PORT, {**env, **console_env(services)}, logs)
+        services.append(console)
+        wait_ready([console])
         token = demo.login(services[0].url, DEV_ADMIN, password)
         created, existing = demo.load_demo(services[0].url, token)
         print(f"demo data: {created} profiles created, {existing} already there")
