@@ -12,8 +12,8 @@ from tandem_console.feed import N_
 # The scored components, in the order they are shown, with their labels.
 COMPONENTS = {
     "reciprocal": N_("Reciprocal fit (both directions)"),
-    "a_needs_b_offers": N_("Left's needs met by right's offers"),
-    "b_needs_a_offers": N_("Right's needs met by left's offers"),
+    "a_needs_b_offers": N_("Needs of %(left)s met by offers of %(right)s"),
+    "b_needs_a_offers": N_("Needs of %(right)s met by offers of %(left)s"),
     "sector": N_("Sector complementarity"),
     "looking_for": N_("Looking for each other's kind"),
     "language": N_("Shared working language"),

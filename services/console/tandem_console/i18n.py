@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_date, format_datetime, format_time
+from babel.dates import format_date, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, format_percent
@@ -98,7 +98,11 @@ class Language:
         value = _moment(moment)
         if value is None:
             return ""
-        return format_datetime(value, "medium", tzinfo=ZoneInfo(zone or self.timezone), locale=self.code)
+        local = value.astimezone(ZoneInfo(zone or self.timezone))
+        # The locale's medium date and short time (no seconds), joined its way.
+        joined = str(self.locale.datetime_formats["medium"]).replace("'", "")
+        day = format_date(local, "medium", locale=self.code)
+        return joined.replace("{1}", day).replace("{0}", format_time(local, "short", locale=self.code))
 
     def date(self, moment: datetime | str | None, zone: str | None = None) -> str:
         value = _moment(moment)

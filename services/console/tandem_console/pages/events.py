@@ -38,7 +38,7 @@ async def events(
         nav="events",
         listing=listing,
         kind=kind or "",
-        status=status or "",
+        status_filter=status or "",
         page=page,
         pages=max(1, -(-listing["total"] // PER_PAGE)),
     )

@@ -66,7 +66,6 @@ async def _render(
         flags=explain.flags(match.get("components") or {}),
         left_needs=explain.excerpt(explanation.get("a_needs_b_offers"), left, right),
         right_needs=explain.excerpt(explanation.get("b_needs_a_offers"), right, left),
-        summary=explanation.get("summary", ""),
         others_left=_named(others_a, known),
         others_right=_named(others_b, known),
         errors=errors or {},
