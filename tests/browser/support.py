@@ -69,9 +69,7 @@ def running_stack(env: dict[str, str], log_dir: Path) -> Iterator[Stack]:
     started = list(services.values())
     try:
         wait_ready(started)
-        console = start_service(
-            "console", free_port(), {**env, **console_env(started)}, log_dir
-        )
+        console = start_service("console", free_port(), {**env, **console_env(started)}, log_dir)
         started.append(console)
         wait_ready([console])
         token = demo.login(services["registry"].url, *ADMIN)
@@ -113,7 +111,9 @@ def _report(violations: list[dict[str, Any]]) -> str:
     lines = []
     for violation in violations:
         targets = [", ".join(node["target"]) for node in violation["nodes"][:5]]
-        lines.append(f"- {violation['id']} ({violation['impact']}): {violation['help']} at {targets}")
+        lines.append(
+            f"- {violation['id']} ({violation['impact']}): {violation['help']} at {targets}"
+        )
     return "\n".join(lines)
 
 

@@ -168,7 +168,9 @@ def _register_six(page: Page, visits: Visits) -> None:
     organisations = [MUSEUM, STUDIO, ATELIER, LESNINA, POLISH_ORG, IMPORTED[0]]
     for number, name in enumerate(organisations, start=1):
         option = page.locator("#profile_id option", has_text=name)
-        page.get_by_label("Organisation", exact=True).select_option(option.first.get_attribute("value"))
+        page.get_by_label("Organisation", exact=True).select_option(
+            option.first.get_attribute("value")
+        )
         page.get_by_label("Participant's name").fill(f"Participant {number}")
         page.get_by_label("Participant's email").fill(f"participant{number}@example.org")
         if number == 2:  # the studio cannot make the first slot
@@ -307,11 +309,11 @@ def _live_profile() -> dict[str, object]:
         "looking_for": ["heritage"],
         "subsectors": ["ar_vr", "digitisation"],
         "offers": [
-            {"text": "Ponujamo fotogrametrijo in 3D skeniranje kulturne dediščine in muzejskih predmetov"}
+            {
+                "text": "Ponujamo fotogrametrijo in 3D skeniranje kulturne dediščine in muzejskih predmetov"
+            }
         ],
-        "needs": [
-            {"text": "Iščemo muzeje in zbirke z zanimivimi predmeti za virtualne razstave"}
-        ],
+        "needs": [{"text": "Iščemo muzeje in zbirke z zanimivimi predmeti za virtualne razstave"}],
         "sharing": "network",
     }
 

@@ -23,7 +23,10 @@ PACKAGE = LOCALE_DIR.parent
 
 def _settings(**overrides: object) -> ConsoleSettings:
     # Nothing listens on these ports: every service is unreachable.
-    nowhere = {f"{name}_url": f"http://127.0.0.1:{free_port()}" for name in ("registry", "matcher", "events", "notifier")}
+    nowhere = {
+        f"{name}_url": f"http://127.0.0.1:{free_port()}"
+        for name in ("registry", "matcher", "events", "notifier")
+    }
     return ConsoleSettings(**{**nowhere, **overrides})  # type: ignore[arg-type]
 
 
@@ -96,7 +99,9 @@ async def test_health_and_readiness_follow_the_four_services() -> None:
         assert (await client.get("/healthz")).json()["service"] == "console"
         ready = await client.get("/readyz")
         assert ready.status_code == 503
-        assert ready.json()["checks"] == dict.fromkeys(("registry", "matcher", "events", "notifier"), False)
+        assert ready.json()["checks"] == dict.fromkeys(
+            ("registry", "matcher", "events", "notifier"), False
+        )
 
 
 async def test_vendored_assets_are_served_locally() -> None:

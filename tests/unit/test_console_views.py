@@ -10,7 +10,13 @@ import pytest
 
 from tandem_console import charts, explain, feed, forms, sse
 from tandem_console.backend import ApiError, field_errors
-from tandem_console.i18n import Language, load_translations, negotiate, parse_accept_language
+from tandem_console.i18n import (
+    MISSING,
+    Language,
+    load_translations,
+    negotiate,
+    parse_accept_language,
+)
 from tandem_console.web import local_path, person_of
 
 pytestmark = pytest.mark.unit
@@ -71,12 +77,12 @@ def test_times_are_shown_in_the_zone_and_the_locale_format(
         ("sl", "2. jan. 2027, 09:05"),
     ]:
         language = Language(code, translations[code], "Europe/Warsaw")  # type: ignore[arg-type]
-        assert language.datetime(moment) == expected
+        assert language.when(moment) == expected
     english = Language("en", translations["en"], "Europe/Warsaw")  # type: ignore[arg-type]
-    assert english.time(moment.isoformat(), "America/New_York") == "3:05\u202fAM"
-    assert english.datetime(None) == ""
+    assert english.clock(moment.isoformat(), "America/New_York") == "3:05\u202fAM"
+    assert english.when(None) == ""
     assert english.percent(0.675) == "68%"
-    assert english.percent(None) == "–"
+    assert english.percent(None) == MISSING
 
 
 # ------------------------------------------------------------------------------ sse
@@ -84,7 +90,7 @@ def test_times_are_shown_in_the_zone_and_the_locale_format(
 
 def test_sse_parser_assembles_events_and_skips_comments() -> None:
     parser = sse.Parser()
-    lines = [": keep-alive", "", "event: notification", "id: 42", "data: {\"a\":", "data: 1}", ""]
+    lines = [": keep-alive", "", "event: notification", "id: 42", 'data: {"a":', "data: 1}", ""]
     found = [event for line in lines if (event := parser.feed(line)) is not None]
     assert found == [sse.Event("notification", '{"a":\n1}', "42")]
     # The last id persists; an event without data dispatches nothing.
@@ -120,7 +126,11 @@ def test_an_alert_opens_its_match_or_event() -> None:
 
 
 def test_alerts_are_filtered_and_counted_by_group() -> None:
-    items = [{"kind": "match.suggested"}, {"kind": "meeting.cancelled"}, {"kind": "match.withdrawn"}]
+    items = [
+        {"kind": "match.suggested"},
+        {"kind": "meeting.cancelled"},
+        {"kind": "match.withdrawn"},
+    ]
     assert feed.only_group(items, "matches") == [items[0], items[2]]
     assert feed.only_group(items, "nonsense") == items
     assert feed.unread_by_group(items) == {"matches": 2, "meetings": 1, "events": 0}
@@ -141,7 +151,9 @@ def test_an_excerpt_carries_the_language_of_each_text() -> None:
     studio = {"offers": [{"text": "Wir bieten 3D-Scans", "language": "de"}, {"text": "x"}]}
     pair = {"need": "Potrzebujemy skanów 3D", "offer": "Wir bieten 3D-Scans", "similarity": 0.6}
     excerpt = explain.excerpt(pair, museum, studio)
-    assert excerpt == explain.Excerpt("Potrzebujemy skanów 3D", "pl", "Wir bieten 3D-Scans", "de", 0.6)
+    assert excerpt == explain.Excerpt(
+        "Potrzebujemy skanów 3D", "pl", "Wir bieten 3D-Scans", "de", 0.6
+    )
     edited = explain.excerpt({**pair, "offer": "changed since"}, museum, studio)
     assert edited is not None and edited.offer_language is None
     assert explain.excerpt(None, museum, studio) is None
@@ -256,7 +268,12 @@ def test_a_stored_event_fills_the_form_in_its_own_zone() -> None:
         "starts_at": "2027-07-01T07:00:00+00:00",
         "ends_at": "2027-07-01T11:00:00+00:00",
         "sessions": [
-            {"starts_at": "2027-07-01T08:00:00Z", "slot_minutes": 20, "break_minutes": 5, "slots": 4}
+            {
+                "starts_at": "2027-07-01T08:00:00Z",
+                "slot_minutes": 20,
+                "break_minutes": 5,
+                "slots": 4,
+            }
         ],
         "tables": ["1", "2"],
     }

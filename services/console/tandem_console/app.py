@@ -210,4 +210,6 @@ def _install_error_pages(app: FastAPI) -> None:
 
 
 async def _error_page(request: Request, status: int, message: str) -> Response:
-    return await web.render(request, "error.html", status=status, status_code=status, message=message)
+    return await web.render(
+        request, "error.html", status=status, status_code=status, message=message
+    )

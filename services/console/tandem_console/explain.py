@@ -58,7 +58,9 @@ class Excerpt:
 
 def bars(components: Mapping[str, float]) -> list[Bar]:
     return [
-        Bar(key, label, float(components[key])) for key, label in COMPONENTS.items() if key in components
+        Bar(key, label, float(components[key]))
+        for key, label in COMPONENTS.items()
+        if key in components
     ]
 
 

@@ -38,7 +38,7 @@ def headline(note: Mapping[str, Any]) -> str:
     """What the alert is about: the notifier's title after its English "Verb: " prefix,
     which the console replaces by the kind's label in the reader's language."""
     title = str(note.get("title", ""))
-    prefix, separator, rest = title.partition(": ")
+    _, separator, rest = title.partition(": ")
     return rest if separator and note.get("kind") in KIND_LABELS else title
 
 

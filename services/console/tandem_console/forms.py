@@ -65,9 +65,7 @@ def organisation_payload(
     """The registry's profile JSON from the organisation form (every field: a PATCH
     that clears a field sends it empty)."""
     before = existing or {}
-    contact = {
-        key: optional(values, f"contact_{key}") for key in ("name", "email", "phone")
-    }
+    contact = {key: optional(values, f"contact_{key}") for key in ("name", "email", "phone")}
     return {
         "name": first(values, "name"),
         "kind": first(values, "kind"),
@@ -107,7 +105,7 @@ def organisation_form(profile: Mapping[str, Any]) -> dict[str, Any]:
 
 def organisation_form_values(values: FormValues) -> dict[str, Any]:
     """What the person typed, to show again next to the errors."""
-    form = {key: first(values, key) for key in values}
+    form: dict[str, Any] = {key: first(values, key) for key in values}
     form["subsectors"] = list(values.get("subsectors", []))
     form["looking_for"] = list(values.get("looking_for", []))
     form["offers"] = "\n".join(lines(first(values, "offers")))

@@ -25,6 +25,7 @@ DOMAIN = "messages"
 # English is the source language; the others have catalogues under locale/.
 LANGUAGES: dict[str, str] = {"en": "English", "pl": "Polski", "de": "Deutsch", "sl": "Slovenščina"}
 DEFAULT = "en"
+MISSING = "\N{EN DASH}"  # what a figure that is not known yet shows
 
 
 def load_translations(locale_dir: Path = LOCALE_DIR) -> dict[str, gettext.NullTranslations]:
@@ -93,7 +94,7 @@ class Language:
         text = self.translations.ngettext(singular, plural, count)
         return text % {"num": count, **values}
 
-    def datetime(self, moment: datetime | str | None, zone: str | None = None) -> str:
+    def when(self, moment: datetime | str | None, zone: str | None = None) -> str:
         """A moment in `zone` (default: the console's zone) in this locale's medium format."""
         value = _moment(moment)
         if value is None:
@@ -102,25 +103,29 @@ class Language:
         # The locale's medium date and short time (no seconds), joined its way.
         joined = str(self.locale.datetime_formats["medium"]).replace("'", "")
         day = format_date(local, "medium", locale=self.code)
-        return joined.replace("{1}", day).replace("{0}", format_time(local, "short", locale=self.code))
+        return joined.replace("{1}", day).replace(
+            "{0}", format_time(local, "short", locale=self.code)
+        )
 
-    def date(self, moment: datetime | str | None, zone: str | None = None) -> str:
+    def day(self, moment: datetime | str | None, zone: str | None = None) -> str:
         value = _moment(moment)
         if value is None:
             return ""
-        return format_date(value.astimezone(ZoneInfo(zone or self.timezone)), "full", locale=self.code)
+        return format_date(
+            value.astimezone(ZoneInfo(zone or self.timezone)), "full", locale=self.code
+        )
 
-    def time(self, moment: datetime | str | None, zone: str | None = None) -> str:
+    def clock(self, moment: datetime | str | None, zone: str | None = None) -> str:
         value = _moment(moment)
         if value is None:
             return ""
         return format_time(value, "short", tzinfo=ZoneInfo(zone or self.timezone), locale=self.code)
 
     def percent(self, value: float | None) -> str:
-        return "–" if value is None else format_percent(value, locale=self.code)
+        return MISSING if value is None else format_percent(value, locale=self.code)
 
     def number(self, value: float | None) -> str:
-        return "–" if value is None else format_decimal(value, locale=self.code)
+        return MISSING if value is None else format_decimal(value, locale=self.code)
 
     def helpers(self) -> Mapping[str, Callable[..., str] | str]:
         """The template globals of a page in this language."""
@@ -128,9 +133,9 @@ class Language:
             "_": self.gettext,
             "gettext": self.gettext,
             "ngettext": self.ngettext,
-            "fmt_datetime": self.datetime,
-            "fmt_date": self.date,
-            "fmt_time": self.time,
+            "fmt_datetime": self.when,
+            "fmt_date": self.day,
+            "fmt_time": self.clock,
             "fmt_percent": self.percent,
             "fmt_number": self.number,
             "lang": self.code,

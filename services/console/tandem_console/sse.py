@@ -53,7 +53,7 @@ class Parser:
         self._event, self._data, self._dispatchable = "message", [], False
 
 
-def encode(event: str, data: str, id: str | None = None) -> str:  # noqa: A002
+def encode(event: str, data: str, id: str | None = None) -> str:
     """One event in the wire format; multi-line data becomes several `data:` lines."""
     lines = [f"event: {event}"]
     if id is not None:

@@ -99,7 +99,9 @@ def language(request: Request) -> Language:
     console = state(request)
     chosen = session(request).get("locale")
     code = chosen if chosen in console.translations else None
-    code = code or negotiate(request.headers.get("accept-language"), console.settings.default_locale)
+    code = code or negotiate(
+        request.headers.get("accept-language"), console.settings.default_locale
+    )
     return Language(code, console.translations[code], console.settings.timezone)
 
 

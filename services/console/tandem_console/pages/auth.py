@@ -8,7 +8,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from tandem_console import web
-from tandem_console.backend import ApiError, Backend
+from tandem_console.backend import ApiError, Backend, SignedOut
 from tandem_console.i18n import LANGUAGES
 
 router = APIRouter()
@@ -20,7 +20,7 @@ async def home(request: Request) -> Response:
 
 
 @router.get("/sign-in")
-async def sign_in_page(request: Request, next: str | None = None) -> Response:  # noqa: A002
+async def sign_in_page(request: Request, next: str | None = None) -> Response:
     return await web.render(request, "sign_in.html", next=web.local_path(next))
 
 
@@ -30,7 +30,7 @@ async def sign_in(
     lang: web.Lang,
     email: Annotated[str, Form(max_length=320)] = "",
     password: Annotated[str, Form(max_length=1000)] = "",
-    next: Annotated[str, Form(max_length=2000)] = "/inbox",  # noqa: A002
+    next: Annotated[str, Form(max_length=2000)] = "/inbox",
 ) -> Response:
     """Ask the registry for a token; keep it in the signed session."""
     if not email.strip() or not password:
@@ -45,7 +45,7 @@ async def sign_in(
             "/v1/auth/token",
             data={"username": email.strip(), "password": password},
         )
-    except (ApiError, web.SignedOut):
+    except (ApiError, SignedOut):
         return await _refused(request, email, next, lang.gettext("Wrong email or password."))
     session = web.session(request)
     locale, csrf = session.get("locale"), session.get("csrf")
@@ -59,7 +59,12 @@ async def sign_in(
 
 async def _refused(request: Request, email: str, next_path: str, message: str) -> Response:
     return await web.render(
-        request, "sign_in.html", status=400, email=email, next=web.local_path(next_path), error=message
+        request,
+        "sign_in.html",
+        status=400,
+        email=email,
+        next=web.local_path(next_path),
+        error=message,
     )
 
 
@@ -77,7 +82,7 @@ async def sign_out(request: Request, lang: web.Lang) -> Response:
 async def choose_language(
     request: Request,
     language: Annotated[str, Form(max_length=10)] = "",
-    next: Annotated[str, Form(max_length=2000)] = "/",  # noqa: A002
+    next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
     """Remember the chosen language in the session (it beats Accept-Language)."""
     if language in LANGUAGES:

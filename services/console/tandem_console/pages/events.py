@@ -16,7 +16,7 @@ from tandem_console.backend import ApiError, Backend
 
 router = APIRouter()
 PER_PAGE = 20
-ZONES = sorted(zone for zone in available_timezones() if zone.startswith("Europe/")) + ["UTC"]
+ZONES = [*sorted(zone for zone in available_timezones() if zone.startswith("Europe/")), "UTC"]
 # The registration form offers organisations from one registry page (its largest).
 ORGANISATION_CHOICES = 100
 
@@ -158,9 +158,7 @@ async def update_event(
 
 
 @router.post("/events/{event_id}/registrations")
-async def register(
-    request: Request, api: web.Api, lang: web.Lang, event_id: uuid.UUID
-) -> Response:
+async def register(request: Request, api: web.Api, lang: web.Lang, event_id: uuid.UUID) -> Response:
     """Register an organisation and its participant, with the slots they can meet in."""
     values = _values(await request.form())
     availability = [int(slot) for slot in values.get("availability", []) if slot.isdigit()]
@@ -181,9 +179,11 @@ async def register(
         if error.status not in (409, 422):
             raise
         errors = _registration_errors(error)
-        form = {key: forms.first(values, key) for key in values}
+        form: dict[str, Any] = {key: forms.first(values, key) for key in values}
         form["availability"] = [str(slot) for slot in availability]
-        return await _event_page(request, api, event_id, errors=errors, form=form, status=error.status)
+        return await _event_page(
+            request, api, event_id, errors=errors, form=form, status=error.status
+        )
     web.flash(request, lang.gettext("%(name)s registered.", name=created["organisation"] or ""))
     return web.redirect(f"/events/{event_id}#registrations")
 
@@ -194,7 +194,9 @@ def _registration_errors(error: ApiError) -> dict[str, str]:
     found: dict[str, str] = {}
     for path, reason in error.fields().items():
         parts = path.split(".")
-        field = f"participant_{parts[1]}" if parts[0] == "participant" and len(parts) > 1 else parts[0]
+        field = (
+            f"participant_{parts[1]}" if parts[0] == "participant" and len(parts) > 1 else parts[0]
+        )
         found.setdefault(field or "profile_id", reason)
     return found
 
@@ -209,7 +211,10 @@ async def registration_action(
     action: str,
 ) -> Response:
     """Withdraw a registration or check its participant in."""
-    verbs = {"withdraw": lang.gettext("Registration withdrawn."), "check-in": lang.gettext("Checked in.")}
+    verbs = {
+        "withdraw": lang.gettext("Registration withdrawn."),
+        "check-in": lang.gettext("Checked in."),
+    }
     if action not in verbs:
         raise ApiError(404, "no such action")
     await api.post("events", f"/v1/events/{event_id}/registrations/{registration_id}:{action}")
@@ -277,7 +282,9 @@ async def send_request(
     except ApiError as error:
         if error.status not in (403, 409, 422):
             raise
-        errors = forms.field_errors(error.fields()) if error.status == 422 else {"form": error.message}
+        errors = (
+            forms.field_errors(error.fields()) if error.status == 422 else {"form": error.message}
+        )
         return await _requests_page(
             request, api, event_id, errors=errors, form=body, status=error.status
         )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -14,7 +14,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
 from tandem_console import feed, sse, web
-from tandem_console.backend import ApiError, SignedOut, Unavailable
+from tandem_console.backend import ApiError, Backend, SignedOut, Unavailable
 
 router = APIRouter()
 PER_PAGE = 20
@@ -59,7 +59,7 @@ async def inbox(
     )
 
 
-def _note(item: dict[str, Any]) -> dict[str, Any]:
+def _note(item: Mapping[str, Any]) -> dict[str, Any]:
     return {
         **item,
         "label": feed.KIND_LABELS.get(item["kind"], item["kind"]),
@@ -73,7 +73,7 @@ async def mark_read(
     request: Request,
     api: web.Api,
     notification_id: uuid.UUID,
-    next: Annotated[str, Form(max_length=2000)] = "/inbox",  # noqa: A002
+    next: Annotated[str, Form(max_length=2000)] = "/inbox",
 ) -> Response:
     await api.post("notifier", f"/v1/notifications/{notification_id}/read")
     if web.is_htmx(request):
@@ -84,7 +84,7 @@ async def mark_read(
     return web.redirect(web.local_path(next))
 
 
-async def _find(api: web.Backend, notification_id: str) -> dict[str, Any] | None:
+async def _find(api: Backend, notification_id: str) -> dict[str, Any] | None:
     """The alert as the feed now shows it (it is among the latest: it was just on screen)."""
     listing = await api.get("notifier", "/v1/notifications", per_page=100)
     return next((item for item in listing["items"] if item["id"] == notification_id), None)
@@ -106,7 +106,9 @@ async def mark_all_read(
         params={"before": moment.isoformat() if moment else None},
     )
     marked = answer.json()["marked"]
-    web.flash(request, lang.ngettext("%(num)d alert marked read.", "%(num)d alerts marked read.", marked))
+    web.flash(
+        request, lang.ngettext("%(num)d alert marked read.", "%(num)d alerts marked read.", marked)
+    )
     return web.redirect("/inbox")
 
 
@@ -131,9 +133,7 @@ async def stream(request: Request, api: web.Api) -> Response:
     )
 
 
-async def _relay(
-    request: Request, api: web.Backend, headers: dict[str, str]
-) -> AsyncIterator[str]:
+async def _relay(request: Request, api: Backend, headers: dict[str, str]) -> AsyncIterator[str]:
     try:
         async with api.stream("notifier", "/v1/notifications/stream", headers) as upstream:
             parser = sse.Parser()

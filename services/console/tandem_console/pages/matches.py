@@ -85,9 +85,7 @@ async def _others(api: Backend, profile_id: str, pair_id: str) -> list[dict[str,
 def _named(
     matches: list[dict[str, Any]], known: dict[str, dict[str, Any] | None]
 ) -> list[dict[str, Any]]:
-    return [
-        {**m, "name": (known.get(str(m["profile_id"])) or {}).get("name")} for m in matches
-    ]
+    return [{**m, "name": (known.get(str(m["profile_id"])) or {}).get("name")} for m in matches]
 
 
 @router.post("/matches/{pair_id}/feedback")

@@ -94,7 +94,9 @@ async def _refused(
 async def create_organisation(request: Request, api: web.Api, lang: web.Lang) -> Response:
     values = _values(await request.form())
     try:
-        created = await api.post("registry", "/v1/profiles", json=forms.organisation_payload(values))
+        created = await api.post(
+            "registry", "/v1/profiles", json=forms.organisation_payload(values)
+        )
     except ApiError as error:
         if error.status == 409:
             error = ApiError(422, [{"loc": ["body", "external_id"], "msg": error.message}])
@@ -146,7 +148,11 @@ async def import_file(request: Request, api: web.Api, lang: web.Lang) -> Respons
 async def _import(api: Backend, body: bytes, media_type: str) -> tuple[Any, str | None]:
     try:
         answer = await api.call(
-            "registry", "POST", "/v1/profiles:import", content=body, headers={"Content-Type": media_type}
+            "registry",
+            "POST",
+            "/v1/profiles:import",
+            content=body,
+            headers={"Content-Type": media_type},
         )
     except ApiError as refused:
         if refused.status in (409, 413, 415, 422):
@@ -159,7 +165,9 @@ async def _import(api: Backend, body: bytes, media_type: str) -> tuple[Any, str 
 async def organisation(request: Request, api: web.Api, profile_id: uuid.UUID) -> Response:
     profile = await api.get("registry", f"/v1/profiles/{profile_id}")
     try:
-        matches = (await api.get("matcher", f"/v1/profiles/{profile_id}/matches", limit=10))["matches"]
+        matches = (await api.get("matcher", f"/v1/profiles/{profile_id}/matches", limit=10))[
+            "matches"
+        ]
     except ApiError:
         matches = []  # the matcher may not have seen the profile yet
     known = await names.profiles(api, [m["profile_id"] for m in matches])
@@ -196,13 +204,13 @@ async def update_organisation(
 @router.get("/organisations/{profile_id}/erase")
 async def erase_page(request: Request, api: web.Api, profile_id: uuid.UUID) -> Response:
     profile = await api.get("registry", f"/v1/profiles/{profile_id}")
-    return await web.render(request, "organisation_erase.html", nav="organisations", profile=profile)
+    return await web.render(
+        request, "organisation_erase.html", nav="organisations", profile=profile
+    )
 
 
 @router.post("/organisations/{profile_id}/erase")
-async def erase(
-    request: Request, api: web.Api, lang: web.Lang, profile_id: uuid.UUID
-) -> Response:
+async def erase(request: Request, api: web.Api, lang: web.Lang, profile_id: uuid.UUID) -> Response:
     """GDPR erasure through the registry: it removes the personal data everywhere."""
     profile = await api.get("registry", f"/v1/profiles/{profile_id}")
     await api.delete("registry", f"/v1/profiles/{profile_id}")

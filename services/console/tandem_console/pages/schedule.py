@@ -1,4 +1,4 @@
-"""An event's schedule: generate it, the slots × tables grid, each participant's agenda
+"""An event's schedule: generate it, the grid of slots by tables, each participant's agenda
 with its ICS download, the printable table plan, outcomes after the event and the
 organiser's statistics drawn as charts."""
 
@@ -23,7 +23,10 @@ def grid(schedule: dict[str, Any]) -> list[dict[str, Any]]:
     """One row per slot: the slot and, per table, the meeting held there (or None)."""
     placed = {(m["slot"], m["table"]): m for m in schedule["meetings"]}
     return [
-        {"slot": slot, "cells": [placed.get((slot["index"], table)) for table in schedule["tables"]]}
+        {
+            "slot": slot,
+            "cells": [placed.get((slot["index"], table)) for table in schedule["tables"]],
+        }
         for slot in schedule["slots"]
     ]
 
@@ -155,8 +158,14 @@ REQUEST_ROWS = (
 
 def stats_charts(stats: dict[str, Any], lang: Language) -> dict[str, charts.Chart]:
     """The organiser's figures as three charts: meetings, requests, acceptance rate."""
-    meetings = [(lang.gettext(label), float(stats[key]), lang.number(stats[key])) for key, label in STAT_ROWS]
-    requests = [(lang.gettext(label), float(stats[key]), lang.number(stats[key])) for key, label in REQUEST_ROWS]
+    meetings = [
+        (lang.gettext(label), float(stats[key]), lang.number(stats[key]))
+        for key, label in STAT_ROWS
+    ]
+    requests = [
+        (lang.gettext(label), float(stats[key]), lang.number(stats[key]))
+        for key, label in REQUEST_ROWS
+    ]
     rate = stats.get("acceptance_rate")
     acceptance = [(lang.gettext("Acceptance rate"), float(rate or 0.0), lang.percent(rate))]
     return {

@@ -99,11 +99,17 @@ async def save_subscriptions(request: Request, api: web.Api, lang: web.Lang) -> 
     person = web.current_person(request)
     values = _values(await request.form())
     try:
-        await api.put("notifier", "/v1/subscriptions", json=subscriptions_payload(values, person.hub if person else ""))
+        await api.put(
+            "notifier",
+            "/v1/subscriptions",
+            json=subscriptions_payload(values, person.hub if person else ""),
+        )
     except ApiError as error:
         if error.status not in (403, 422):
             raise
-        return await _page(request, api, errors={"subscriptions": {"form": error.message}}, status=error.status)
+        return await _page(
+            request, api, errors={"subscriptions": {"form": error.message}}, status=error.status
+        )
     web.flash(request, lang.gettext("Subscriptions saved."))
     return web.redirect("/settings")
 
@@ -137,7 +143,9 @@ async def save_webhook(
     except ApiError as error:
         if error.status != 422:
             raise
-        return await _page(request, api, errors={"webhook": forms.field_errors(error.fields())}, status=422)
+        return await _page(
+            request, api, errors={"webhook": forms.field_errors(error.fields())}, status=422
+        )
     web.flash(request, lang.gettext("Webhook saved."))
     return web.redirect("/settings")
 
@@ -151,10 +159,19 @@ async def deliveries(
 ) -> Response:
     """What the notifier sent (emails, webhooks) with each one's status: hub admins."""
     listing = await api.get(
-        "notifier", "/v1/deliveries", channel=channel if channel in ("email", "webhook") else None, page=page, per_page=50
+        "notifier",
+        "/v1/deliveries",
+        channel=channel if channel in ("email", "webhook") else None,
+        page=page,
+        per_page=50,
     )
     return await web.render(
-        request, "deliveries.html", nav="settings", listing=listing, channel=channel or "", page=page
+        request,
+        "deliveries.html",
+        nav="settings",
+        listing=listing,
+        channel=channel or "",
+        page=page,
     )
 
 
