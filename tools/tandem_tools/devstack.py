@@ -58,10 +58,9 @@ def _broker_env() -> tuple[dict[str, str], EmbeddedBroker | None]:
     return {"TANDEM_KAFKA_BOOTSTRAP": broker.bootstrap, "TANDEM_KAFKA_IDEMPOTENCE": "false"}, broker
 
 
-def _print_banner(services: list[ServiceProcess], password: str, started: float) -> None:
-    console, apis = services[-1], services[:-1]
-    print(f"\nTandem console: {console.url}  (sign in as {DEV_ADMIN} / {password})")
-    print(f"Tandem is up in {time.monotonic() - started:.1f}s; the services' APIs:")
+def _print_banner(services: list[ServiceProcess], started: float) -> None:
+    apis = services[:-1]
+    print(f"\nTandem is up in {time.monotonic() - started:.1f}s; the services' APIs:")
     for service in apis:
         print(f"  {service.name:<9} {service.url}/docs")
     print(f"  token:    POST {apis[0].url}/v1/auth/token")
@@ -99,6 +98,8 @@ def main() -> None:
         console = start_service("console", CONSOLE_PORT, {**env, **console_env(services)}, logs)
         services.append(console)
         wait_ready([console])
+        # The console first: it is where people start.
+        print(f"Tandem console: {console.url}  (sign in as {DEV_ADMIN} / {password})", flush=True)
         token = demo.login(services[0].url, DEV_ADMIN, password)
         created, existing = demo.load_demo(services[0].url, token)
         print(f"demo data: {created} profiles created, {existing} already there")
@@ -111,7 +112,7 @@ def main() -> None:
                 f"created, {keep_eu['updated']} updated, {keep_eu['unchanged']} unchanged, "
                 f"{len(keep_eu['errors'])} rejected"
             )
-        _print_banner(services, password, started)
+        _print_banner(services, started)
         serving.set()
         while not stop.wait(0.5):
             for service in services:
