@@ -9,8 +9,8 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from tandem_console.app import SESSION_COOKIE, create_app
-from tandem_console.i18n import LANGUAGES, LOCALE_DIR
+from tandem_console.app import SESSION_COOKIE, create_app, templates
+from tandem_console.i18n import LANGUAGES, LOCALE_DIR, Language, load_translations
 from tandem_console.settings import ConsoleSettings
 from tandem_console.vocabulary import SUBSECTORS
 from tandem_registry.domain.profiles import SUBSECTORS as REGISTRY_SUBSECTORS
@@ -137,3 +137,16 @@ def test_every_message_is_translated_in_every_language() -> None:
 
 def test_the_subsector_labels_cover_the_registrys_vocabulary() -> None:
     assert set(SUBSECTORS) == set(REGISTRY_SUBSECTORS)
+
+
+def test_every_template_compiles_and_the_pager_links_its_neighbours() -> None:
+    environment = templates()
+    for name in environment.list_templates():
+        environment.get_template(name)
+    english = Language("en", load_translations()["en"], "UTC")
+    macros = environment.get_template("_macros.html").make_module(dict(english.helpers()))
+    html = str(macros.pager(2, 3, "/inbox?unread=true&", "Newer", "Older"))
+    assert 'href="/inbox?unread=true&amp;page=1">Newer' in html
+    assert 'href="/inbox?unread=true&amp;page=3">Older' in html
+    assert "Page 2 of 3" in html
+    assert str(macros.pager(1, 1, "/inbox?", "Newer", "Older")).strip() == ""

@@ -13,6 +13,11 @@ FormValues = Mapping[str, Sequence[str]]
 _SEPARATORS = re.compile(r"[\s,;]+")
 
 
+def form_values(form: Any) -> dict[str, list[str]]:
+    """A submitted form (Starlette's FormData) as every field's text values; uploads dropped."""
+    return {key: [v for v in form.getlist(key) if isinstance(v, str)] for key in form}
+
+
 def first(values: FormValues, name: str) -> str:
     found = values.get(name) or [""]
     return found[0].strip()

@@ -64,10 +64,6 @@ async def _form_page(
     )
 
 
-def _values(form: Any) -> dict[str, list[str]]:
-    return {key: [v for v in form.getlist(key) if isinstance(v, str)] for key in form}
-
-
 def _typed(values: dict[str, list[str]]) -> dict[str, Any]:
     """The form as typed, to show again next to the errors."""
     form: dict[str, Any] = {key: forms.first(values, key) for key in values}
@@ -84,7 +80,7 @@ async def new_event(request: Request, _api: web.Api) -> Response:
 
 @router.post("/events")
 async def create_event(request: Request, api: web.Api, lang: web.Lang) -> Response:
-    values = _values(await request.form())
+    values = forms.form_values(await request.form())
     try:
         created = await api.post("events", "/v1/events", json=forms.event_payload(values))
     except ApiError as error:
@@ -145,7 +141,7 @@ async def update_event(
     request: Request, api: web.Api, lang: web.Lang, event_id: uuid.UUID
 ) -> Response:
     event = await api.get("events", f"/v1/events/{event_id}")
-    values = _values(await request.form())
+    values = forms.form_values(await request.form())
     try:
         await api.patch("events", f"/v1/events/{event_id}", json=forms.event_payload(values))
     except ApiError as error:
@@ -160,7 +156,7 @@ async def update_event(
 @router.post("/events/{event_id}/registrations")
 async def register(request: Request, api: web.Api, lang: web.Lang, event_id: uuid.UUID) -> Response:
     """Register an organisation and its participant, with the slots they can meet in."""
-    values = _values(await request.form())
+    values = forms.form_values(await request.form())
     availability = [int(slot) for slot in values.get("availability", []) if slot.isdigit()]
     max_meetings = forms.first(values, "max_meetings")
     body = {

@@ -76,10 +76,6 @@ async def _form_page(
     )
 
 
-def _values(form: Any) -> dict[str, list[str]]:
-    return {key: [v for v in form.getlist(key) if isinstance(v, str)] for key in form}
-
-
 async def _refused(
     request: Request, values: dict[str, list[str]], error: ApiError, profile: Any
 ) -> Response:
@@ -92,7 +88,7 @@ async def _refused(
 
 @router.post("/organisations")
 async def create_organisation(request: Request, api: web.Api, lang: web.Lang) -> Response:
-    values = _values(await request.form())
+    values = forms.form_values(await request.form())
     try:
         created = await api.post(
             "registry", "/v1/profiles", json=forms.organisation_payload(values)
@@ -189,7 +185,7 @@ async def update_organisation(
     request: Request, api: web.Api, lang: web.Lang, profile_id: uuid.UUID
 ) -> Response:
     profile = await api.get("registry", f"/v1/profiles/{profile_id}")
-    values = _values(await request.form())
+    values = forms.form_values(await request.form())
     payload = forms.organisation_payload(values, profile)
     try:
         updated = await api.patch("registry", f"/v1/profiles/{profile_id}", json=payload)

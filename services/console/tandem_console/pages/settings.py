@@ -97,7 +97,7 @@ async def _page(
 @router.post("/settings/subscriptions")
 async def save_subscriptions(request: Request, api: web.Api, lang: web.Lang) -> Response:
     person = web.current_person(request)
-    values = _values(await request.form())
+    values = forms.form_values(await request.form())
     try:
         await api.put(
             "notifier",
@@ -116,7 +116,7 @@ async def save_subscriptions(request: Request, api: web.Api, lang: web.Lang) -> 
 
 @router.post("/settings/preferences")
 async def save_preferences(request: Request, api: web.Api, lang: web.Lang) -> Response:
-    values = _values(await request.form())
+    values = forms.form_values(await request.form())
     try:
         await api.put("notifier", "/v1/preferences", json=preferences_payload(values))
     except ApiError as error:
@@ -173,7 +173,3 @@ async def deliveries(
         channel=channel or "",
         page=page,
     )
-
-
-def _values(form: Any) -> dict[str, list[str]]:
-    return {key: [v for v in form.getlist(key) if isinstance(v, str)] for key in form}
