@@ -6,6 +6,7 @@
 #   docker build --target matcher  -t ghcr.io/tandem/matcher:0.1.0  .
 #   docker build --target events   -t ghcr.io/tandem/events:0.1.0   .
 #   docker build --target notifier -t ghcr.io/tandem/notifier:0.1.0 .
+#   docker build --target console  -t ghcr.io/tandem/console:0.1.0  .
 #
 # Each service is installed (non-editable, without dev dependencies) from the frozen
 # workspace lock into /app/.venv in a `build-<service>` stage; the runtime stage copies
@@ -28,6 +29,7 @@ COPY services/registry/pyproject.toml services/registry/
 COPY services/matcher/pyproject.toml services/matcher/
 COPY services/events/pyproject.toml services/events/
 COPY services/notifier/pyproject.toml services/notifier/
+COPY services/console/pyproject.toml services/console/
 COPY tools/pyproject.toml tools/
 
 # ---------------------------------------------------------------- per-service builds
@@ -66,6 +68,15 @@ COPY services/ services/
 COPY tools/ tools/
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --no-editable --package tandem-notifier
+
+FROM builder AS build-console
+RUN --mount=type=cache,target=/root/.cache/uv \
+    uv sync --frozen --no-dev --no-editable --no-install-workspace --package tandem-console
+COPY shared/ shared/
+COPY services/ services/
+COPY tools/ tools/
+RUN --mount=type=cache,target=/root/.cache/uv \
+    uv sync --frozen --no-dev --no-editable --package tandem-console
 
 # ---------------------------------------------------------------- runtime (shared)
 FROM python:3.11-slim AS runtime
@@ -110,3 +121,12 @@ EXPOSE 8004
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8004/healthz', timeout=4)"]
 CMD ["uvicorn", "tandem_notifier.app:create_app", "--factory", "--host", "0.0.0.0", "--port", "8004"]
+
+# The staff web console: no database; it calls the four services' HTTP APIs.
+FROM runtime AS console
+COPY --from=build-console /app/.venv /app/.venv
+USER 10001:10001
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
+CMD ["uvicorn", "tandem_console.app:create_app", "--factory", "--host", "0.0.0.0", "--port", "8000"]

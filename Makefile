@@ -4,7 +4,7 @@ export UV_PYTHON_DOWNLOADS := never
 UV := python3 -m uv
 PY := .venv/bin/python
 
-.PHONY: run test install lint typecheck contracts bench clean
+.PHONY: run test install lint typecheck contracts i18n bench clean
 
 install: .venv/.synced
 .venv/.synced: pyproject.toml uv.lock shared/pyproject.toml services/*/pyproject.toml tools/pyproject.toml
@@ -30,6 +30,12 @@ typecheck: install
 
 contracts: install  ## regenerate JSON Schema + AsyncAPI from the pydantic models
 	$(PY) -m tandem_shared.contracts_export --out contracts
+
+i18n: install  ## the console's catalogues: extract its messages, merge them into each language
+	$(PY) -m babel.messages.frontend extract -F services/console/babel.cfg -k N_ --no-location \
+		--sort-output -o .tandem/console.pot services/console/tandem_console
+	$(PY) -m babel.messages.frontend update -i .tandem/console.pot \
+		-d services/console/tandem_console/locale --no-fuzzy-matching --width 100
 
 clean:
 	rm -rf .tandem .pytest_cache .mypy_cache .ruff_cache

@@ -24,12 +24,15 @@ pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
 SERVICES = {"registry": 8001, "matcher": 8002, "events": 8003, "notifier": 8004}
+# The staff console is an image and a deployment too, but has no database and no broker.
+IMAGES = {**SERVICES, "console": 8000}
 INFRASTRUCTURE = ("kafka", "postgres")
 CONFIG_MAP = "tandem-config"
 SECRET = "tandem-secrets"
 UV_SYNC_FLAGS = ("--frozen", "--no-dev", "--no-editable")
 
 per_service = pytest.mark.parametrize("service", sorted(SERVICES))
+per_image = pytest.mark.parametrize("service", sorted(IMAGES))
 
 
 def db_url_key(service: str) -> str:
@@ -132,12 +135,12 @@ def workspace_members() -> list[Path]:
 
 
 def test_every_compose_target_is_a_dockerfile_stage() -> None:
-    targets = {spec["build"]["target"] for spec in service_specs().values()}
-    assert targets == set(SERVICES)
+    targets = {compose()["services"][name]["build"]["target"] for name in IMAGES}
+    assert targets == set(IMAGES)
     assert targets <= set(dockerfile_stages())
 
 
-@per_service
+@per_image
 def test_runtime_target_runs_as_non_root(service: str) -> None:
     user = effective(service, "USER")
     assert user, f"{service} runs as root: no USER"
@@ -145,9 +148,9 @@ def test_runtime_target_runs_as_non_root(service: str) -> None:
     assert stage_chain(service)[0].base == "python:3.11-slim"
 
 
-@per_service
+@per_image
 def test_runtime_target_serves_its_port(service: str) -> None:
-    port = SERVICES[service]
+    port = IMAGES[service]
     stage = dockerfile_stages()[service]
     assert str(port) in " ".join(stage.args("EXPOSE")).split()
     uvicorn = f"uvicorn tandem_{service}.app:create_app --factory --host 0.0.0.0 --port {port}"
@@ -160,7 +163,7 @@ def test_runtime_target_serves_its_port(service: str) -> None:
     assert env["PATH"].startswith("/app/.venv/bin:")
 
 
-@per_service
+@per_image
 def test_runtime_target_copies_only_its_service_venv(service: str) -> None:
     copies = [copy_parts(args) for args in dockerfile_stages()[service].args("COPY")]
     assert copies, f"{service} copies nothing"
@@ -237,7 +240,7 @@ def compose_databases() -> list[str]:
 
 def test_compose_defines_infrastructure_and_services() -> None:
     assert "version" not in compose()
-    assert set(compose()["services"]) == {*INFRASTRUCTURE, *SERVICES}
+    assert set(compose()["services"]) == {*INFRASTRUCTURE, *IMAGES}
 
 
 def test_kafka_runs_in_kraft_mode() -> None:
@@ -349,6 +352,21 @@ def test_compose_events_gets_its_own_calendar_link_secret() -> None:
     assert all("TANDEM_EVENTS_CALENDAR_LINK_SECRET" not in compose_env(name) for name in others)
 
 
+def test_compose_console_calls_the_four_services_and_keeps_no_data() -> None:
+    console = compose()["services"]["console"]
+    depends_on = console["depends_on"]
+    assert set(depends_on) == set(SERVICES)
+    assert {spec["condition"] for spec in depends_on.values()} == {"service_healthy"}
+    assert "8000:8000" in [str(mapping) for mapping in console["ports"]]
+    assert "http://127.0.0.1:8000/readyz" in healthcheck_command("console")
+    env = compose_env("console")
+    assert env["TANDEM_ENVIRONMENT"] == "prod"
+    assert env["TANDEM_CONSOLE_SESSION_SECRET"].startswith("${TANDEM_CONSOLE_SESSION_SECRET:?")
+    for service, port in SERVICES.items():
+        assert env[f"TANDEM_CONSOLE_{service.upper()}_URL"] == f"http://{service}:{port}"
+    assert not {key for key in env if key.endswith("_DATABASE_URL") or "KAFKA" in key}
+
+
 def test_init_sql_creates_the_compose_databases() -> None:
     sql = (ROOT / "deploy" / "postgres" / "init-databases.sql").read_text()
     created = re.findall(r"^\s*CREATE\s+DATABASE\s+(\w+)", sql, re.IGNORECASE | re.MULTILINE)
@@ -438,6 +456,7 @@ def test_config_map_and_secret_carry_the_settings() -> None:
     assert set(secret) == {
         "TANDEM_EVENTS_CALENDAR_LINK_SECRET",
         "TANDEM_NOTIFIER_UNSUBSCRIBE_SECRET",
+        "TANDEM_CONSOLE_SESSION_SECRET",
         *map(db_url_key, SERVICES),
     }
     assert set(secret.values()) == {"CHANGE-ME"}
@@ -489,11 +508,11 @@ def test_the_notifier_gets_the_settings_production_requires() -> None:
     assert k8s_env["TANDEM_NOTIFIER_PUBLIC_URL"].startswith("https://")
 
 
-@per_service
+@per_image
 def test_deployment_probes_the_port_its_service_targets(service: str) -> None:
     (service_port,) = k8s_object("Service", service)["spec"]["ports"]
     target = container_port(service, service_port.get("targetPort", service_port["port"]))
-    assert target == SERVICES[service]
+    assert target == IMAGES[service]
     assert probe(service, "livenessProbe")[:2] == ("/healthz", target)
     assert probe(service, "readinessProbe")[:2] == ("/readyz", target)
     path, port, budget = probe(service, "startupProbe")
@@ -501,7 +520,7 @@ def test_deployment_probes_the_port_its_service_targets(service: str) -> None:
     assert budget >= 60
 
 
-@per_service
+@per_image
 def test_deployment_runs_locked_down(service: str) -> None:
     assert security_setting(service, "runAsNonRoot") is True
     assert security_setting(service, "runAsUser") == 10001
@@ -515,7 +534,7 @@ def test_deployment_runs_locked_down(service: str) -> None:
         assert {"cpu", "memory"} <= set(resources[bound])
 
 
-@per_service
+@per_image
 def test_deployment_is_configured_from_the_config_map_and_secret(service: str) -> None:
     spec = container(service)
     assert spec["image"] == f"ghcr.io/tandem/{service}:0.1.0"
@@ -524,7 +543,7 @@ def test_deployment_is_configured_from_the_config_map_and_secret(service: str) -
     assert k8s_object("ConfigMap", CONFIG_MAP) and k8s_object("Secret", SECRET)
 
 
-@per_service
+@per_image
 def test_service_selects_the_deployment_pods(service: str) -> None:
     deployment = k8s_object("Deployment", service)["spec"]
     labels = deployment["template"]["metadata"]["labels"]
@@ -533,3 +552,24 @@ def test_service_selects_the_deployment_pods(service: str) -> None:
     spec = k8s_object("Service", service)["spec"]
     assert spec.get("type", "ClusterIP") == "ClusterIP"
     assert spec["selector"] and spec["selector"].items() <= labels.items()
+
+
+def test_console_deployment_finds_the_services_in_the_cluster() -> None:
+    env = {item["name"]: item["value"] for item in container("console").get("env", [])}
+    for service, port in SERVICES.items():
+        url = env[f"TANDEM_CONSOLE_{service.upper()}_URL"]
+        (target,) = k8s_object("Service", service)["spec"]["ports"]
+        assert url == f"http://{service}.tandem.svc.cluster.local:{port}"
+        assert target["port"] == port
+
+
+def test_console_ingress_serves_it_over_tls() -> None:
+    ingress = k8s_object("Ingress", "console")["spec"]
+    (tls,) = ingress["tls"]
+    (rule,) = ingress["rules"]
+    assert rule["host"] in tls["hosts"] and tls["secretName"]
+    (path,) = rule["http"]["paths"]
+    backend = path["backend"]["service"]
+    assert backend["name"] == "console"
+    (service_port,) = k8s_object("Service", "console")["spec"]["ports"]
+    assert backend["port"] in ({"name": service_port["name"]}, {"number": service_port["port"]})

@@ -1,4 +1,5 @@
-"""`make run`: the embedded broker, the four services and demo data, in one command.
+"""`make run`: the embedded broker, the four services, the staff console and demo data, in
+one command. The console is on http://127.0.0.1:8000.
 
 With no configuration every service keeps a SQLite file under `.tandem/`, and the
 registry signs its tokens with a key it generates once under `.tandem/keys/`. Set
@@ -28,8 +29,10 @@ from tandem_shared.broker import (
 from tandem_tools import demo
 from tandem_tools.pg import create_database, database_url
 from tandem_tools.stack import (
+    CONSOLE_PORT,
     SERVICES,
     ServiceProcess,
+    console_env,
     one_hub_identity_env,
     start_service,
     stop_services,
@@ -71,11 +74,12 @@ def _broker_env() -> tuple[dict[str, str], EmbeddedBroker | PersistentBroker | N
     return {"TANDEM_KAFKA_BOOTSTRAP": broker.bootstrap, "TANDEM_KAFKA_IDEMPOTENCE": "false"}, broker
 
 
-def _print_banner(services: list[ServiceProcess], password: str, started: float) -> None:
-    print(f"\nTandem is up in {time.monotonic() - started:.1f}s:")
-    for service in services:
+def _print_banner(services: list[ServiceProcess], started: float) -> None:
+    apis = services[:-1]
+    print(f"\nTandem is up in {time.monotonic() - started:.1f}s; the services' APIs:")
+    for service in apis:
         print(f"  {service.name:<9} {service.url}/docs")
-    print(f"  sign in:  {DEV_ADMIN} / {password}  (POST {services[0].url}/v1/auth/token)")
+    print(f"  token:    POST {apis[0].url}/v1/auth/token")
     print(f"  logs:     {STATE_DIR / 'logs'}/\nPress Ctrl-C to stop.\n", flush=True)
 
 
@@ -107,10 +111,14 @@ def main() -> None:
     }
     services: list[ServiceProcess] = []
     try:
-        services = [
-            start_service(name, port, env, STATE_DIR / "logs") for name, port in SERVICES.items()
-        ]
+        logs = STATE_DIR / "logs"
+        services = [start_service(name, port, env, logs) for name, port in SERVICES.items()]
         wait_ready(services)
+        console = start_service("console", CONSOLE_PORT, {**env, **console_env(services)}, logs)
+        services.append(console)
+        wait_ready([console])
+        # The console first: it is where people start.
+        print(f"Tandem console: {console.url}  (sign in as {DEV_ADMIN} / {password})", flush=True)
         token = demo.login(services[0].url, DEV_ADMIN, password)
         created, existing = demo.load_demo(services[0].url, token)
         print(f"demo data: {created} profiles created, {existing} already there")
@@ -123,7 +131,7 @@ def main() -> None:
                 f"created, {keep_eu['updated']} updated, {keep_eu['unchanged']} unchanged, "
                 f"{len(keep_eu['errors'])} rejected"
             )
-        _print_banner(services, password, started)
+        _print_banner(services, started)
         serving.set()
         while not stop.wait(0.5):
             for service in services:

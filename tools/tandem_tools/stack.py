@@ -1,4 +1,5 @@
-"""Start and stop Tandem's four services as separate processes (dev stack and e2e tests)."""
+"""Start and stop Tandem's four services and the console as separate processes (dev stack,
+e2e and browser tests)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import Any
 import httpx
 
 SERVICES: dict[str, int] = {"registry": 8001, "matcher": 8002, "events": 8003, "notifier": 8004}
+CONSOLE_PORT = 8000
 
 
 def trusted_registry(url: str, *, hubs: list[str], network: bool) -> dict[str, Any]:
@@ -50,6 +52,11 @@ class ServiceProcess:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+
+def console_env(services: list[ServiceProcess]) -> dict[str, str]:
+    """The console's settings: where each of the four services listens."""
+    return {f"TANDEM_CONSOLE_{service.name.upper()}_URL": service.url for service in services}
 
 
 def start_service(name: str, port: int, env: dict[str, str], log_dir: Path) -> ServiceProcess:
