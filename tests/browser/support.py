@@ -23,6 +23,7 @@ from tandem_tools.stack import (
     SERVICES,
     ServiceProcess,
     console_env,
+    one_hub_identity_env,
     start_service,
     stop_services,
     wait_ready,
@@ -64,8 +65,15 @@ class Stack:
 
 @contextmanager
 def running_stack(env: dict[str, str], log_dir: Path) -> Iterator[Stack]:
-    """The four services, then the console pointing at them; demo data loaded."""
-    services = {name: start_service(name, free_port(), env, log_dir) for name in SERVICES}
+    """The four services (trusting their registry's keys, as `make run` does), then the
+    console pointing at them; demo data loaded."""
+    ports = {name: free_port() for name in SERVICES}
+    env = {
+        **env,
+        **one_hub_identity_env(f"http://127.0.0.1:{ports['registry']}"),
+        "TANDEM_REGISTRY_DEV_KEY_DIR": str(log_dir / "keys"),
+    }
+    services = {name: start_service(name, ports[name], env, log_dir) for name in SERVICES}
     started = list(services.values())
     try:
         wait_ready(started)

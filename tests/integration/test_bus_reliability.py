@@ -154,12 +154,15 @@ async def test_a_batch_shares_one_transaction_and_a_bad_record_falls_back_to_one
             "invalid message",
             "rejected by handler",
         ]
-        # A clean batch: handled in one transaction.
-        await produce(
-            env["kafka"].bootstrap,
-            topic,
-            [(key, m.model_dump_json().encode()) for m in (second, third)],
-        )
+        await eventually(lambda: _has_effects(env, 1), what="the first message")
+    # A clean batch, produced while no consumer runs so that one poll fetches both
+    # (records sent one by one to a running consumer may arrive in two polls).
+    await produce(
+        env["kafka"].bootstrap,
+        topic,
+        [(key, m.model_dump_json().encode()) for m in (second, third)],
+    )
+    async with consuming(env, fails_on_poison, batch_size=10):
         await eventually(lambda: _has_effects(env, 3), what="the three good messages")
     assert await effect_counts(env["url"]) == (3, 3)  # the repeated first one: once
 
