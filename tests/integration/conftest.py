@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from tests.integration.bus_support import bus_parts
-from tests.integration.events_support import Events, events_service
-from tests.integration.notifier_channels import SmtpServer
-from tests.integration.registry_support import Registry, running_registry
-from tests.integration.test_notifier_delivery import Notifier, delivering_notifier
+from tests.support.bus import bus_parts
+from tests.support.channels import SmtpServer
+from tests.support.events import Events, events_service
+from tests.support.notifier import Notifier, delivering_notifier
+from tests.support.registry import Registry, running_registry
 
 
 @pytest.fixture

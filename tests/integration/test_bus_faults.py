@@ -22,7 +22,8 @@ from tandem_shared.bus.kafka import create_producer, ensure_topics
 from tandem_shared.contracts import PROFILES, dead_letter_topic
 from tandem_shared.db import create_engine, create_sessionmaker
 from tandem_tools.tcp_proxy import TcpProxy
-from tests.integration.bus_support import (
+from tests.support import eventually, produce, read_topic
+from tests.support.bus import (
     append_effect,
     bus_parts,
     bus_settings,
@@ -32,7 +33,6 @@ from tests.integration.bus_support import (
     reset_effects,
     running_consumer,
 )
-from tests.support import eventually, produce, read_topic
 
 pytestmark = pytest.mark.integration
 

@@ -27,9 +27,9 @@ from tandem_events.settings import EventsSettings
 from tandem_events.tables import directory
 from tandem_shared.auth import Role
 from tandem_shared.db import transaction
-from tests.conftest import empty_tables
-from tests.integration.events_support import matching_event
 from tests.support import bearer, service_settings
+from tests.support.events import matching_event
+from tests.support.harness import empty_tables
 
 pytestmark = pytest.mark.integration
 
