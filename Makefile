@@ -4,7 +4,7 @@ export UV_PYTHON_DOWNLOADS := never
 UV := python3 -m uv
 PY := .venv/bin/python
 
-.PHONY: run test install lint typecheck contracts docs i18n bench clean
+.PHONY: run test install lint typecheck contracts i18n bench clean
 
 install: .venv/.synced
 .venv/.synced: pyproject.toml uv.lock shared/pyproject.toml services/*/pyproject.toml tools/pyproject.toml
@@ -31,6 +31,7 @@ typecheck: install
 contracts: install  ## regenerate JSON Schema + AsyncAPI from the pydantic models
 	$(PY) -m tandem_shared.contracts_export --out contracts
 
+.PHONY: docs
 docs: install  ## regenerate docs/configuration.md from the settings classes
 	$(PY) -m tandem_tools.settings_doc > docs/configuration.md.new
 	mv docs/configuration.md.new docs/configuration.md
