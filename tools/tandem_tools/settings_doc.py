@@ -247,8 +247,8 @@ INTRO = """\
 classes; do not edit by hand. tests/unit/test_settings_doc.py fails when it is stale. -->
 
 Every setting is an environment variable read by a pydantic-settings class when a service
-starts (in its lifespan, never at import time). A bad value stops the service with a message
-naming the variable. `TANDEM_ENVIRONMENT=prod` refuses the development defaults of the
+starts (in its lifespan, never at import time). A value pydantic refuses stops the service
+with a message naming the setting. `TANDEM_ENVIRONMENT=prod` refuses the development defaults of the
 secrets, keys and public URLs ([what production refuses](operations.md#what-production-refuses)).
 The variables that only `make run` reads are in [operations.md](operations.md#make-run);
 the trusted issuers' JSON is described in [identity.md](identity.md)."""
