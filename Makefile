@@ -37,6 +37,11 @@ typecheck: install
 contracts: install  ## regenerate JSON Schema + AsyncAPI from the pydantic models
 	$(PY) -m tandem_shared.contracts_export --out contracts
 
+.PHONY: docs
+docs: install  ## regenerate docs/configuration.md from the settings classes
+	$(PY) -m tandem_tools.settings_doc > docs/configuration.md.new
+	mv docs/configuration.md.new docs/configuration.md
+
 i18n: install  ## the console's catalogues: extract its messages, merge them into each language
 	$(PY) -m babel.messages.frontend extract -F services/console/babel.cfg -k N_ --no-location \
 		--sort-output -o .tandem/console.pot services/console/tandem_console
