@@ -29,7 +29,12 @@ from tandem_shared.logging import (
 log = get_logger(__name__)
 DEFAULT_MAX_BODY_BYTES = 1_048_576
 # Always answered, also while the service starts: probes, metrics and the API docs.
-OPS_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/docs", "/openapi.json", "/redoc"})
+OPS_PATHS = frozenset(
+    {"/healthz", "/readyz", "/metrics", "/docs", "/docs/oauth2-redirect", "/openapi.json", "/redoc"}
+)
+# Where the API docs' scripts and styles are served from the service itself: hubs run
+# air-gapped or behind proxies, where a CDN-loaded Swagger UI is a blank page.
+DOCS_ASSETS_PATH = "/docs-assets"
 
 
 @dataclass
@@ -200,7 +205,7 @@ class StartingGateMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         why = self.reason() if scope["type"] == "http" else None
-        if why is None or scope["path"] in OPS_PATHS:
+        if why is None or _is_ops_path(scope["path"]):
             await self.app(scope, receive, send)
             return
         response = JSONResponse(
@@ -209,6 +214,10 @@ class StartingGateMiddleware:
             headers={"Retry-After": "5"},
         )
         await response(scope, receive, send)
+
+
+def _is_ops_path(path: str) -> bool:
+    return path in OPS_PATHS or path.startswith(f"{DOCS_ASSETS_PATH}/")
 
 
 class BodyTooLarge(StarletteHTTPException):

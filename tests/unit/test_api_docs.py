@@ -1,0 +1,54 @@
+"""Every service documents its API for people and tools: the Swagger UI and ReDoc pages
+work offline (their scripts and styles come from the service itself, since hubs run
+air-gapped or behind proxies) (issue 15)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from tandem_events.app import create_app as events_app
+from tandem_matcher.app import create_app as matcher_app
+from tandem_notifier.app import create_app as notifier_app
+from tandem_registry.app import create_app as registry_app
+
+pytestmark = pytest.mark.unit
+
+SERVICES: dict[str, Callable[[], FastAPI]] = {
+    "registry": registry_app,
+    "matcher": matcher_app,
+    "events": events_app,
+    "notifier": notifier_app,
+}
+# Every URL a docs page loads: script and link targets, and the OpenAPI document it reads.
+LOADED_URL = re.compile(r"""(?:src|href|spec-url)="([^"]+)"|url: '([^']+)'""")
+
+
+def _client(app: FastAPI) -> httpx.AsyncClient:
+    # No lifespan: the service is "starting", as a hub's service is while its database
+    # is not up yet; its docs answer all the same.
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
+
+
+def _loaded_urls(html: str) -> list[str]:
+    return [first or second for first, second in LOADED_URL.findall(html)]
+
+
+@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+async def test_the_docs_pages_load_only_local_assets_and_each_answers(
+    service: str, page: str
+) -> None:
+    async with _client(SERVICES[service]()) as client:
+        html = (await client.get(page)).text
+        urls = _loaded_urls(html)
+        assert any(url.endswith(".js") for url in urls), html
+        for url in urls:
+            assert url.startswith("/") and not url.startswith("//"), f"{page} loads {url}"
+            response = await client.get(url)
+            assert response.status_code == 200, f"{url}: {response.status_code}"
+            assert len(response.content) > 1000, f"{url} is nearly empty"
