@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tandem_shared import metrics
+from tandem_shared.api_docs import DOCS_ASSETS_PATH
 from tandem_shared.bus.faults import OUTAGE_CLASSES, Fault, classify
 from tandem_shared.errors import TandemError
 from tandem_shared.logging import (
@@ -32,9 +33,6 @@ DEFAULT_MAX_BODY_BYTES = 1_048_576
 OPS_PATHS = frozenset(
     {"/healthz", "/readyz", "/metrics", "/docs", "/docs/oauth2-redirect", "/openapi.json", "/redoc"}
 )
-# Where the API docs' scripts and styles are served from the service itself: hubs run
-# air-gapped or behind proxies, where a CDN-loaded Swagger UI is a blank page.
-DOCS_ASSETS_PATH = "/docs-assets"
 
 
 @dataclass

@@ -21,22 +21,17 @@ from typing import Annotated, Any
 import httpx
 from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi_offline import FastAPIOffline
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from tandem_shared import db
+from tandem_shared.api_docs import create_documented_app
 from tandem_shared.bus.consumer import ConsumerRunner, Subscription
 from tandem_shared.bus.faults import Fault, backoff, classify
 from tandem_shared.bus.kafka import TopicGuard, broker_reachable, create_producer
 from tandem_shared.bus.outbox import OutboxRelay
 from tandem_shared.bus.tables import BusTables
-from tandem_shared.http import (
-    DEFAULT_MAX_BODY_BYTES,
-    DOCS_ASSETS_PATH,
-    Readiness,
-    install_http_basics,
-)
+from tandem_shared.http import DEFAULT_MAX_BODY_BYTES, Readiness, install_http_basics
 from tandem_shared.identity.jwks import http_fetch
 from tandem_shared.identity.tokens import TokenVerifier
 from tandem_shared.logging import configure_logging, get_logger
@@ -265,9 +260,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings | None = Non
         finally:
             await stop_runtime(spec, runtime)
 
-    # Swagger UI and ReDoc with their assets served locally (DOCS_ASSETS_PATH), not from a CDN.
-    app = FastAPIOffline(
-        static_url=DOCS_ASSETS_PATH,
+    app = create_documented_app(
         title=f"Tandem {spec.name}",
         description=spec.description,
         version="0.1.0",

@@ -1,15 +1,17 @@
 """Every service documents its API for people and tools: the Swagger UI and ReDoc pages
 work offline (their scripts and styles come from the service itself, since hubs run
-air-gapped or behind proxies) (issue 15)."""
+air-gapped or behind proxies), and each OpenAPI document is valid OpenAPI (issue 15)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from openapi_spec_validator import validate
 
 from tandem_events.app import create_app as events_app
 from tandem_matcher.app import create_app as matcher_app
@@ -52,3 +54,12 @@ async def test_the_docs_pages_load_only_local_assets_and_each_answers(
             response = await client.get(url)
             assert response.status_code == 200, f"{url}: {response.status_code}"
             assert len(response.content) > 1000, f"{url} is nearly empty"
+
+
+def _openapi(service: str) -> dict[str, Any]:
+    return SERVICES[service]().openapi()
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_the_openapi_document_is_valid_openapi(service: str) -> None:
+    validate(_openapi(service))

@@ -27,6 +27,7 @@ from pydantic import (
 )
 
 from tandem_shared.contracts import EventKind, OrgKind
+from tandem_shared.patch import left_out_unless_sent
 
 # The ISO 639-1 two-letter codes (pycountry's copy of the standard).
 ISO_639_1 = frozenset(
@@ -205,11 +206,11 @@ class EventIn(EventFields):
 class EventPatch(EventFields):
     """A partial update: any subset of the fields, under the same rules once applied."""
 
-    title: str = Field("", min_length=1, max_length=200)
-    kind: EventKind = EventKind.OTHER
-    timezone: str = "UTC"
-    starts_at: datetime = datetime.min
-    ends_at: datetime = datetime.min
+    title: str = left_out_unless_sent(min_length=1, max_length=200)
+    kind: EventKind = left_out_unless_sent()
+    timezone: str = left_out_unless_sent()
+    starts_at: datetime = left_out_unless_sent()
+    ends_at: datetime = left_out_unless_sent()
 
 
 class EventQuery(Strict):

@@ -16,6 +16,7 @@ from pydantic import (
 )
 
 from tandem_shared.contracts import OrgKind, Sharing
+from tandem_shared.patch import left_out_unless_sent
 
 SUBSECTORS = frozenset(
     {
@@ -137,11 +138,12 @@ class ProfileIn(Strict):
 
 class ProfilePatch(ProfileIn):
     """A partial update: any subset of `ProfileIn`'s fields under the same rules. Only the
-    fields sent are applied (`model_fields_set`); the defaults below are never stored."""
+    fields sent are applied (`model_fields_set`); the required fields of `ProfileIn` may
+    be left out here."""
 
-    name: str = Field("", min_length=1, max_length=200)
-    kind: OrgKind = OrgKind.OTHER
-    country: str = ""
+    name: str = left_out_unless_sent(min_length=1, max_length=200)
+    kind: OrgKind = left_out_unless_sent()
+    country: str = left_out_unless_sent()
 
     def changes(self) -> dict[str, Any]:
         """The sent fields as column values."""
