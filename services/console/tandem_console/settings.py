@@ -31,6 +31,9 @@ class ConsoleSettings(BaseSettings):
     events_url: str = "http://127.0.0.1:8003"
     notifier_url: str = "http://127.0.0.1:8004"
     request_timeout_seconds: float = Field(30.0, gt=0, le=300)
+    # The dev stack's mail catcher (`make run`): where it lists the emails it kept, as JSON.
+    # Set, the console shows them on "Sent mail (dev)"; unset (production), the page is gone.
+    dev_mail_url: str | None = None
 
     session_secret: SecretStr = SecretStr(DEV_SESSION_SECRET)
     # A session lives as long as the registry's token (8 hours by default).
