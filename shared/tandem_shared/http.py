@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tandem_shared import metrics
+from tandem_shared.api_docs import DOCS_ASSETS_PATH
 from tandem_shared.bus.faults import OUTAGE_CLASSES, Fault, classify
 from tandem_shared.errors import TandemError
 from tandem_shared.logging import (
@@ -29,7 +30,9 @@ from tandem_shared.logging import (
 log = get_logger(__name__)
 DEFAULT_MAX_BODY_BYTES = 1_048_576
 # Always answered, also while the service starts: probes, metrics and the API docs.
-OPS_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/docs", "/openapi.json", "/redoc"})
+OPS_PATHS = frozenset(
+    {"/healthz", "/readyz", "/metrics", "/docs", "/docs/oauth2-redirect", "/openapi.json", "/redoc"}
+)
 
 
 @dataclass
@@ -200,7 +203,7 @@ class StartingGateMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         why = self.reason() if scope["type"] == "http" else None
-        if why is None or scope["path"] in OPS_PATHS:
+        if why is None or _is_ops_path(scope["path"]):
             await self.app(scope, receive, send)
             return
         response = JSONResponse(
@@ -209,6 +212,10 @@ class StartingGateMiddleware:
             headers={"Retry-After": "5"},
         )
         await response(scope, receive, send)
+
+
+def _is_ops_path(path: str) -> bool:
+    return path in OPS_PATHS or path.startswith(f"{DOCS_ASSETS_PATH}/")
 
 
 class BodyTooLarge(StarletteHTTPException):

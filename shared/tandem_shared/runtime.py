@@ -25,6 +25,7 @@ from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from tandem_shared import db
+from tandem_shared.api_docs import create_documented_app
 from tandem_shared.bus.consumer import ConsumerRunner, Subscription
 from tandem_shared.bus.faults import Fault, backoff, classify
 from tandem_shared.bus.kafka import TopicGuard, broker_reachable, create_producer
@@ -259,7 +260,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings | None = Non
         finally:
             await stop_runtime(spec, runtime)
 
-    app = FastAPI(
+    app = create_documented_app(
         title=f"Tandem {spec.name}",
         description=spec.description,
         version="0.1.0",

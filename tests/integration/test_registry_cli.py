@@ -1,5 +1,6 @@
-"""The registry's admin CLI against PostgreSQL: create-hub, create-user, reset-password and
-import; a refused command writes nothing, and the accounts it makes can sign in over HTTP."""
+"""The registry's admin CLI against PostgreSQL: bootstrap, create-hub, create-user,
+reset-password and import; a refused command writes nothing, and the accounts it makes can
+sign in over HTTP."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import jwt
 import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner, Result
 
 from tandem_registry.app import create_app
+from tandem_registry.cli import BOOTSTRAP_PASSWORD_ENV
 from tandem_registry.cli import app as cli
 from tandem_registry.settings import RegistrySettings
 from tandem_registry.tables import hubs, profiles, staff
@@ -30,11 +33,13 @@ def registry_url(clean_databases: dict[str, str]) -> str:
     return clean_databases["registry"]
 
 
-async def invoke(url: str, *args: str) -> Result:
+async def invoke(
+    url: str, *args: str, env: dict[str, str] | None = None, typed: str | None = None
+) -> Result:
     """Run `tandem-registry ARGS` against the test database (in a thread: the command runs
-    its own event loop)."""
-    env = {"TANDEM_REGISTRY_DATABASE_URL": url}
-    return await asyncio.to_thread(CliRunner().invoke, cli, list(args), env=env)
+    its own event loop), with more environment and what is `typed` at its prompts."""
+    env = {"TANDEM_REGISTRY_DATABASE_URL": url, **(env or {})}
+    return await asyncio.to_thread(CliRunner().invoke, cli, list(args), env=env, input=typed)
 
 
 async def accounts(url: str) -> tuple[Sequence[Any], Sequence[Any]]:
@@ -175,3 +180,84 @@ async def test_import_creates_updates_and_reports_bad_rows(
 def _write(path: Path, text: str) -> Path:
     path.write_text(text)
     return path
+
+
+BOOTSTRAP = ["bootstrap", "--hub", "rzeszow", "--admin", "Admin@Muzeum.example"]
+NEW_HUB = ["--name", "Rzeszów hub", "--country", "PL", "--language", "pl"]
+STRONG = "vistula-amber-lantern-42"
+
+
+def _password(value: str) -> dict[str, str]:
+    return {BOOTSTRAP_PASSWORD_ENV: value}
+
+
+async def test_bootstrap_makes_the_first_admin_once_and_it_signs_in(
+    registry_url: str, kafka: Any, topic_prefix: str
+) -> None:
+    first = await invoke(registry_url, *BOOTSTRAP, *NEW_HUB, env=_password(STRONG))
+    assert first.exit_code == 0, first.output
+    assert "hub rzeszow created" in first.output and "admin@muzeum.example created" in first.output
+    created = await accounts(registry_url)
+
+    again = await invoke(registry_url, *BOOTSTRAP, *NEW_HUB, env=_password("another-" + STRONG))
+    assert again.exit_code == 0, again.output
+    assert "hub rzeszow exists" in again.output and "password unchanged" in again.output
+    assert await accounts(registry_url) == created  # nothing changed, the password neither
+
+    [hub], [admin] = created
+    assert (hub.name, hub.country, hub.languages) == ("Rzeszów hub", "PL", ["pl"])
+    assert (admin.email, admin.hub, admin.role) == ("admin@muzeum.example", "rzeszow", "hub_admin")
+    settings = service_settings(
+        RegistrySettings,
+        database_url=registry_url,
+        kafka=kafka,
+        prefix=topic_prefix,
+        seed_dev_admin=False,
+    )
+    async with running(create_app(settings)) as client:
+        auth = await login(client, "admin@muzeum.example", STRONG)
+        body = {"name": "Muzeum Okręgowe w Rzeszowie", "kind": "heritage", "country": "PL"}
+        profile = await client.post("/v1/profiles", json=body, headers=auth)
+    assert profile.status_code == 201 and profile.json()["hub"] == "rzeszow"
+    claims = jwt.decode(auth["Authorization"].split()[1], options={"verify_signature": False})
+    assert (claims["hub"], claims["role"]) == ("rzeszow", "hub_admin")
+
+
+async def test_bootstrap_asks_for_the_password_and_never_takes_it_from_the_command_line(
+    registry_url: str,
+) -> None:
+    on_argv = await invoke(registry_url, *BOOTSTRAP, *NEW_HUB, "--password", STRONG)
+    assert on_argv.exit_code == 2 and "No such option" in on_argv.output
+    mistyped = await invoke(registry_url, *BOOTSTRAP, *NEW_HUB, typed=f"{STRONG}\nother\n" * 3)
+    assert mistyped.exit_code != 0
+    assert await accounts(registry_url) == ([], [])
+    asked = await invoke(registry_url, *BOOTSTRAP, *NEW_HUB, typed=f"{STRONG}\n{STRONG}\n")
+    assert asked.exit_code == 0, asked.output
+    assert STRONG not in asked.output  # the prompt hides what is typed
+    [_], [admin] = await accounts(registry_url)
+    assert admin.email == "admin@muzeum.example"
+
+
+async def test_bootstrap_refusals_write_nothing(registry_url: str) -> None:
+    other = await invoke(registry_url, "create-hub", "other", "--name", "O", "--country", "DE")
+    assert other.exit_code == 0
+    taken = ["create-user", "boss@other.example", "--hub", "other", "--password", "long-enough"]
+    assert (await invoke(registry_url, *taken)).exit_code == 0
+    before = await accounts(registry_url)
+    refusals = {
+        "at least 12 characters": (NEW_HUB, "Short-1a!"),
+        "different characters": (NEW_HUB, "abababababababab"),
+        "common password": (NEW_HUB, "MyPassword2027!"),
+        "dev default": (NEW_HUB, "tandem-dev-tandem-dev"),
+        "the hub's id": (NEW_HUB, "rzeszow-rocks-2027!"),
+        "hub 'rzeszow' does not exist: give its name and country": ([], STRONG),
+        "country": (["--name", "R", "--country", "pl"], STRONG),
+    }
+    for expected, (hub_options, password) in refusals.items():
+        result = await invoke(registry_url, *BOOTSTRAP, *hub_options, env=_password(password))
+        assert result.exit_code == 1, (expected, result.output)
+        assert expected in result.output, (expected, result.output)
+    elsewhere = ["bootstrap", "--hub", "rzeszow", "--admin", "boss@other.example", *NEW_HUB]
+    moved = await invoke(registry_url, *elsewhere, env=_password(STRONG))
+    assert moved.exit_code == 1 and "already a staff of hub 'other'" in moved.output
+    assert await accounts(registry_url) == before  # not even the new hub was created

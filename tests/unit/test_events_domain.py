@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import ValidationError
 
-from tandem_events.domain.events import EventIn, SessionIn, day_of_slot, slot_times
+from tandem_events.domain.events import EventIn, EventPatch, SessionIn, day_of_slot, slot_times
 from tandem_events.domain.meetings import Meeting, MeetingStatus
 from tandem_events.domain.outcomes import event_stats
 from tandem_events.domain.plan import build_problem, diff, meeting_id, stored_schedule
@@ -335,3 +335,11 @@ def test_the_table_plan_is_a_slot_by_table_grid_with_escaped_names() -> None:
     assert "<td>&lt;i&gt;One&lt;/i&gt;<br>&amp; Two</td>" in html
     assert html.count('<td class="free">') == 3
     assert "10:20-10:40" in html
+
+
+def test_an_event_patch_may_leave_out_any_field_but_refuses_null() -> None:
+    assert EventPatch.model_validate({}).model_fields_set == set()
+    nulls = {"title": None, "kind": None, "timezone": None, "starts_at": None, "ends_at": None}
+    with pytest.raises(ValidationError) as caught:
+        EventPatch.model_validate(nulls)
+    assert {str(error["loc"][0]) for error in caught.value.errors()} == set(nulls)

@@ -7,7 +7,9 @@ registry signs its tokens with a key it generates once under `.tandem/keys/`. Se
 each service its own PostgreSQL database (`tandem_<service>`, created if missing), or set
 `TANDEM_<SERVICE>_DATABASE_URL` per service. Set `TANDEM_KAFKA_BOOTSTRAP` to use an
 external Kafka instead of the embedded broker, which keeps its data in `.tandem/broker/`
-(TANDEM_DEV_BROKER_MEMORY=1: in memory). Ctrl-C stops everything.
+(TANDEM_DEV_BROKER_MEMORY=1: in memory). Every email the notifier sends goes to a local
+mail catcher (SMTP on 127.0.0.1:1025) and shows on the console's "Sent mail (dev)" page.
+Ctrl-C stops everything.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from tandem_shared.broker import (
     start_persistent_broker,
 )
 from tandem_tools import demo
+from tandem_tools.mailcatcher import MailCatcher
 from tandem_tools.pg import create_database, database_url
 from tandem_tools.stack import (
     CONSOLE_PORT,
@@ -74,12 +77,13 @@ def _broker_env() -> tuple[dict[str, str], EmbeddedBroker | PersistentBroker | N
     return {"TANDEM_KAFKA_BOOTSTRAP": broker.bootstrap, "TANDEM_KAFKA_IDEMPOTENCE": "false"}, broker
 
 
-def _print_banner(services: list[ServiceProcess], started: float) -> None:
+def _print_banner(services: list[ServiceProcess], mail: MailCatcher, started: float) -> None:
     apis = services[:-1]
     print(f"\nTandem is up in {time.monotonic() - started:.1f}s; the services' APIs:")
     for service in apis:
         print(f"  {service.name:<9} {service.url}/docs")
     print(f"  token:    POST {apis[0].url}/v1/auth/token")
+    print(f"  mail:     SMTP 127.0.0.1:{mail.smtp_port}, kept at {mail.url}")
     print(f"  logs:     {STATE_DIR / 'logs'}/\nPress Ctrl-C to stop.\n", flush=True)
 
 
@@ -127,8 +131,10 @@ def main() -> None:
     for stop_signal in (signal.SIGINT, signal.SIGTERM):
         signal.signal(stop_signal, on_signal)
     broker_env, broker = _broker_env()
+    mail = MailCatcher().start()
     env = {
         **broker_env,
+        **mail.notifier_env(),
         **_database_env(),
         "TANDEM_ENVIRONMENT": "dev",
         "TANDEM_REGISTRY_DEV_ADMIN_PASSWORD": password,
@@ -141,13 +147,14 @@ def main() -> None:
         logs = STATE_DIR / "logs"
         services = [start_service(name, port, env, logs) for name, port in SERVICES.items()]
         wait_ready(services)
-        console = start_service("console", CONSOLE_PORT, {**env, **console_env(services)}, logs)
+        console_settings = {**console_env(services), "TANDEM_CONSOLE_DEV_MAIL_URL": mail.url}
+        console = start_service("console", CONSOLE_PORT, {**env, **console_settings}, logs)
         services.append(console)
         wait_ready([console])
         # The console first: it is where people start.
         print(f"Tandem console: {console.url}  (sign in as {DEV_ADMIN} / {password})", flush=True)
         _load_demo_data(services[0].url, password)
-        _print_banner(services, started)
+        _print_banner(services, mail, started)
         serving.set()
         _watch(services, stop)
     except KeyboardInterrupt:
@@ -155,6 +162,7 @@ def main() -> None:
     finally:
         print("stopping…", flush=True)
         stop_services(services)
+        mail.stop()
         if broker is not None:
             broker.stop()
 

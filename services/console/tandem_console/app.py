@@ -21,7 +21,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tandem_console import explain, feed, vocabulary, web
 from tandem_console.backend import SERVICES, ApiError, SignedOut, Unavailable, base_urls
 from tandem_console.i18n import LANGUAGES, load_translations
-from tandem_console.pages import auth, events, inbox, matches, organisations, schedule
+from tandem_console.pages import (
+    auth,
+    dev_mail,
+    events,
+    inbox,
+    matches,
+    organisations,
+    schedule,
+)
 from tandem_console.pages import settings as settings_pages
 from tandem_console.settings import ConsoleSettings
 from tandem_shared.http import install_http_basics
@@ -131,7 +139,7 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=PACKAGE / "static"), name="static")
     checked = [Depends(web.verify_csrf)]
-    for module in (auth, inbox, matches, organisations, events, schedule, settings_pages):
+    for module in (auth, inbox, matches, organisations, events, schedule, settings_pages, dev_mail):
         app.include_router(module.router, dependencies=checked)
     return app
 

@@ -39,6 +39,9 @@ class ConsoleSettings(BaseSettings):
     notifier_url: str = "http://127.0.0.1:8004"
     # Timeout of one call to a service.
     request_timeout_seconds: float = Field(30.0, gt=0, le=300)
+    # The dev stack's mail catcher (`make run`): where it lists the emails it kept, as JSON.
+    # Set, the console shows them on "Sent mail (dev)"; unset (production), the page is gone.
+    dev_mail_url: str | None = None
 
     # Signs the session cookie (which holds the staff member's token).
     session_secret: SecretStr = SecretStr(DEV_SESSION_SECRET)

@@ -191,6 +191,7 @@ async def render(
         "person": person,
         "csrf": csrf_token(request),
         "nav": nav,
+        "dev_mail": state(request).settings.dev_mail_url is not None,
         **context,
     }
     if not fragment:

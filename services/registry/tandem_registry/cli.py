@@ -1,10 +1,12 @@
-"""`tandem-registry`: serve the service, migrate its database, administer hubs and staff
-accounts (`create-hub`, `create-user`, `reset-password`, each in one transaction),
+"""`tandem-registry`: serve the service, migrate its database, set up a production's hub and
+first admin (`bootstrap`), administer hubs and staff accounts (`create-hub`, `create-user`,
+`reset-password`; each of these in one transaction),
 import profiles (`import`, one transaction per batch) and manage token keys (`keys`)."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from enum import StrEnum
@@ -19,7 +21,7 @@ from tqdm import tqdm
 from tandem_registry import keys_cli, repository, service
 from tandem_registry.app import SPEC
 from tandem_registry.domain import imports
-from tandem_registry.domain.accounts import HubIn, PasswordIn, StaffIn
+from tandem_registry.domain.accounts import HubIn, PasswordIn, StaffIn, weak_admin_password
 from tandem_registry.domain.imports import ParsedImport
 from tandem_registry.keep_eu import keep_eu_profiles, load_keep_eu
 from tandem_shared.auth import Principal, Role
@@ -122,6 +124,78 @@ def reset_password(email: str, password: PasswordOption) -> None:
             run_in_transaction(lambda session: service.reset_password(session, email, secret))
         )
     typer.echo(f"password of {email} reset")
+
+
+BOOTSTRAP_PASSWORD_ENV = "TANDEM_REGISTRY_BOOTSTRAP_PASSWORD"  # noqa: S105 - its name
+
+
+def _bootstrap_password() -> str:
+    """From the environment, else asked for (hidden, twice); never from the command line,
+    where it would stay in the shell's history and in the process list."""
+    given = os.environ.get(BOOTSTRAP_PASSWORD_ENV)
+    if given:
+        return given
+    asked: str = typer.prompt(
+        "Password of the first admin", hide_input=True, confirmation_prompt=True
+    )
+    return asked
+
+
+def _first_admin(hub: str, admin: str) -> StaffIn:
+    """The admin's account as validated input, with a password production accepts."""
+    staff = StaffIn(hub=hub, email=admin, password=_bootstrap_password(), role=Role.HUB_ADMIN)
+    weak = weak_admin_password(staff.password.get_secret_value(), email=staff.email, hub=hub)
+    if weak is not None:
+        raise Invalid("password", weak)
+    return staff
+
+
+@app.command("bootstrap")
+def bootstrap(
+    hub: Annotated[str, typer.Option(help="the hub's id (slug); created if missing")],
+    admin: Annotated[str, typer.Option(help="the first hub admin's email; created if missing")],
+    name: Annotated[str | None, typer.Option(help="a new hub's display name")] = None,
+    country: Annotated[str | None, typer.Option(help="a new hub's ISO 3166-1 alpha-2")] = None,
+    region: Annotated[str | None, typer.Option(help="a new hub's NUTS code")] = None,
+    language: Annotated[list[str] | None, typer.Option(help="ISO 639-1; repeatable")] = None,
+) -> None:
+    """A production's first step: its hub and first hub admin, each created only if missing
+    (a re-run changes nothing). The password comes from TANDEM_REGISTRY_BOOTSTRAP_PASSWORD
+    or is asked for; a weak one is refused."""
+    with _refusals():
+        new_hub = None
+        if name is not None or country is not None:
+            new_hub = HubIn.model_validate(
+                {"id": hub, "name": name, "country": country, "region": region}
+                | {"languages": language or []}
+            )
+        staff = _first_admin(hub, admin)
+        done = asyncio.run(_bootstrap(new_hub, staff))
+    email = staff.email.lower()  # as stored and signed in with
+    typer.echo(f"hub {hub} {'created' if done.hub_created else 'exists'}")
+    typer.echo(
+        f"hub_admin {email} created"
+        if done.admin_created
+        else f"hub_admin {email} exists (password unchanged; see reset-password)"
+    )
+
+
+async def _bootstrap(new_hub: HubIn | None, staff: StaffIn) -> service.Bootstrapped:
+    done: list[service.Bootstrapped] = []
+
+    async def work(session: AsyncSession) -> None:
+        done.append(
+            await service.bootstrap(
+                session,
+                hub_id=staff.hub,
+                new_hub=new_hub,
+                admin=staff.email,
+                password=staff.password.get_secret_value(),
+            )
+        )
+
+    await run_in_transaction(work)
+    return done[0]
 
 
 class ImportFormat(StrEnum):

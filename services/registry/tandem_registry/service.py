@@ -34,7 +34,7 @@ from tandem_shared.contracts import (
     ProfileUpserted,
     Sharing,
 )
-from tandem_shared.errors import Conflict, Forbidden, NotFound
+from tandem_shared.errors import Conflict, Forbidden, Invalid, NotFound
 
 _hasher = PasswordHasher()
 publisher = Publisher("registry", bus, owns=(PROFILES,))
@@ -88,6 +88,35 @@ async def create_staff(
         created_at=_now(),
     )
     return staff_id
+
+
+@dataclass(frozen=True)
+class Bootstrapped:
+    hub_created: bool
+    admin_created: bool
+
+
+async def bootstrap(
+    session: AsyncSession, *, hub_id: str, new_hub: HubIn | None, admin: str, password: str
+) -> Bootstrapped:
+    """A production's first step: its hub and its first hub admin, each created only if
+    missing, so that a re-run changes nothing (an existing admin keeps its password). An
+    account of that email in another hub or with another role is refused."""
+    hub_created = False
+    if await repository.get_hub(session, hub_id) is None:
+        if new_hub is None:
+            raise Invalid("hub", f"hub {hub_id!r} does not exist: give its name and country")
+        hub_created = await ensure_hub(session, hub_id=hub_id, **new_hub.model_dump(exclude={"id"}))
+    account = await repository.staff_by_email(session, admin)
+    if account is None:
+        await create_staff(session, hub=hub_id, email=admin, password=password, role=Role.HUB_ADMIN)
+        return Bootstrapped(hub_created=hub_created, admin_created=True)
+    if (account["hub"], account["role"]) != (hub_id, Role.HUB_ADMIN.value):
+        raise Conflict(
+            f"{admin!r} is already a {account['role']} of hub {account['hub']!r}; "
+            "bootstrap changes no existing account"
+        )
+    return Bootstrapped(hub_created=hub_created, admin_created=False)
 
 
 async def create_hub(session: AsyncSession, hub: HubIn) -> None:

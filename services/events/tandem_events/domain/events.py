@@ -27,6 +27,7 @@ from pydantic import (
 )
 
 from tandem_shared.contracts import EventKind, OrgKind
+from tandem_shared.patch import left_out_unless_sent
 
 # The ISO 639-1 two-letter codes (pycountry's copy of the standard).
 ISO_639_1 = frozenset(
@@ -101,10 +102,10 @@ class SessionIn(Strict):
     """A block of equal meeting slots: `slots` slots of `slot_minutes`, each followed by
     `break_minutes`. `starts_at` without an offset is local time in the event's zone."""
 
-    starts_at: datetime
-    slot_minutes: int = Field(ge=5, le=240)
-    break_minutes: int = Field(0, ge=0, le=240)
-    slots: int = Field(ge=1, le=MAX_SLOTS)
+    starts_at: datetime = Field(description="the first slot's start; without an offset: local")
+    slot_minutes: int = Field(ge=5, le=240, description="one meeting's length", examples=[20])
+    break_minutes: int = Field(0, ge=0, le=240, description="the pause after each slot")
+    slots: int = Field(ge=1, le=MAX_SLOTS, description="how many slots in a row", examples=[12])
 
     @field_validator("starts_at")
     @classmethod
@@ -113,25 +114,43 @@ class SessionIn(Strict):
 
 
 class EventFields(Strict):
-    title: str = Field(min_length=1, max_length=200)
-    kind: EventKind
-    description: str = Field("", max_length=5000)
-    online: bool = False
-    venue: str | None = Field(None, min_length=1, max_length=200)
-    address: str | None = Field(None, min_length=1, max_length=500)
-    url: Annotated[AnyHttpUrl, UrlConstraints(max_length=MAX_URL_LENGTH)] | None = None
-    timezone: str
-    starts_at: datetime
-    ends_at: datetime
-    capacity: int | None = Field(None, ge=1, le=100_000)
-    languages: list[str] = Field(default_factory=list, max_length=20)
+    title: str = Field(
+        min_length=1,
+        max_length=200,
+        description="the event's name, as participants see it",
+        examples=["Heritage meets 3D: matchmaking in Rzeszów"],
+    )
+    kind: EventKind = Field(description="the event's format")
+    description: str = Field("", max_length=5000, description="what the event is about")
+    online: bool = Field(False, description="online events need a url, on-site ones a venue")
+    venue: str | None = Field(None, min_length=1, max_length=200, description="the place's name")
+    address: str | None = Field(None, min_length=1, max_length=500, description="street, city")
+    url: Annotated[AnyHttpUrl, UrlConstraints(max_length=MAX_URL_LENGTH)] | None = Field(
+        None, description="where to join an online event, or the event's page"
+    )
+    timezone: str = Field(
+        description="IANA zone; times without an offset are local to it",
+        examples=["Europe/Warsaw"],
+    )
+    starts_at: datetime = Field(description="without an offset: local time in `timezone`")
+    ends_at: datetime = Field(description="after starts_at; without an offset: local time")
+    capacity: int | None = Field(
+        None, ge=1, le=100_000, description="most registrations accepted (null: no limit)"
+    )
+    languages: list[str] = Field(
+        default_factory=list, max_length=20, description="ISO 639-1 codes spoken at the event"
+    )
     sectors: list[OrgKind] = Field(
         default_factory=list,
         max_length=20,
         description="the kinds of organisation the event is for; staff subscribed to any "
         "of them are told of it",
     )
-    sessions: list[SessionIn] = Field(default_factory=list, max_length=50)
+    sessions: list[SessionIn] = Field(
+        default_factory=list,
+        max_length=50,
+        description="the blocks of one-to-one meeting slots (matching events)",
+    )
     tables: list[TableLabel] | int = Field(
         default_factory=list, description="table labels, or a count (labels 1..n)"
     )
@@ -205,11 +224,13 @@ class EventIn(EventFields):
 class EventPatch(EventFields):
     """A partial update: any subset of the fields, under the same rules once applied."""
 
-    title: str = Field("", min_length=1, max_length=200)
-    kind: EventKind = EventKind.OTHER
-    timezone: str = "UTC"
-    starts_at: datetime = datetime.min
-    ends_at: datetime = datetime.min
+    title: str = left_out_unless_sent(
+        min_length=1, max_length=200, description="the event's name, as participants see it"
+    )
+    kind: EventKind = left_out_unless_sent(description="the event's format")
+    timezone: str = left_out_unless_sent(description="IANA zone")
+    starts_at: datetime = left_out_unless_sent(description="without an offset: local time")
+    ends_at: datetime = left_out_unless_sent(description="without an offset: local time")
 
 
 class EventQuery(Strict):

@@ -29,3 +29,25 @@ class StaffIn(Strict):
 
 class PasswordIn(Strict):
     password: SecretStr = Field(min_length=8, max_length=200)
+
+
+MIN_ADMIN_PASSWORD = 12
+MIN_DISTINCT_CHARACTERS = 6
+# Words a guesser tries first; a first admin's password must contain none of them.
+GUESSED_WORDS = ("password", "passwort", "haslo", "geslo", "qwerty", "123456", "letmein")
+PLACEHOLDERS = ("change-me", "changeme", "tandem-dev")
+
+
+def weak_admin_password(password: str, *, email: str, hub: str) -> str | None:
+    """Why a first admin's password is too weak for production, or None when it is not."""
+    lowered = password.lower()
+    if len(password) < MIN_ADMIN_PASSWORD:
+        return f"must have at least {MIN_ADMIN_PASSWORD} characters"
+    if len(set(password)) < MIN_DISTINCT_CHARACTERS:
+        return f"must have at least {MIN_DISTINCT_CHARACTERS} different characters"
+    if any(word in lowered for word in (*PLACEHOLDERS, *GUESSED_WORDS)):
+        return "must not be a placeholder, the dev default or contain a common password"
+    own_words = [email.lower().split("@")[0], hub.lower()]
+    if any(len(word) >= 3 and word in lowered for word in own_words):
+        return "must not contain the account's name or the hub's id"
+    return None

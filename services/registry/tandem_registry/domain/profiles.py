@@ -16,6 +16,7 @@ from pydantic import (
 )
 
 from tandem_shared.contracts import OrgKind, Sharing
+from tandem_shared.patch import left_out_unless_sent
 
 SUBSECTORS = frozenset(
     {
@@ -84,32 +85,79 @@ class Strict(BaseModel):
 
 
 class TextItem(Strict):
-    text: str = Field(min_length=1, max_length=1000)
-    tags: list[Tag] = Field(default_factory=list, max_length=10)
+    text: str = Field(
+        min_length=1,
+        max_length=1000,
+        description="one offer or need in the organisation's own words; matched by meaning, "
+        "across languages",
+        examples=["3D digitisation of museum collections"],
+    )
+    tags: list[Tag] = Field(
+        default_factory=list, max_length=10, description="free keywords", examples=[["3D"]]
+    )
 
 
 class Contact(Strict):
-    name: str | None = Field(None, max_length=200)
-    email: EmailStr | None = None
-    phone: str | None = Field(None, max_length=40, pattern=r"^\+?[0-9 ()./-]{3,40}$")
+    """The organisation's contact person: personal data, erased with the profile."""
+
+    name: str | None = Field(None, max_length=200, description="the contact person's name")
+    email: EmailStr | None = Field(None, description="the contact person's email")
+    phone: str | None = Field(
+        None,
+        max_length=40,
+        pattern=r"^\+?[0-9 ()./-]{3,40}$",
+        description="international format preferred",
+        examples=["+48 17 853 52 78"],
+    )
 
 
 class ProfileIn(Strict):
-    name: str = Field(min_length=1, max_length=200)
-    kind: OrgKind
-    subsectors: list[str] = Field(default_factory=list, max_length=10)
-    description: str = Field("", max_length=5000)
-    offers: list[TextItem] = Field(default_factory=list, max_length=20)
-    needs: list[TextItem] = Field(default_factory=list, max_length=20)
-    looking_for: list[OrgKind] = Field(default_factory=list, max_length=7)
-    languages: list[str] = Field(default_factory=list, max_length=20)
-    country: str
-    region: str | None = None
-    city: str | None = Field(None, max_length=100)
-    website: AnyHttpUrl | None = None
-    contact: Contact | None = None
-    sharing: Sharing = Sharing.HUB
-    external_id: str | None = Field(None, min_length=1, max_length=200)
+    name: str = Field(
+        min_length=1,
+        max_length=200,
+        description="the organisation's name",
+        examples=["Muzeum Okręgowe w Rzeszowie"],
+    )
+    kind: OrgKind = Field(description="the organisation's sector")
+    subsectors: list[str] = Field(
+        default_factory=list,
+        max_length=10,
+        description="finer sectors, from the registry's vocabulary",
+        examples=[["museum"]],
+    )
+    description: str = Field("", max_length=5000, description="what the organisation does")
+    offers: list[TextItem] = Field(
+        default_factory=list, max_length=20, description="what it can give partners"
+    )
+    needs: list[TextItem] = Field(
+        default_factory=list, max_length=20, description="what it looks for in partners"
+    )
+    looking_for: list[OrgKind] = Field(
+        default_factory=list,
+        max_length=7,
+        description="the sectors of the partners it wants (empty: any)",
+    )
+    languages: list[str] = Field(
+        default_factory=list,
+        max_length=20,
+        description="ISO 639-1 codes of the languages its staff speak",
+        examples=[["pl", "en"]],
+    )
+    country: str = Field(description="ISO 3166-1 alpha-2", examples=["PL"])
+    region: str | None = Field(None, description="NUTS code", examples=["PL82"])
+    city: str | None = Field(None, max_length=100, description="its city", examples=["Rzeszów"])
+    website: AnyHttpUrl | None = Field(None, description="its web site")
+    contact: Contact | None = Field(None, description="whom partners should contact")
+    sharing: Sharing = Field(
+        Sharing.HUB,
+        description="who may see and match it: its own hub only, or every hub of the network",
+    )
+    external_id: str | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        description="the hub's own id for it, unique in the hub; imports update by it",
+    )
 
     @field_validator("subsectors")
     @classmethod
@@ -137,11 +185,14 @@ class ProfileIn(Strict):
 
 class ProfilePatch(ProfileIn):
     """A partial update: any subset of `ProfileIn`'s fields under the same rules. Only the
-    fields sent are applied (`model_fields_set`); the defaults below are never stored."""
+    fields sent are applied (`model_fields_set`); the required fields of `ProfileIn` may
+    be left out here."""
 
-    name: str = Field("", min_length=1, max_length=200)
-    kind: OrgKind = OrgKind.OTHER
-    country: str = ""
+    name: str = left_out_unless_sent(
+        min_length=1, max_length=200, description="the organisation's name"
+    )
+    kind: OrgKind = left_out_unless_sent(description="the organisation's sector")
+    country: str = left_out_unless_sent(description="ISO 3166-1 alpha-2")
 
     def changes(self) -> dict[str, Any]:
         """The sent fields as column values."""
