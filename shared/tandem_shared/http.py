@@ -5,7 +5,7 @@ its database is down, never 500."""
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -101,8 +101,15 @@ def install_http_basics(
     ready_check: ReadyCheck,
     starting: StartingCheck | None = None,
     max_body_bytes: Callable[[FastAPI], int] | int = DEFAULT_MAX_BODY_BYTES,
+    larger_bodies: Mapping[str, int] | None = None,
 ) -> None:
-    app.add_middleware(BodySizeLimitMiddleware, limit=_limit_of(app, max_body_bytes))
+    """`larger_bodies` maps a path to its own limit, for the few routes made for bulk
+    uploads (an import); every other path gets `max_body_bytes`."""
+    general = _limit_of(app, max_body_bytes)
+    exceptions = dict(larger_bodies or {})
+    app.add_middleware(
+        BodySizeLimitMiddleware, limit=lambda path: exceptions.get(path) or general()
+    )
     if starting is not None:
         app.add_middleware(StartingGateMiddleware, reason=lambda: starting(app))
     app.add_middleware(TraceAndMetricsMiddleware, service=service)
@@ -229,15 +236,15 @@ class BodySizeLimitMiddleware:
     """Refuses a request body over the limit with 413, by its Content-Length or, for a
     streamed body, as soon as the bytes read pass the limit."""
 
-    def __init__(self, app: ASGIApp, limit: Callable[[], int]) -> None:
+    def __init__(self, app: ASGIApp, limit: Callable[[str], int]) -> None:
         self.app = app
-        self.limit = limit
+        self.limit = limit  # the limit for a request path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.limit()
+        limit = self.limit(scope["path"])
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
             await _too_large(limit)(scope, receive, send)

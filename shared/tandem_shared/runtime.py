@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,6 +75,8 @@ class ServiceSpec:
     on_startup: Callable[[Runtime], Awaitable[None]] | None = None
     on_shutdown: Callable[[Runtime], Awaitable[None]] | None = None
     description: str = ""
+    # Paths that take larger bodies than `max_request_bytes` (bulk imports), with their limit.
+    larger_bodies: Mapping[str, int] = field(default_factory=dict)
 
 
 async def supervise(
@@ -272,6 +274,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings | None = Non
         ready_check=_ready_check,
         starting=_start_up_problem,
         max_body_bytes=_max_body_bytes,
+        larger_bodies=spec.larger_bodies,
     )
     for router in spec.routers:
         app.include_router(router)

@@ -67,6 +67,7 @@ SPEC = ServiceSpec(
     routers=[api.router, api.well_known],
     on_startup=_start,
     description="Hubs, staff accounts and organisation profiles of a regional hub.",
+    larger_bodies={"/v1/profiles:import": api.MAX_IMPORT_BYTES},
 )
 
 
