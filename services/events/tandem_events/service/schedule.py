@@ -14,12 +14,19 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tandem_events.domain.events import Event, EventStatus, day_of_slot
 from tandem_events.domain.meetings import Meeting, MeetingStatus, Placed
-from tandem_events.domain.plan import build_problem, diff, is_accepted_request, stored_schedule
+from tandem_events.domain.plan import (
+    EventRules,
+    build_problem,
+    diff,
+    is_accepted_request,
+    stored_schedule,
+)
 from tandem_events.domain.registrations import Registration
 from tandem_events.domain.scheduling import (
     Placement,
     Problem,
     Schedule,
+    conflicts,
     greedy_schedule,
     repair,
     schedule,
@@ -38,7 +45,7 @@ from tandem_events.service.events import require_active, writable_event
 from tandem_shared.auth import Principal
 from tandem_shared.contracts import MeetingCancelled, MeetingScheduled
 from tandem_shared.db import transaction
-from tandem_shared.errors import Conflict
+from tandem_shared.errors import Conflict, Invalid
 from tandem_shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -55,7 +62,9 @@ class ScheduleInput:
     previous: Schedule
 
 
-async def _problem(session: AsyncSession, event: Event) -> Problem:
+async def _problem(
+    session: AsyncSession, event: Event, *, include_pending: bool = False
+) -> Problem:
     return build_problem(
         slot_count=event.slot_count,
         day_of_slot=day_of_slot(event.slot_times()),
@@ -63,7 +72,23 @@ async def _problem(session: AsyncSession, event: Event) -> Problem:
         registrations=await registrations_repository.event_registrations(session, event.id),
         requests=await requests_repository.event_requests(session, event.id),
         suggestions=await suggestions_repository.event_suggestions(session, event.id),
+        rules=EventRules(session_of_slot=event.session_of_slot(), break_spread=event.break_spread),
+        include_pending=include_pending,
     )
+
+
+async def check_rules_hold(session: AsyncSession, event: Event) -> None:
+    """Refuse (422, nothing stored: the caller's transaction rolls back) scheduling rules
+    that cannot hold together, as if every open request were accepted: a pin outside its
+    window or on a slot a side cannot meet in, two pins of one person at once, a
+    precedence cycle, ..."""
+    refuse_conflicts(await _problem(session, event, include_pending=True))
+
+
+def refuse_conflicts(problem: Problem) -> None:
+    found = conflicts(problem)
+    if found:
+        raise Invalid("rules", "the scheduling rules cannot all hold: " + "; ".join(found))
 
 
 async def _schedule_input(session: AsyncSession, event: Event) -> ScheduleInput:
@@ -113,6 +138,7 @@ async def run_schedule(
                     "the event needs sessions with slots and tables to schedule meetings"
                 )
             read = await _schedule_input(session, event)
+            refuse_conflicts(read.problem)
         result = await asyncio.to_thread(schedule, read.problem, time_limit_s=time_limit_s)
         async with transaction(sessionmaker) as session:
             applied = await _apply_if_current(
@@ -216,6 +242,8 @@ def _placed(event: Event, problem: Problem, placements: Sequence[Placement]) -> 
             registration_b=uuid.UUID(placement.b),
             slot=placement.slot,
             table_label=placement.table,
+            person_a=placement.person_a,
+            person_b=placement.person_b,
             starts_at=times[placement.slot][0],
             ends_at=times[placement.slot][1],
             accepted=is_accepted_request(placement.key),
