@@ -68,7 +68,7 @@ async def set_status(
     return changed
 
 
-async def set_rules(
+async def set_registration_rules(
     session: AsyncSession, registration: Registration, values: dict[str, Any], *, now: datetime
 ) -> Registration:
     """Replace the registration's scheduling rules as its next version."""

@@ -60,7 +60,7 @@ async def event_requests(session: AsyncSession, event_id: uuid.UUID) -> list[Mee
     return records(MeetingRequest, await session.execute(query))
 
 
-async def set_rules(
+async def set_request_rules(
     session: AsyncSession, request: MeetingRequest, values: dict[str, Any], *, now: datetime
 ) -> MeetingRequest:
     """Replace the request's scheduling rules: the scheduler reads them."""

@@ -177,7 +177,7 @@ async def set_rules(
         "session_cap": body.session_cap,
         "agendas": body.agendas or registration.agendas,
     }
-    changed = await repository.set_rules(session, registration, values, now=now())
+    changed = await repository.set_registration_rules(session, registration, values, now=now())
     await check_rules_hold(session, event)
     await request_repair(session, event_id, RULES_CHANGED)
     return await _view(session, principal, event, changed)

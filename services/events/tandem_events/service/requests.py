@@ -144,7 +144,7 @@ async def set_rules(
         "person_to": body.person_to,
         "after_requests": [str(key) for key in body.after],
     }
-    changed = await repository.set_rules(session, request, values, now=now())
+    changed = await repository.set_request_rules(session, request, values, now=now())
     await check_rules_hold(session, event)
     await request_repair(session, event_id, RULES_CHANGED)
     return changed
