@@ -85,6 +85,9 @@ async def test_a_pin_a_window_a_precedence_and_a_forbidden_slot_decide_the_sched
 
     run = await events.call("POST", f"/v1/events/{event_id}/schedule")
     assert run["changes"]["new"] == 3
+    quality = run["quality"]
+    assert (quality["placed"], quality["must"], quality["must_placed"]) == (3, 3, 3)
+    assert quality["breaks_gap"] == quality["breaks"] - quality["breaks_bound"] >= 0
     meetings = await _meetings(events, event_id)
     # pinned: slot 5, table C; A's afternoon slot left is 4; C-D before it, not in 0-2: 3
     assert (meetings[ab]["slot"], meetings[ab]["table"]) == (5, "C")

@@ -25,6 +25,7 @@ from tandem_events.domain.registrations import Registration
 from tandem_events.domain.scheduling import (
     Placement,
     Problem,
+    Quality,
     Schedule,
     conflicts,
     greedy_schedule,
@@ -227,6 +228,26 @@ async def _apply(
         "optimal": result.optimal,
         "value": result.value,
         "changes": changes.summary(),
+        "quality": _quality(result.quality),
+    }
+
+
+def _quality(quality: Quality | None) -> dict[str, Any] | None:
+    """What an organiser reads of a run: how many meetings were placed, and the breaks in
+    people's days beside the proven lower bound ("optimal", or "within N of optimal")."""
+    if quality is None:
+        return None
+    return {
+        "placed": quality.placed,
+        "placeable": quality.placeable,
+        "must": quality.must,
+        "must_placed": quality.must_placed,
+        "breaks": quality.breaks,
+        "breaks_bound": quality.breaks_bound,
+        "breaks_gap": quality.breaks_gap,
+        "idle": quality.idle,
+        "spread": quality.spread,
+        "proven": quality.proven,
     }
 
 
