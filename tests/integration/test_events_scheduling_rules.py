@@ -10,24 +10,13 @@ from typing import Any
 
 import pytest
 
-from tandem_shared.contracts import MEETINGS, MeetingData, ProfileData
-from tests.integration.events_support import Events, matching_event, profile
+from tandem_shared.contracts import MEETINGS, MeetingData
+from tests.integration.events_support import Events, matching_event, profile, register
 from tests.support import eventually
 
 pytestmark = pytest.mark.integration
 # matching_event(): session 0 has slots 0-3 (morning), session 1 slots 4-5 (afternoon);
 # tables A, B, C.
-
-
-async def _register(events: Events, event_id: str, who: ProfileData, **extra: Any) -> Any:
-    body = {
-        "profile_id": str(who.id),
-        "participant": {"name": f"Contact of {who.name}", "email": "c@example.org"},
-        **extra,
-    }
-    return await events.call(
-        "POST", f"/v1/events/{event_id}/registrations", json=body, hub=who.hub, expect=201
-    )
 
 
 async def _setup(events: Events, names: str, **event: Any) -> tuple[str, dict[str, Any]]:
@@ -70,7 +59,7 @@ async def test_a_pin_a_window_a_precedence_and_a_forbidden_slot_decide_the_sched
     events: Events,
 ) -> None:
     event_id, people = await _setup(events, "ABCD")
-    a, b, c, d = [await _register(events, event_id, people[name]) for name in "ABCD"]
+    a, b, c, d = [await register(events, event_id, people[name]) for name in "ABCD"]
     ab = await _accepted(events, event_id, a, b)
     ac = await _accepted(events, event_id, a, c)
     cd = await _accepted(events, event_id, c, d)
@@ -113,7 +102,7 @@ async def test_a_cap_per_session_splits_a_participants_meetings_across_sessions(
     events: Events,
 ) -> None:
     event_id, people = await _setup(events, "EFG")
-    e, f, g = [await _register(events, event_id, people[name]) for name in "EFG"]
+    e, f, g = [await register(events, event_id, people[name]) for name in "EFG"]
     ef = await _accepted(events, event_id, e, f)
     eg = await _accepted(events, event_id, e, g)
     # without the cap, E's two meetings would sit side by side (no break); slot 3 is
@@ -132,10 +121,10 @@ async def test_a_colleague_with_a_separate_agenda_holds_a_second_meeting_at_once
 ) -> None:
     event_id, people = await _setup(events, "XYZ")
     colleague = {"name": "Second of X", "email": "second@example.org", "availability": [0, 1]}
-    x = await _register(events, event_id, people["X"], colleague=colleague, agendas="separate")
+    x = await register(events, event_id, people["X"], colleague=colleague, agendas="separate")
     assert x["has_colleague"] and x["colleague"]["name"] == "Second of X"
     assert x["agendas"] == "separate"
-    y, z = [await _register(events, event_id, people[name]) for name in "YZ"]
+    y, z = [await register(events, event_id, people[name]) for name in "YZ"]
     xy = await _accepted(events, event_id, x, y)
     xz = await _accepted(events, event_id, x, z)
     await _request_rules(events, event_id, xy, pinned_slot=0, person_from="colleague")
@@ -175,7 +164,7 @@ async def test_rules_that_do_not_fit_or_cannot_hold_are_refused_and_change_nothi
     assert event["break_spread"] == 2
     changed = await events.call("PATCH", f"/v1/events/{event_id}", json={"break_spread": 0})
     assert changed["break_spread"] == 0 and changed["version"] == 2
-    p, q, r = [await _register(events, event_id, people[name]) for name in "PQR"]
+    p, q, r = [await register(events, event_id, people[name]) for name in "PQR"]
     pq = await _accepted(events, event_id, p, q)
     qr = await _accepted(events, event_id, q, r)
 
@@ -198,7 +187,7 @@ async def test_rules_that_do_not_fit_or_cannot_hold_are_refused_and_change_nothi
     # a pin on a slot one side may not meet in, either way round
     await _request_rules(events, event_id, pq, pinned_slot=2)
     forbid = await _registration_rules(events, event_id, q, forbidden_slots=[2], expect=422)
-    assert "cannot meet in slot 2" in forbid["detail"][0]["msg"]
+    assert "Q cannot meet in slot 2" in forbid["detail"][0]["msg"]  # by name
     await _registration_rules(events, event_id, r, forbidden_slots=[1])
     await refused(qr, "rules", "cannot meet in slot 1", pinned_slot=1, after=[pq])
     separate = await _registration_rules(events, event_id, p, agendas="separate", expect=422)
@@ -221,7 +210,7 @@ async def test_rules_that_do_not_fit_or_cannot_hold_are_refused_and_change_nothi
 
 async def test_a_precedence_reorders_meetings_and_the_repair_keeps_it(events: Events) -> None:
     event_id, people = await _setup(events, "XYZ")
-    x, y, z = [await _register(events, event_id, people[name]) for name in "XYZ"]
+    x, y, z = [await register(events, event_id, people[name]) for name in "XYZ"]
     xy = await _accepted(events, event_id, x, y)
     xz = await _accepted(events, event_id, x, z)
     await _request_rules(events, event_id, xz, pinned_slot=2)

@@ -21,7 +21,11 @@ from tandem_events.domain.registrations import (
     Status,
 )
 from tandem_events.domain.requests import MeetingRequest, RequestRulesIn, RequestStatus
-from tandem_events.domain.rules import registration_rule_problems, request_rule_problems
+from tandem_events.domain.rules import (
+    registration_rule_problems,
+    request_rule_problems,
+    with_names,
+)
 from tandem_events.domain.scheduling import Placement, Problem, Schedule, conflicts
 
 NOON = datetime(2027, 1, 20, 12, tzinfo=UTC)
@@ -270,3 +274,11 @@ def test_registration_rules_are_checked_against_the_event() -> None:
     assert problems(alone, forbidden_slots=[6])[0][0] == "forbidden_slots"
     assert problems(alone, agendas="separate")[0][0] == "agendas"
     assert problems(replace(alone, colleague=True), agendas="separate") == []
+
+
+def test_the_sentences_name_organisations_not_registration_ids() -> None:
+    sentences = [f"k1: {A} cannot meet in slot 2", f"slot 3: {B} has 2 pinned meetings"]
+    assert with_names(sentences, {str(A): "Acme"}) == [
+        "k1: Acme cannot meet in slot 2",
+        f"slot 3: {B} has 2 pinned meetings",
+    ]

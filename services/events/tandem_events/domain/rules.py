@@ -9,7 +9,7 @@ cycle). Each check answers (field, sentence) pairs for 422 answers."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from tandem_events.domain.registrations import Agendas, Registration, RegistrationRulesIn
 from tandem_events.domain.requests import MeetingRequest, RequestRulesIn
@@ -19,6 +19,14 @@ Problems = list[tuple[str, str]]
 
 def _outside(values: Sequence[int] | None, count: int) -> list[int]:
     return [value for value in values or () if not 0 <= value < count]
+
+
+def _unknown(field: str, what: str, values: Sequence[int] | None, count: int) -> Problems:
+    """`values` (session or slot numbers) the event does not have, as one problem."""
+    outside = _outside(values, count)
+    if not outside:
+        return []
+    return [(field, f"unknown {what} {outside}: the event has {count} (from 0)")]
 
 
 def request_rule_problems(
@@ -32,15 +40,8 @@ def request_rule_problems(
     event_requests: Collection[uuid.UUID],
 ) -> Problems:
     """What in `body` does not fit this event and this request's two participants."""
-    found: Problems = []
-    sessions = _outside(body.sessions, session_count)
-    if sessions:
-        found.append(
-            ("sessions", f"unknown sessions {sessions}: the event has {session_count} (from 0)")
-        )
-    slots = _outside(body.slots, slot_count)
-    if slots:
-        found.append(("slots", f"unknown slots {slots}: the event has {slot_count} (from 0)"))
+    found = _unknown("sessions", "sessions", body.sessions, session_count)
+    found += _unknown("slots", "slots", body.slots, slot_count)
     if _outside([] if body.pinned_slot is None else [body.pinned_slot], slot_count):
         found.append(("pinned_slot", f"no slot {body.pinned_slot} at this event"))
     if body.pinned_table is not None and body.pinned_table not in tables:
@@ -63,12 +64,18 @@ def request_rule_problems(
 def registration_rule_problems(
     body: RegistrationRulesIn, *, registration: Registration, slot_count: int
 ) -> Problems:
-    found: Problems = []
-    slots = _outside(body.forbidden_slots, slot_count)
-    if slots:
-        found.append(
-            ("forbidden_slots", f"unknown slots {slots}: the event has {slot_count} (from 0)")
-        )
+    found = _unknown("forbidden_slots", "slots", body.forbidden_slots, slot_count)
     if body.agendas == Agendas.SEPARATE and not registration.colleague:
         found.append(("agendas", "separate agendas need a colleague: one person has one agenda"))
     return found
+
+
+def with_names(sentences: Sequence[str], names: Mapping[str, str]) -> list[str]:
+    """The solver's sentences name participants by registration id: an organiser reads
+    the organisation's name instead (request ids stay: the organiser set those)."""
+    named = []
+    for sentence in sentences:
+        for registration_id, name in names.items():
+            sentence = sentence.replace(registration_id, name)
+        named.append(sentence)
+    return named

@@ -22,6 +22,7 @@ from tandem_events.domain.plan import (
     stored_schedule,
 )
 from tandem_events.domain.registrations import Registration
+from tandem_events.domain.rules import with_names
 from tandem_events.domain.scheduling import (
     Placement,
     Problem,
@@ -83,13 +84,20 @@ async def check_rules_hold(session: AsyncSession, event: Event) -> None:
     that cannot hold together, as if every open request were accepted: a pin outside its
     window or on a slot a side cannot meet in, two pins of one person at once, a
     precedence cycle, ..."""
-    refuse_conflicts(await _problem(session, event, include_pending=True))
+    await _refuse_conflicts(session, event, await _problem(session, event, include_pending=True))
 
 
-def refuse_conflicts(problem: Problem) -> None:
+async def _refuse_conflicts(session: AsyncSession, event: Event, problem: Problem) -> None:
     found = conflicts(problem)
-    if found:
-        raise Invalid("rules", "the scheduling rules cannot all hold: " + "; ".join(found))
+    if not found:
+        return
+    registrations = await registrations_repository.event_registrations(session, event.id)
+    names = await registrations_repository.profile_names(
+        session, [row.profile_id for row in registrations]
+    )
+    by_id = {str(row.id): names[row.profile_id] for row in registrations if row.profile_id in names}
+    sentences = with_names(found, by_id)
+    raise Invalid("rules", "the scheduling rules cannot all hold: " + "; ".join(sentences))
 
 
 async def _schedule_input(session: AsyncSession, event: Event) -> ScheduleInput:
@@ -139,7 +147,7 @@ async def run_schedule(
                     "the event needs sessions with slots and tables to schedule meetings"
                 )
             read = await _schedule_input(session, event)
-            refuse_conflicts(read.problem)
+            await _refuse_conflicts(session, event, read.problem)
         result = await asyncio.to_thread(schedule, read.problem, time_limit_s=time_limit_s)
         async with transaction(sessionmaker) as session:
             applied = await _apply_if_current(
