@@ -197,6 +197,19 @@ async def test_rules_that_do_not_fit_or_cannot_hold_are_refused_and_change_nothi
     url = f"/v1/events/{event_id}/requests/{pq}/rules"
     await events.call("PUT", url, json={"pinned_slot": 3}, hub="north", expect=403)
 
+    # nor may a change to the event break a rule: pq is pinned to slot 2, of session 0
+    await _request_rules(events, event_id, pq, pinned_slot=2, pinned_table="C")
+    url = f"/v1/events/{event_id}"
+    fewer = await events.call("PATCH", url, json={"tables": ["A", "B"]}, expect=422)
+    assert "no table C" in fewer["detail"][0]["msg"]
+    morning = {"sessions": matching_event()["sessions"][1:]}  # the afternoon only: 2 slots
+    assert (
+        "no slot 2"
+        in (await events.call("PATCH", url, json=morning, expect=422))["detail"][0]["msg"]
+    )
+    assert (await events.call("GET", url))["tables"] == ["A", "B", "C"]
+    await _request_rules(events, event_id, pq, pinned_slot=2)
+
     # every refusal left the last accepted rules as they were
     requests = {
         row["id"]: row for row in await events.call("GET", f"/v1/events/{event_id}/requests")

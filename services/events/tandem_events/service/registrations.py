@@ -27,7 +27,8 @@ from tandem_events.repository import suggestions as suggestions_repository
 from tandem_events.repository.revision import request_repair
 from tandem_events.service.common import may_act_for, now
 from tandem_events.service.events import get_event, require_active, writable_event
-from tandem_events.service.schedule import cancel_meetings_of, check_rules_hold
+from tandem_events.service.rules import check_rules_hold
+from tandem_events.service.schedule import cancel_meetings_of
 from tandem_events.service.suggestions import suggest_for_registration
 from tandem_shared.auth import Principal
 from tandem_shared.contracts import RegistrationCreated, RegistrationWithdrawn, Sharing

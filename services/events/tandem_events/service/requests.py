@@ -21,7 +21,7 @@ from tandem_events.repository.revision import request_repair
 from tandem_events.service.common import may_act_for, now
 from tandem_events.service.events import get_event, require_active, writable_event
 from tandem_events.service.registrations import RULES_CHANGED, get_registration
-from tandem_events.service.schedule import check_rules_hold
+from tandem_events.service.rules import check_rules_hold
 from tandem_shared.auth import Principal
 from tandem_shared.errors import Conflict, Forbidden, Invalid, NotFound
 

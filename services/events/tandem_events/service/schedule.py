@@ -12,23 +12,19 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tandem_events.domain.events import Event, EventStatus, day_of_slot
+from tandem_events.domain.events import Event, EventStatus
 from tandem_events.domain.meetings import Meeting, MeetingStatus, Placed
 from tandem_events.domain.plan import (
-    EventRules,
-    build_problem,
     diff,
     is_accepted_request,
     stored_schedule,
 )
 from tandem_events.domain.registrations import Registration
-from tandem_events.domain.rules import with_names
 from tandem_events.domain.scheduling import (
     Placement,
     Problem,
     Quality,
     Schedule,
-    conflicts,
     greedy_schedule,
     repair,
     schedule,
@@ -38,16 +34,15 @@ from tandem_events.domain.table_plan import render_table_plan
 from tandem_events.messages import cancelled_data, keyed_message, meeting_data, publisher
 from tandem_events.repository import events as events_repository
 from tandem_events.repository import registrations as registrations_repository
-from tandem_events.repository import requests as requests_repository
 from tandem_events.repository import schedule as repository
-from tandem_events.repository import suggestions as suggestions_repository
 from tandem_events.service.board import load_board, meeting_view
 from tandem_events.service.common import now
 from tandem_events.service.events import require_active, writable_event
+from tandem_events.service.rules import event_problem, refuse_conflicts
 from tandem_shared.auth import Principal
 from tandem_shared.contracts import MeetingCancelled, MeetingScheduled
 from tandem_shared.db import transaction
-from tandem_shared.errors import Conflict, Invalid
+from tandem_shared.errors import Conflict
 from tandem_shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -64,42 +59,6 @@ class ScheduleInput:
     previous: Schedule
 
 
-async def _problem(
-    session: AsyncSession, event: Event, *, include_pending: bool = False
-) -> Problem:
-    return build_problem(
-        slot_count=event.slot_count,
-        day_of_slot=day_of_slot(event.slot_times()),
-        tables=event.tables,
-        registrations=await registrations_repository.event_registrations(session, event.id),
-        requests=await requests_repository.event_requests(session, event.id),
-        suggestions=await suggestions_repository.event_suggestions(session, event.id),
-        rules=EventRules(session_of_slot=event.session_of_slot(), break_spread=event.break_spread),
-        include_pending=include_pending,
-    )
-
-
-async def check_rules_hold(session: AsyncSession, event: Event) -> None:
-    """Refuse (422, nothing stored: the caller's transaction rolls back) scheduling rules
-    that cannot hold together, as if every open request were accepted: a pin outside its
-    window or on a slot a side cannot meet in, two pins of one person at once, a
-    precedence cycle, ..."""
-    await _refuse_conflicts(session, event, await _problem(session, event, include_pending=True))
-
-
-async def _refuse_conflicts(session: AsyncSession, event: Event, problem: Problem) -> None:
-    found = conflicts(problem)
-    if not found:
-        return
-    registrations = await registrations_repository.event_registrations(session, event.id)
-    names = await registrations_repository.profile_names(
-        session, [row.profile_id for row in registrations]
-    )
-    by_id = {str(row.id): names[row.profile_id] for row in registrations if row.profile_id in names}
-    sentences = with_names(found, by_id)
-    raise Invalid("rules", "the scheduling rules cannot all hold: " + "; ".join(sentences))
-
-
 async def _schedule_input(session: AsyncSession, event: Event) -> ScheduleInput:
     # `event` (and its revision) is read before the rest: a change committed in between
     # bumps the revision after ours, so the result of this read can never be stored.
@@ -107,7 +66,7 @@ async def _schedule_input(session: AsyncSession, event: Event) -> ScheduleInput:
     return ScheduleInput(
         event=event,
         revision=event.schedule_revision,
-        problem=await _problem(session, event),
+        problem=await event_problem(session, event),
         previous=stored_schedule(meetings),
     )
 
@@ -147,7 +106,7 @@ async def run_schedule(
                     "the event needs sessions with slots and tables to schedule meetings"
                 )
             read = await _schedule_input(session, event)
-            await _refuse_conflicts(session, event, read.problem)
+            await refuse_conflicts(session, event, read.problem)
         result = await asyncio.to_thread(schedule, read.problem, time_limit_s=time_limit_s)
         async with transaction(sessionmaker) as session:
             applied = await _apply_if_current(
