@@ -33,7 +33,8 @@ from tandem_shared.contracts import (
     pair_id,
 )
 from tandem_shared.db import transaction
-from tests.integration.events_support import (
+from tests.support import eventually
+from tests.support.events import (
     Events,
     events_service,
     match_suggested,
@@ -41,7 +42,6 @@ from tests.integration.events_support import (
     profile,
     register,
 )
-from tests.support import eventually
 
 pytestmark = pytest.mark.integration
 WARSAW = ZoneInfo("Europe/Warsaw")

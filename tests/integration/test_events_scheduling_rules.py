@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from tandem_shared.contracts import MEETINGS, MeetingData
-from tests.integration.events_support import Events, matching_event, profile, register
 from tests.support import eventually
+from tests.support.events import Events, matching_event, profile, register
 
 pytestmark = pytest.mark.integration
 # matching_event(): session 0 has slots 0-3 (morning), session 1 slots 4-5 (afternoon);

@@ -9,7 +9,6 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Column,
-    DateTime,
     Float,
     ForeignKey,
     Index,
@@ -30,7 +29,7 @@ from tandem_events.domain.registrations import Status
 from tandem_events.domain.requests import RequestStatus
 from tandem_shared.bus.tables import define_bus_tables
 from tandem_shared.contracts import EventKind, MeetingOutcome
-from tandem_shared.db import new_metadata
+from tandem_shared.db import UtcDateTime, new_metadata
 from tandem_shared.directory import define_directory_table
 
 E = TypeVar("E", bound=StrEnum)
@@ -75,8 +74,8 @@ events = Table(
     Column("address", String(500), nullable=True),
     Column("url", String(2048), nullable=True),
     Column("timezone", String(64), nullable=False),
-    Column("starts_at", DateTime(timezone=True), nullable=False, index=True),
-    Column("ends_at", DateTime(timezone=True), nullable=False),
+    Column("starts_at", UtcDateTime(), nullable=False, index=True),
+    Column("ends_at", UtcDateTime(), nullable=False),
     Column("capacity", Integer, nullable=True),
     Column("languages", JSON, nullable=False),
     # The OrgKind values the event is for, each once in OrgKind's order; filtered as text.
@@ -86,7 +85,7 @@ events = Table(
     Column("sessions", JSON, nullable=False),
     Column("tables", JSON, nullable=False),
     # The last scheduler run (None until the organiser schedules).
-    Column("scheduled_at", DateTime(timezone=True), nullable=True),
+    Column("scheduled_at", UtcDateTime(), nullable=True),
     Column("schedule_solver", String(32), nullable=True),
     # Optimistic concurrency for schedule runs: every change to what the scheduler reads
     # (registrations, accepted requests, suggestions, sessions, tables, meetings) bumps it;
@@ -98,8 +97,8 @@ events = Table(
     # The organiser's event-wide scheduling rule (issue 17): the most the number of breaks
     # may differ between two agendas (None: no limit).
     Column("break_spread", Integer, nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
 )
 
 registrations = Table(
@@ -129,8 +128,8 @@ registrations = Table(
     Column("colleague_email", String(254), nullable=True),
     Column("colleague_availability", JSON, nullable=True),  # slot indexes; None = every slot
     Column("agendas", String(16), nullable=False, server_default="joint"),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
 )
 
 meeting_requests = Table(
@@ -153,8 +152,8 @@ meeting_requests = Table(
     Column("person_from", String(16), nullable=True),
     Column("person_to", String(16), nullable=True),
     Column("after_requests", JSON, nullable=False, server_default="[]"),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
 )
 
 # The matcher's latest word on each pair (tandem.matches.v1), so a registration made after
@@ -196,15 +195,15 @@ meetings = Table(
     # Who of each side attends, for an organisation with separate agendas (else None).
     Column("person_a", String(16), nullable=True),
     Column("person_b", String(16), nullable=True),
-    Column("starts_at", DateTime(timezone=True), nullable=False),
-    Column("ends_at", DateTime(timezone=True), nullable=False),
+    Column("starts_at", UtcDateTime(), nullable=False),
+    Column("ends_at", UtcDateTime(), nullable=False),
     Column("accepted", Boolean, nullable=False),
     Column("score", Float, nullable=False),
     Column("outcome", EnumText(MeetingOutcome, 16), nullable=True),
     Column("rating", Integer, nullable=True),
     Column("outcome_version", Integer, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
     UniqueConstraint("event_id", "key", name="uq_meetings_event_key"),
     Index("ix_meetings_event_status", "event_id", "status"),
 )
