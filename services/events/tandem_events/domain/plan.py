@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from tandem_events.domain.meetings import Meeting
 from tandem_events.domain.registrations import Agendas, Person, Registration
@@ -75,11 +76,7 @@ def build_problem(
     active = {row.id: row for row in registrations if row.holds_place}
     scores = {suggestion.pair: float(suggestion.score) for suggestion in suggestions}
     answered = {row.pair for row in requests if row.status != RequestStatus.PENDING}
-    wanted = (
-        {RequestStatus.ACCEPTED, RequestStatus.PENDING}
-        if include_pending
-        else {RequestStatus.ACCEPTED}
-    )
+    wanted = {RequestStatus.ACCEPTED, RequestStatus.PENDING if include_pending else None}
     chosen = [row for row in requests if row.status in wanted and row.pair <= active.keys()]
     candidates = [
         _accepted_request(row, scores.get(row.pair, ACCEPTED_SCORE), rules) for row in chosen
@@ -102,32 +99,42 @@ def build_problem(
     return Problem(
         slots=slots,
         tables=tuple(tables),
-        availability={str(rid): _availability(row, slots) for rid, row in active.items()},
-        caps={
+        requests=tuple(candidates),
+        day_of_slot=dict(day_of_slot),
+        session_of_slot=rules.session_of_slot,
+        precedences=(*rules.precedences, *precedences),
+        break_spread=rules.break_spread,
+        **_participant_rules(active, slots),
+    )
+
+
+def _participant_rules(
+    active: Mapping[uuid.UUID, Registration], slots: tuple[int, ...]
+) -> dict[str, Any]:
+    """What each participant holding a place brings to the `Problem`: its availability,
+    caps, the organiser's forbidden slots and its persons."""
+    return {
+        "availability": {str(rid): _availability(row, slots) for rid, row in active.items()},
+        "caps": {
             str(rid): row.max_meetings
             for rid, row in active.items()
             if row.max_meetings is not None
         },
-        requests=tuple(candidates),
-        day_of_slot=dict(day_of_slot),
-        forbidden={
+        "forbidden": {
             str(rid): frozenset(row.forbidden_slots)
             for rid, row in active.items()
             if row.forbidden_slots
         },
-        persons={str(rid): _persons(row, slots) for rid, row in active.items() if row.colleague},
-        separate=frozenset(
+        "persons": {str(rid): _persons(row, slots) for rid, row in active.items() if row.colleague},
+        "separate": frozenset(
             str(rid)
             for rid, row in active.items()
             if row.colleague and row.agendas == Agendas.SEPARATE
         ),
-        session_of_slot=rules.session_of_slot,
-        session_caps={
+        "session_caps": {
             str(rid): row.session_cap for rid, row in active.items() if row.session_cap is not None
         },
-        precedences=(*rules.precedences, *precedences),
-        break_spread=rules.break_spread,
-    )
+    }
 
 
 def _availability(row: Registration, slots: tuple[int, ...]) -> frozenset[int]:
