@@ -252,6 +252,10 @@ class MeetingData(Payload):
     table: str | None = None
     location: str | None = None
     online: bool = False
+    # Who of each side attends, for an organisation whose two persons keep separate
+    # agendas ("participant" or "colleague"); None: the organisation's persons together.
+    person_a: str | None = None
+    person_b: str | None = None
 
 
 class MeetingCancelledData(Payload):

@@ -149,7 +149,12 @@ async def test_erasure_of_a_profile_removes_its_participants_personal_data(event
     await events.add_profiles(org, other)
     event = await events.call("POST", "/v1/events", json=matching_event(), expect=201)
     base = f"/v1/events/{event['id']}/registrations"
-    await events.call("POST", base, json=registration(org.id, "Erased Person"), expect=201)
+    with_colleague = {
+        **registration(org.id, "Erased Person"),
+        "colleague": {"name": "Erased Colleague", "email": "second@example.org"},
+        "agendas": "separate",
+    }
+    await events.call("POST", base, json=with_colleague, expect=201)
     await events.call("POST", base, json=registration(other.id, "Kept Person"), expect=201)
     await events.publish(MATCHES.name, match_suggested(org, other))
     suggestions_url = f"/v1/events/{event['id']}/suggestions"
@@ -170,6 +175,9 @@ async def test_erasure_of_a_profile_removes_its_participants_personal_data(event
     rows = await eventually(scrubbed, what="the erased participant's data cleared")
     erased_row = next(r for r in rows if r["profile_id"] == org.id)
     assert erased_row["participant_email"] is None and erased_row["participant_languages"] == []
+    assert (erased_row["colleague_name"], erased_row["colleague_email"]) == (None, None)
+    # the organisation still brings two people with separate agendas: the schedule stays
+    assert erased_row["colleague"] and erased_row["agendas"] == "separate"
     # what the matcher said about the erased organisation goes too
     assert await events.call("GET", suggestions_url) == []
     async with transaction(events.app.state.runtime.sessionmaker) as session:

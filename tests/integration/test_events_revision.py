@@ -162,6 +162,12 @@ INPUT_CHANGES: dict[str, Operation] = {
     "answer_request (decline)": lambda s, w: requests_repository.answer_request(
         s, w.request, RequestStatus.DECLINED, "no time", now=LATER
     ),
+    "set_registration_rules": lambda s, w: registrations_repository.set_registration_rules(
+        s, w.a, {"forbidden_slots": [1], "session_cap": 2}, now=LATER
+    ),
+    "set_request_rules": lambda s, w: requests_repository.set_request_rules(
+        s, w.request, {"pinned_slot": 1, "after_requests": []}, now=LATER
+    ),
     "upsert_suggestion": lambda s, w: suggestions_repository.upsert_suggestion(
         s, Suggestion(w.event.id, "pair-ab", w.a.id, w.b.id, 0.95)
     ),

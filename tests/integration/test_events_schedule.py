@@ -30,7 +30,6 @@ from tandem_shared.contracts import (
     MeetingCancelled,
     MeetingData,
     MeetingScheduled,
-    ProfileData,
     pair_id,
 )
 from tandem_shared.db import transaction
@@ -41,6 +40,7 @@ from tests.support.events import (
     match_suggested,
     matching_event,
     profile,
+    register,
 )
 
 pytestmark = pytest.mark.integration
@@ -50,17 +50,6 @@ SLOT_STARTS = [
     datetime(2027, 1, 20, hour, minute, tzinfo=WARSAW)
     for hour, minute in ((10, 0), (10, 25), (10, 50), (11, 15), (14, 0), (14, 20))
 ]
-
-
-async def register(events: Events, event_id: str, person: ProfileData, **extra: Any) -> Any:
-    body = {
-        "profile_id": str(person.id),
-        "participant": {"name": f"Contact of {person.name}", "email": "c@example.org"},
-        **extra,
-    }
-    return await events.call(
-        "POST", f"/v1/events/{event_id}/registrations", json=body, hub=person.hub, expect=201
-    )
 
 
 async def meeting_messages(events: Events, expect: int) -> list[Any]:

@@ -147,6 +147,17 @@ def matching_event(**changes: Any) -> dict[str, Any]:
     }
 
 
+async def register(events: Events, event_id: str, person: ProfileData, **extra: Any) -> Any:
+    body = {
+        "profile_id": str(person.id),
+        "participant": {"name": f"Contact of {person.name}", "email": "c@example.org"},
+        **extra,
+    }
+    return await events.call(
+        "POST", f"/v1/events/{event_id}/registrations", json=body, hub=person.hub, expect=201
+    )
+
+
 @asynccontextmanager
 async def events_service(
     databases: dict[str, str], kafka: Any, prefix: str, **overrides: Any

@@ -106,6 +106,8 @@ def meeting_data(
         table=meeting.table_label,
         location=event.place,
         online=event.online,
+        person_a=meeting.person_a,
+        person_b=meeting.person_b,
     )
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Uuid,
 )
 from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.expression import false
 from sqlalchemy.types import TypeDecorator
 
 from tandem_events.domain.events import EventStatus
@@ -93,6 +94,9 @@ events = Table(
     # Why the schedule needs a repair (None: it does not). Durable, so a repair decided by a
     # committed withdrawal or acceptance happens even if the process dies before running it.
     Column("repair_pending", String(100), nullable=True, index=True),
+    # The organiser's event-wide scheduling rule (issue 17): the most the number of breaks
+    # may differ between two agendas (None: no limit).
+    Column("break_spread", Integer, nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
 )
@@ -112,6 +116,18 @@ registrations = Table(
     Column("participant_languages", JSON, nullable=False),
     Column("availability", JSON, nullable=True),  # slot indexes; None = every slot
     Column("max_meetings", Integer, nullable=True),
+    # The organiser's rules for this participant (issue 17): slots it may not meet in
+    # (beside its own availability) and a cap per session.
+    Column("forbidden_slots", JSON, nullable=False, server_default="[]"),
+    Column("session_cap", Integer, nullable=True),
+    # A second person of the organisation. `colleague` says there is one (kept when the
+    # personal data below is erased, so the schedule does not change); the agendas are
+    # joint (both attend every meeting) or separate (each meeting has one of them).
+    Column("colleague", Boolean, nullable=False, server_default=false()),
+    Column("colleague_name", String(200), nullable=True),
+    Column("colleague_email", String(254), nullable=True),
+    Column("colleague_availability", JSON, nullable=True),  # slot indexes; None = every slot
+    Column("agendas", String(16), nullable=False, server_default="joint"),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
 )
@@ -126,6 +142,16 @@ meeting_requests = Table(
     Column("message", Text, nullable=True),
     Column("status", EnumText(RequestStatus, 16), nullable=False),
     Column("reason", Text, nullable=True),
+    # The organiser's rules for this meeting (issue 17): a window (session numbers or slot
+    # indexes, at most one of them), a pinned slot (and table), who of an organisation with
+    # separate agendas attends, and the requests this meeting must come after.
+    Column("window_sessions", JSON, nullable=True),
+    Column("window_slots", JSON, nullable=True),
+    Column("pinned_slot", Integer, nullable=True),
+    Column("pinned_table", String(50), nullable=True),
+    Column("person_from", String(16), nullable=True),
+    Column("person_to", String(16), nullable=True),
+    Column("after_requests", JSON, nullable=False, server_default="[]"),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
 )
@@ -166,6 +192,9 @@ meetings = Table(
     Column("status", EnumText(MeetingStatus, 16), nullable=False),
     Column("slot", Integer, nullable=False),
     Column("table_label", String(50), nullable=False),
+    # Who of each side attends, for an organisation with separate agendas (else None).
+    Column("person_a", String(16), nullable=True),
+    Column("person_b", String(16), nullable=True),
     Column("starts_at", UtcDateTime(), nullable=False),
     Column("ends_at", UtcDateTime(), nullable=False),
     Column("accepted", Boolean, nullable=False),

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 Responses = dict[int | str, dict[str, Any]]
 
@@ -33,5 +33,9 @@ class MeetingOut(BaseModel):
     registration_b: uuid.UUID
     organisation_a: str
     organisation_b: str
+    person_a: str | None = Field(
+        None, description="who of side a attends (an organisation with separate agendas)"
+    )
+    person_b: str | None = None
     outcome: str | None
     rating: int | None

@@ -47,6 +47,7 @@ class EventOut(BaseModel):
     sectors: list[OrgKind]
     sessions: list[SessionOut]
     tables: list[str]
+    break_spread: int | None
     scheduled_at: datetime | None
     created_at: datetime
     updated_at: datetime

@@ -11,7 +11,12 @@ from pydantic import BaseModel
 
 from tandem_events import repairer
 from tandem_events.api.common import NOT_FOUND, ORGANISER, REGISTRATION
-from tandem_events.domain.registrations import RegistrationIn, Status
+from tandem_events.domain.registrations import (
+    Agendas,
+    RegistrationIn,
+    RegistrationRulesIn,
+    Status,
+)
 from tandem_events.service import registrations as service
 from tandem_shared.auth import CurrentPrincipal
 from tandem_shared.runtime import DbSession, RuntimeDep
@@ -25,6 +30,12 @@ class ParticipantOut(BaseModel):
     languages: list[str]
 
 
+class ColleagueOut(BaseModel):
+    name: str | None
+    email: str | None
+    availability: list[int] | None
+
+
 class RegistrationOut(BaseModel):
     id: uuid.UUID
     event_id: uuid.UUID
@@ -36,6 +47,11 @@ class RegistrationOut(BaseModel):
     participant: ParticipantOut | None = None
     availability: list[int] | None
     max_meetings: int | None
+    has_colleague: bool
+    colleague: ColleagueOut | None = None
+    agendas: Agendas
+    forbidden_slots: list[int]
+    session_cap: int | None
     created_at: datetime
     updated_at: datetime
 
@@ -99,3 +115,30 @@ async def check_in(
     event_id: uuid.UUID, registration_id: uuid.UUID, principal: CurrentPrincipal, session: DbSession
 ) -> dict[str, Any]:
     return await service.check_in(session, principal, event_id, registration_id)
+
+
+@router.put(
+    "/events/{event_id}/registrations/{registration_id}/rules",
+    response_model=RegistrationOut,
+    responses={
+        **ORGANISER,
+        404: {"description": "no such event or registration"},
+        409: {"description": "the event is cancelled"},
+        422: {"description": "the rules do not fit the event or cannot hold together"},
+    },
+)
+async def set_registration_rules(
+    event_id: uuid.UUID,
+    registration_id: uuid.UUID,
+    body: RegistrationRulesIn,
+    principal: CurrentPrincipal,
+    session: DbSession,
+    runtime: RuntimeDep,
+    background: BackgroundTasks,
+) -> dict[str, Any]:
+    """The organiser sets a participant's forbidden slots, its cap per session, and
+    whether its two persons keep joint or separate agendas; an existing schedule is
+    repaired in the background to keep them."""
+    changed = await service.set_rules(session, principal, event_id, registration_id, body)
+    background.add_task(repairer.wake, runtime)
+    return changed

@@ -9,8 +9,15 @@ from fastapi import APIRouter, BackgroundTasks, status
 from pydantic import BaseModel
 
 from tandem_events import repairer
-from tandem_events.api.common import NOT_FOUND, Responses
-from tandem_events.domain.requests import DeclineIn, MeetingRequest, RequestIn, RequestStatus
+from tandem_events.api.common import NOT_FOUND, ORGANISER, Responses
+from tandem_events.domain.registrations import Person
+from tandem_events.domain.requests import (
+    DeclineIn,
+    MeetingRequest,
+    RequestIn,
+    RequestRulesIn,
+    RequestStatus,
+)
 from tandem_events.service import requests as service
 from tandem_shared.auth import CurrentPrincipal
 from tandem_shared.runtime import DbSession, RuntimeDep
@@ -26,6 +33,13 @@ class RequestOut(BaseModel):
     message: str | None
     status: RequestStatus
     reason: str | None
+    window_sessions: list[int] | None
+    window_slots: list[int] | None
+    pinned_slot: int | None
+    pinned_table: str | None
+    person_from: Person | None
+    person_to: Person | None
+    after_requests: list[uuid.UUID]
     created_at: datetime
     updated_at: datetime
 
@@ -101,3 +115,31 @@ async def decline_request(
     return await service.answer_request(
         session, principal, event_id, request_id, accept=False, reason=body.reason
     )
+
+
+@router.put(
+    "/events/{event_id}/requests/{request_id}/rules",
+    response_model=RequestOut,
+    responses={
+        **ORGANISER,
+        404: {"description": "no such event or request"},
+        409: {"description": "the event is cancelled"},
+        422: {"description": "the rules do not fit the event or cannot hold together"},
+    },
+)
+async def set_request_rules(
+    event_id: uuid.UUID,
+    request_id: uuid.UUID,
+    body: RequestRulesIn,
+    principal: CurrentPrincipal,
+    session: DbSession,
+    runtime: RuntimeDep,
+    background: BackgroundTasks,
+) -> MeetingRequest:
+    """The organiser sets where and when the meeting may take place: a window (sessions or
+    slots), a pinned slot and table, who of an organisation with separate agendas attends,
+    and the requests whose meetings come before it. They count once the request is
+    accepted; an existing schedule is repaired in the background to keep them."""
+    changed = await service.set_rules(session, principal, event_id, request_id, body)
+    background.add_task(repairer.wake, runtime)
+    return changed

@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from tandem_events.api.common import NOT_FOUND, ORGANISER, MeetingOut
 from tandem_events.service import schedule as service
@@ -25,11 +25,25 @@ class ScheduleChangesOut(BaseModel):
     kept: int
 
 
+class QualityOut(BaseModel):
+    placed: int = Field(description="meetings placed")
+    placeable: int = Field(description="candidate meetings that could be placed on their own")
+    must: int = Field(description="pinned and accepted meetings among them")
+    must_placed: int
+    breaks: int = Field(description="runs of idle slots in people's days, summed")
+    breaks_bound: int = Field(description="proven: no valid schedule has fewer breaks")
+    breaks_gap: int = Field(description="breaks above the bound (0: optimal)")
+    idle: int = Field(description="idle slots inside people's days")
+    spread: int = Field(description="most minus fewest breaks of any two agendas")
+    proven: bool = Field(description="every tier up to breaks is proven optimal")
+
+
 class ScheduleRunOut(BaseModel):
     solver: str
     optimal: bool
     value: float
     changes: ScheduleChangesOut
+    quality: QualityOut | None = None
 
 
 class SlotOut(BaseModel):

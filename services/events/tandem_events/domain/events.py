@@ -154,6 +154,13 @@ class EventFields(Strict):
     tables: list[TableLabel] | int = Field(
         default_factory=list, description="table labels, or a count (labels 1..n)"
     )
+    break_spread: int | None = Field(
+        None,
+        ge=0,
+        le=MAX_SLOTS,
+        description="scheduling: the most the number of breaks may differ between two "
+        "participants' agendas (the published forum model uses 2); no limit if absent",
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -291,6 +298,7 @@ class Event:
     repair_pending: str | None
     created_at: datetime
     updated_at: datetime
+    break_spread: int | None = None
 
     @property
     def place(self) -> str | None:
@@ -306,6 +314,9 @@ class Event:
     def slot_times(self) -> list[tuple[datetime, datetime]]:
         sessions = [SessionIn.model_validate(session) for session in self.sessions]
         return slot_times(sessions, self.timezone)
+
+    def session_of_slot(self) -> dict[int, int]:
+        return session_of_slot([SessionIn.model_validate(session) for session in self.sessions])
 
     def hosts_matches(self, now: datetime) -> bool:
         """An active matching event that has not ended: the matcher's pairs meet there."""

@@ -38,6 +38,8 @@ class Meeting:
     outcome_version: int
     created_at: datetime
     updated_at: datetime
+    person_a: str | None = None  # who of side a attends (separate agendas), else None
+    person_b: str | None = None
 
     @property
     def scheduled(self) -> bool:
@@ -67,3 +69,5 @@ class Placed:
     ends_at: datetime
     accepted: bool
     score: float
+    person_a: str | None = None
+    person_b: str | None = None

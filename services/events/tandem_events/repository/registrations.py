@@ -68,13 +68,34 @@ async def set_status(
     return changed
 
 
+async def set_registration_rules(
+    session: AsyncSession, registration: Registration, values: dict[str, Any], *, now: datetime
+) -> Registration:
+    """Replace the registration's scheduling rules as its next version."""
+    query = (
+        update(registrations)
+        .where(registrations.c.id == registration.id)
+        .values(**values, updated_at=now, version=registrations.c.version + 1)
+        .returning(registrations)
+    )
+    changed = record(Registration, (await session.execute(query)).one())
+    await touch_schedule(session, [registration.event_id])
+    return changed
+
+
 async def scrub_participant(session: AsyncSession, profile_id: uuid.UUID) -> list[uuid.UUID]:
     """Clear the personal data of every registration of `profile_id` (and the messages of
     their requests); their ids. Nothing the scheduler reads changes."""
     query = (
         update(registrations)
         .where(registrations.c.profile_id == profile_id)
-        .values(participant_name=None, participant_email=None, participant_languages=[])
+        .values(
+            participant_name=None,
+            participant_email=None,
+            participant_languages=[],
+            colleague_name=None,
+            colleague_email=None,
+        )
         .returning(registrations.c.id)
     )
     ids = list((await session.execute(query)).scalars())

@@ -58,3 +58,18 @@ async def event_requests(session: AsyncSession, event_id: uuid.UUID) -> list[Mee
         .order_by(meeting_requests.c.created_at, meeting_requests.c.id)
     )
     return records(MeetingRequest, await session.execute(query))
+
+
+async def set_request_rules(
+    session: AsyncSession, request: MeetingRequest, values: dict[str, Any], *, now: datetime
+) -> MeetingRequest:
+    """Replace the request's scheduling rules: the scheduler reads them."""
+    query = (
+        update(meeting_requests)
+        .where(meeting_requests.c.id == request.id)
+        .values(**values, updated_at=now)
+        .returning(meeting_requests)
+    )
+    changed = record(MeetingRequest, (await session.execute(query)).one())
+    await touch_schedule(session, [request.event_id])
+    return changed

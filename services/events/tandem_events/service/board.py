@@ -85,6 +85,8 @@ def meeting_view(board: Board, meeting: Meeting) -> dict[str, Any]:
         "registration_b": meeting.registration_b,
         "organisation_a": board.name(meeting.registration_a),
         "organisation_b": board.name(meeting.registration_b),
+        "person_a": meeting.person_a,
+        "person_b": meeting.person_b,
         "outcome": meeting.outcome,
         "rating": meeting.rating,
     }

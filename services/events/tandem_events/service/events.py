@@ -20,6 +20,7 @@ from tandem_events.domain.events import (
 from tandem_events.messages import event_data, publish
 from tandem_events.repository import events as repository
 from tandem_events.service.common import now
+from tandem_events.service.rules import check_rules_hold
 from tandem_shared.auth import Principal
 from tandem_shared.contracts import (
     EventCancelled,
@@ -28,6 +29,10 @@ from tandem_shared.contracts import (
     EventUpdated,
 )
 from tandem_shared.errors import Conflict, Forbidden, Invalid, NotFound
+
+# What the organiser's scheduling rules name (sessions, slots, tables) or are (the spread):
+# changing these re-checks the rules, and a change that breaks one is refused.
+SCHEDULING_FIELDS = frozenset({"sessions", "tables", "break_spread"})
 
 
 async def get_event(session: AsyncSession, event_id: uuid.UUID, *, lock: bool = False) -> Event:
@@ -77,7 +82,8 @@ async def create_event(session: AsyncSession, principal: Principal, body: EventI
 async def update_event(
     session: AsyncSession, principal: Principal, event_id: uuid.UUID, patch: EventPatch
 ) -> Event:
-    """Apply the sent fields; the result must satisfy every rule of a new event. A patch
+    """Apply the sent fields; the result must satisfy every rule of a new event, and the
+    scheduling rules set on its requests and registrations must still hold (422). A patch
     that changes nothing keeps the version and publishes nothing."""
     event = await writable_event(session, principal, event_id, lock=True)
     if event.status == EventStatus.CANCELLED:
@@ -92,6 +98,8 @@ async def update_event(
     if not changes:
         return event
     event = await repository.update_event(session, event_id, changes, now=now())
+    if changes.keys() & SCHEDULING_FIELDS:
+        await check_rules_hold(session, event)
     await publish(session, event, EventUpdated, subject=event.id, data=event_data(event))
     return event
 

@@ -14,17 +14,20 @@ from tandem_events.domain.registrations import (
     DirectoryEntry,
     Registration,
     RegistrationIn,
+    RegistrationRulesIn,
     Status,
     initial_status,
     next_from_waitlist,
     unknown_slots,
 )
+from tandem_events.domain.rules import registration_rule_problems
 from tandem_events.messages import publish, registration_data
 from tandem_events.repository import registrations as repository
 from tandem_events.repository import suggestions as suggestions_repository
 from tandem_events.repository.revision import request_repair
 from tandem_events.service.common import may_act_for, now
 from tandem_events.service.events import get_event, require_active, writable_event
+from tandem_events.service.rules import check_rules_hold
 from tandem_events.service.schedule import cancel_meetings_of
 from tandem_events.service.suggestions import suggest_for_registration
 from tandem_shared.auth import Principal
@@ -32,6 +35,7 @@ from tandem_shared.contracts import RegistrationCreated, RegistrationWithdrawn, 
 from tandem_shared.errors import Conflict, Forbidden, Invalid, NotFound
 
 WITHDREW = "a participant withdrew"  # why the schedule is repaired
+RULES_CHANGED = "the organiser changed scheduling rules"
 
 
 async def get_registration(
@@ -61,6 +65,10 @@ async def register(
     bad = unknown_slots(body.availability, event.slot_count)
     if bad:
         raise Invalid("availability", f"not slots of this event: {bad}")
+    colleague = body.colleague
+    bad = unknown_slots(colleague.availability if colleague else None, event.slot_count)
+    if bad:
+        raise Invalid("colleague", f"availability: not slots of this event: {bad}")
     existing = await repository.event_registrations(session, event_id)
     if any(r.profile_id == body.profile_id and r.status != Status.WITHDRAWN for r in existing):
         raise Conflict("this profile is already registered for the event")
@@ -80,6 +88,11 @@ async def register(
             "participant_languages": body.participant.languages,
             "availability": body.availability,
             "max_meetings": body.max_meetings,
+            "colleague": colleague is not None,
+            "colleague_name": colleague.name if colleague else None,
+            "colleague_email": str(colleague.email) if colleague else None,
+            "colleague_availability": colleague.availability if colleague else None,
+            "agendas": body.agendas,
             "created_at": moment,
             "updated_at": moment,
         },
@@ -142,6 +155,35 @@ async def check_in(
     return await _view(session, principal, event, registration)
 
 
+async def set_rules(
+    session: AsyncSession,
+    principal: Principal,
+    event_id: uuid.UUID,
+    registration_id: uuid.UUID,
+    body: RegistrationRulesIn,
+) -> dict[str, Any]:
+    """The organiser replaces a participant's scheduling rules (forbidden slots, a cap per
+    session, joint or separate agendas). Refused (422, nothing changed) if they do not fit
+    the event or cannot hold with the meetings' rules; a schedule is repaired to keep them."""
+    event = await writable_event(session, principal, event_id, lock=True)
+    require_active(event)
+    registration = await get_registration(session, event_id, registration_id)
+    problems = registration_rule_problems(
+        body, registration=registration, slot_count=event.slot_count
+    )
+    if problems:
+        raise Invalid(*problems[0])
+    values: dict[str, Any] = {
+        "forbidden_slots": body.forbidden_slots,
+        "session_cap": body.session_cap,
+        "agendas": body.agendas or registration.agendas,
+    }
+    changed = await repository.set_registration_rules(session, registration, values, now=now())
+    await check_rules_hold(session, event)
+    await request_repair(session, event_id, RULES_CHANGED)
+    return await _view(session, principal, event, changed)
+
+
 async def calendar_link_registration(
     session: AsyncSession, principal: Principal, event_id: uuid.UUID, registration_id: uuid.UUID
 ) -> Registration:
@@ -183,10 +225,18 @@ def registration_view(
         "email": registration.participant_email,
         "languages": registration.participant_languages,
     }
+    colleague = {
+        "name": registration.colleague_name,
+        "email": registration.colleague_email,
+        "availability": registration.colleague_availability,
+    }
+    organiser = principal.may_write_hub(event.hub)
     return {
         **asdict(registration),
         "organisation": names.get(registration.profile_id),
-        "participant": contact if principal.may_write_hub(event.hub) else None,
+        "participant": contact if organiser else None,
+        "colleague": colleague if organiser and registration.colleague else None,
+        "has_colleague": registration.colleague,
     }
 
 

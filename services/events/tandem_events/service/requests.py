@@ -8,13 +8,20 @@ from dataclasses import replace
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tandem_events.domain.registrations import Registration
-from tandem_events.domain.requests import MeetingRequest, RequestIn, RequestStatus
+from tandem_events.domain.requests import (
+    MeetingRequest,
+    RequestIn,
+    RequestRulesIn,
+    RequestStatus,
+)
+from tandem_events.domain.rules import request_rule_problems
 from tandem_events.repository import registrations as registrations_repository
 from tandem_events.repository import requests as repository
 from tandem_events.repository.revision import request_repair
 from tandem_events.service.common import may_act_for, now
-from tandem_events.service.events import get_event, require_active
-from tandem_events.service.registrations import get_registration
+from tandem_events.service.events import get_event, require_active, writable_event
+from tandem_events.service.registrations import RULES_CHANGED, get_registration
+from tandem_events.service.rules import check_rules_hold
 from tandem_shared.auth import Principal
 from tandem_shared.errors import Conflict, Forbidden, Invalid, NotFound
 
@@ -100,6 +107,47 @@ async def answer_request(
     if accept:
         await request_repair(session, event_id, ACCEPTED)
     return answered
+
+
+async def set_rules(
+    session: AsyncSession,
+    principal: Principal,
+    event_id: uuid.UUID,
+    request_id: uuid.UUID,
+    body: RequestRulesIn,
+) -> MeetingRequest:
+    """The organiser replaces a meeting's scheduling rules (window, pin, attending persons,
+    the meetings it comes after). They count once the request is accepted, but are checked
+    now as if every open request were: refused (422, nothing changed) if they do not fit
+    the event or cannot hold with the other rules. A schedule is repaired to keep them."""
+    event = await writable_event(session, principal, event_id, lock=True)
+    require_active(event)
+    request = await _request(session, event_id, request_id)
+    found = await registrations_repository.event_registrations(session, event_id)
+    problems = request_rule_problems(
+        body,
+        request=request,
+        session_count=len(event.sessions),
+        slot_count=event.slot_count,
+        tables=event.tables,
+        registrations={registration.id: registration for registration in found},
+        event_requests={row.id for row in await repository.event_requests(session, event_id)},
+    )
+    if problems:
+        raise Invalid(*problems[0])
+    values = {
+        "window_sessions": body.sessions,
+        "window_slots": body.slots,
+        "pinned_slot": body.pinned_slot,
+        "pinned_table": body.pinned_table,
+        "person_from": body.person_from,
+        "person_to": body.person_to,
+        "after_requests": [str(key) for key in body.after],
+    }
+    changed = await repository.set_request_rules(session, request, values, now=now())
+    await check_rules_hold(session, event)
+    await request_repair(session, event_id, RULES_CHANGED)
+    return changed
 
 
 async def list_requests(

@@ -12,13 +12,18 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tandem_events.domain.events import Event, EventStatus, day_of_slot
+from tandem_events.domain.events import Event, EventStatus
 from tandem_events.domain.meetings import Meeting, MeetingStatus, Placed
-from tandem_events.domain.plan import build_problem, diff, is_accepted_request, stored_schedule
+from tandem_events.domain.plan import (
+    diff,
+    is_accepted_request,
+    stored_schedule,
+)
 from tandem_events.domain.registrations import Registration
 from tandem_events.domain.scheduling import (
     Placement,
     Problem,
+    Quality,
     Schedule,
     greedy_schedule,
     repair,
@@ -29,12 +34,11 @@ from tandem_events.domain.table_plan import render_table_plan
 from tandem_events.messages import cancelled_data, keyed_message, meeting_data, publisher
 from tandem_events.repository import events as events_repository
 from tandem_events.repository import registrations as registrations_repository
-from tandem_events.repository import requests as requests_repository
 from tandem_events.repository import schedule as repository
-from tandem_events.repository import suggestions as suggestions_repository
 from tandem_events.service.board import load_board, meeting_view
 from tandem_events.service.common import now
 from tandem_events.service.events import require_active, writable_event
+from tandem_events.service.rules import event_problem, refuse_conflicts
 from tandem_shared.auth import Principal
 from tandem_shared.contracts import MeetingCancelled, MeetingScheduled
 from tandem_shared.db import transaction
@@ -55,17 +59,6 @@ class ScheduleInput:
     previous: Schedule
 
 
-async def _problem(session: AsyncSession, event: Event) -> Problem:
-    return build_problem(
-        slot_count=event.slot_count,
-        day_of_slot=day_of_slot(event.slot_times()),
-        tables=event.tables,
-        registrations=await registrations_repository.event_registrations(session, event.id),
-        requests=await requests_repository.event_requests(session, event.id),
-        suggestions=await suggestions_repository.event_suggestions(session, event.id),
-    )
-
-
 async def _schedule_input(session: AsyncSession, event: Event) -> ScheduleInput:
     # `event` (and its revision) is read before the rest: a change committed in between
     # bumps the revision after ours, so the result of this read can never be stored.
@@ -73,7 +66,7 @@ async def _schedule_input(session: AsyncSession, event: Event) -> ScheduleInput:
     return ScheduleInput(
         event=event,
         revision=event.schedule_revision,
-        problem=await _problem(session, event),
+        problem=await event_problem(session, event),
         previous=stored_schedule(meetings),
     )
 
@@ -113,6 +106,7 @@ async def run_schedule(
                     "the event needs sessions with slots and tables to schedule meetings"
                 )
             read = await _schedule_input(session, event)
+            await refuse_conflicts(session, event, read.problem)
         result = await asyncio.to_thread(schedule, read.problem, time_limit_s=time_limit_s)
         async with transaction(sessionmaker) as session:
             applied = await _apply_if_current(
@@ -201,6 +195,26 @@ async def _apply(
         "optimal": result.optimal,
         "value": result.value,
         "changes": changes.summary(),
+        "quality": _quality(result.quality),
+    }
+
+
+def _quality(quality: Quality | None) -> dict[str, Any] | None:
+    """What an organiser reads of a run: how many meetings were placed, and the breaks in
+    people's days beside the proven lower bound ("optimal", or "within N of optimal")."""
+    if quality is None:
+        return None
+    return {
+        "placed": quality.placed,
+        "placeable": quality.placeable,
+        "must": quality.must,
+        "must_placed": quality.must_placed,
+        "breaks": quality.breaks,
+        "breaks_bound": quality.breaks_bound,
+        "breaks_gap": quality.breaks_gap,
+        "idle": quality.idle,
+        "spread": quality.spread,
+        "proven": quality.proven,
     }
 
 
@@ -216,6 +230,8 @@ def _placed(event: Event, problem: Problem, placements: Sequence[Placement]) -> 
             registration_b=uuid.UUID(placement.b),
             slot=placement.slot,
             table_label=placement.table,
+            person_a=placement.person_a,
+            person_b=placement.person_b,
             starts_at=times[placement.slot][0],
             ends_at=times[placement.slot][1],
             accepted=is_accepted_request(placement.key),
