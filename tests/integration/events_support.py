@@ -12,11 +12,13 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tandem_events.app import create_app
 from tandem_events.settings import EventsSettings
-from tandem_events.tables import directory
+from tandem_events.tables import directory, registrations
+from tandem_events.tables import events as events_table
 from tandem_shared.auth import Role
 from tandem_shared.contracts import (
     PROFILES,
@@ -161,3 +163,20 @@ async def events_service(
     app = create_app(settings)
     async with running(app) as client:
         yield Events(client=client, app=app, settings=settings, kafka=kafka)
+
+
+async def withdraw_awaiting_repair(
+    sessions: async_sessionmaker[AsyncSession], registration_id: str, event_id: str
+) -> None:
+    """The state a crash leaves between a committed withdrawal and its repair."""
+    async with transaction(sessions) as session:
+        await session.execute(
+            update(registrations)
+            .where(registrations.c.id == uuid.UUID(registration_id))
+            .values(status="withdrawn")
+        )
+        await session.execute(
+            update(events_table)
+            .where(events_table.c.id == uuid.UUID(event_id))
+            .values(repair_pending="a participant withdrew")
+        )

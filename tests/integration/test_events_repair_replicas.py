@@ -11,16 +11,15 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tandem_events.domain.scheduling import Schedule, repair
 from tandem_events.repository import schedule as schedule_repository
 from tandem_events.service import schedule as schedule_service
 from tandem_events.tables import events as events_table
-from tandem_events.tables import registrations
 from tandem_shared.db import create_engine, transaction
-from tests.integration.events_support import events_service
+from tests.integration.events_support import events_service, withdraw_awaiting_repair
 from tests.integration.test_events_schedule import scheduled_event
 
 pytestmark = pytest.mark.integration
@@ -36,20 +35,12 @@ async def flagged(
     async with events_service(clean_databases, kafka, topic_prefix) as service:
         setup = await scheduled_event(service)
     _, withdrawn, *_ = setup["registrations"]
-    event_id = uuid.UUID(setup["event"]["id"])
     engine = create_engine(clean_databases["events"])
-    async with transaction(async_sessionmaker(engine)) as session:
-        await session.execute(
-            update(registrations)
-            .where(registrations.c.id == uuid.UUID(withdrawn["id"]))
-            .values(status="withdrawn")
-        )
-        await session.execute(
-            update(events_table)
-            .where(events_table.c.id == event_id)
-            .values(repair_pending="a participant withdrew")
-        )
+    await withdraw_awaiting_repair(
+        async_sessionmaker(engine), withdrawn["id"], setup["event"]["id"]
+    )
     await engine.dispose()
+    event_id = uuid.UUID(setup["event"]["id"])
     yield event_id
 
 

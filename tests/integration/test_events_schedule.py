@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from icalendar import Calendar
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from tandem_events import calendar_links
 from tandem_events.domain.scheduling import Problem, Schedule
@@ -23,7 +23,6 @@ from tandem_events.domain.scheduling import schedule as real_schedule
 from tandem_events.repository.revision import touch_schedule
 from tandem_events.service import schedule as schedule_service
 from tandem_events.tables import events as events_table
-from tandem_events.tables import registrations
 from tandem_shared.contracts import (
     MATCHES,
     MEETINGS,
@@ -40,6 +39,7 @@ from tests.integration.events_support import (
     match_suggested,
     matching_event,
     profile,
+    withdraw_awaiting_repair,
 )
 from tests.support import eventually
 
@@ -397,18 +397,9 @@ async def test_a_repair_pending_at_a_crash_runs_when_the_service_starts(
         a, b, *_ = setup["profiles"]
         _, rb, *_ = setup["registrations"]
         await meeting_messages(first, 4)
-    # The state a crash leaves between a committed withdrawal and its repair.
-    async with transaction(first.app.state.runtime.sessionmaker) as session:
-        await session.execute(
-            update(registrations)
-            .where(registrations.c.id == uuid.UUID(rb["id"]))
-            .values(status="withdrawn")
-        )
-        await session.execute(
-            update(events_table)
-            .where(events_table.c.id == uuid.UUID(setup["event"]["id"]))
-            .values(repair_pending="a participant withdrew")
-        )
+    await withdraw_awaiting_repair(
+        first.app.state.runtime.sessionmaker, rb["id"], setup["event"]["id"]
+    )
     async with events_service(clean_databases, kafka, topic_prefix) as second:
 
         async def cancellations() -> list[Any]:

@@ -7,7 +7,7 @@ the consumer runner does (inbox claim + handler in one transaction)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tandem_matcher import service
-from tandem_matcher.encoder import CachedEncoder, build_encoder
+from tandem_matcher.encoder import CachedEncoder
 from tandem_matcher.index import ProfileIndex
 from tandem_matcher.settings import MatcherSettings
 from tandem_matcher.tables import bus
@@ -29,28 +29,12 @@ from tandem_shared.contracts import (
     ProfileUpserted,
     pair_id,
 )
-from tandem_shared.db import create_engine
 from tests.support import complementary_profiles
 
 pytestmark = pytest.mark.integration
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 Handler = Callable[[AsyncSession, Any, service.MatcherContext], Awaitable[None]]
-
-
-@pytest.fixture(scope="module")
-def encoder() -> CachedEncoder:
-    settings = MatcherSettings()
-    return build_encoder(settings.encoder, settings.encoder_threads)
-
-
-@pytest.fixture
-async def sessions(
-    clean_databases: dict[str, str],
-) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = create_engine(clean_databases["matcher"])
-    yield async_sessionmaker(engine, expire_on_commit=False)
-    await engine.dispose()
 
 
 def context(encoder: CachedEncoder) -> service.MatcherContext:

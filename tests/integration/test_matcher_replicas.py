@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
 
@@ -19,30 +18,18 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tandem_matcher import repository, service
 from tandem_matcher.domain.pairs import MatchStatus
-from tandem_matcher.encoder import CachedEncoder, build_encoder
-from tandem_matcher.settings import MatcherSettings
+from tandem_matcher.encoder import CachedEncoder
 from tandem_matcher.tables import bus
 from tandem_shared.contracts import ProfileUpserted, pair_id
-from tandem_shared.db import create_engine
-from tests.integration.test_matcher_consistency import context, handle, snapshot, upserted
+from tests.integration.test_matcher_consistency import (
+    context,
+    handle,
+    snapshot,
+    upserted,
+)
 from tests.support import complementary_profiles
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def encoder() -> CachedEncoder:
-    settings = MatcherSettings()
-    return build_encoder(settings.encoder, settings.encoder_threads)
-
-
-@pytest.fixture
-async def sessions(
-    clean_databases: dict[str, str],
-) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = create_engine(clean_databases["matcher"])
-    yield async_sessionmaker(engine, expire_on_commit=False)
-    await engine.dispose()
 
 
 async def published(sessions: async_sessionmaker[AsyncSession]) -> list[dict[str, Any]]:
