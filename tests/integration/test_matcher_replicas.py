@@ -129,3 +129,45 @@ async def test_two_writers_of_the_same_pair_version_cannot_both_succeed(
     async with sessions() as session:
         stored = await repository.get_match(session, match.pair_id)
     assert stored is not None and (stored.version, stored.score) == (2, 0.9)
+
+
+class CountingEncoder:
+    """The real encoder, counting the texts it is asked to encode."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.name, self.dimension = inner, inner.name, inner.dimension
+        self.encoded = 0
+
+    def encode(self, texts: Any) -> Any:
+        self.encoded += len(texts)
+        return self.inner.encode(texts)
+
+
+async def test_a_restart_and_a_replica_catching_up_read_stored_vectors_instead_of_encoding(
+    sessions: async_sessionmaker[AsyncSession], encoder: CachedEncoder
+) -> None:
+    museum_fields, studio_fields = complementary_profiles()
+    museum, studio = upserted(museum_fields), upserted(studio_fields)
+    first = context(encoder)
+    for message in (museum, studio):
+        await handle(sessions, first, service.on_profile_upserted, message)
+    async with sessions() as session:
+        stored = await repository.stored_embeddings(session, encoder.name)
+    assert len(stored) == 4  # a need and an offer each
+
+    # A replica with a cold cache replays the journal: no text is encoded again.
+    counting = CountingEncoder(encoder.inner)
+    replica = context(CachedEncoder(counting))
+    await handle_nothing(sessions, replica)
+    # A restart loads every profile from the tables: no text is encoded again either.
+    restarted = context(CachedEncoder(counting))
+    async with sessions() as session, session.begin():
+        await service.load(session, restarted)
+    assert counting.encoded == 0
+    ids = [str(museum.data.id), str(studio.data.id)]
+    for ctx in (replica, restarted):
+        assert snapshot(ctx, ids) == snapshot(first, ids)
+        for profile_id in ids:
+            mine, theirs = ctx.index.get(profile_id), first.index.get(profile_id)
+            assert mine is not None and theirs is not None
+            assert (mine.needs == theirs.needs).all() and (mine.offers == theirs.offers).all()

@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tandem_matcher.domain.pairs import LISTED, MatchStatus, Relation
 from tandem_matcher.domain.scoring import EventState
 from tandem_matcher.tables import (
+    embeddings,
     events,
     feedback,
     journal,
@@ -470,3 +471,32 @@ async def get_profile(session: AsyncSession, profile_id: uuid.UUID) -> ProfileRo
     row = (await session.execute(select(profiles).where(profiles.c.id == profile_id))).mappings()
     found = row.first()
     return None if found is None else ProfileRow(**found)
+
+
+# ------------------------------------------------------------------ embeddings
+
+
+async def stored_embeddings(
+    session: AsyncSession, encoder: str, keys: Sequence[str] | None = None
+) -> dict[str, bytes]:
+    """The stored embeddings of `encoder` (only those of `keys` when given), by text key."""
+    query = select(embeddings.c.text_hash, embeddings.c.vector).where(
+        embeddings.c.encoder == encoder
+    )
+    if keys is not None:
+        if not keys:
+            return {}
+        query = query.where(embeddings.c.text_hash.in_(sorted(set(keys))))
+    return {row.text_hash: row.vector for row in await session.execute(query)}
+
+
+async def store_embeddings(session: AsyncSession, encoder: str, vectors: dict[str, bytes]) -> None:
+    """Store embeddings by text key; ones stored before are kept (the same text and
+    encoder give the same vector)."""
+    if not vectors:
+        return
+    statement = _insert(session, embeddings).on_conflict_do_nothing()
+    rows = [
+        {"encoder": encoder, "text_hash": key, "vector": vector} for key, vector in vectors.items()
+    ]
+    await session.execute(statement, rows)

@@ -11,6 +11,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     Integer,
+    LargeBinary,
     String,
     Table,
     Text,
@@ -137,4 +138,14 @@ journal = Table(
     Column("seq", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True),
     Column("entries", JSON, nullable=False),
     Column("written_at", DateTime(timezone=True), nullable=False, index=True),
+)
+
+# Each text's embedding by encoder and SHA-256 of the text (float32 bytes), so a restart or
+# a replica replaying another's profile reads vectors instead of encoding them again.
+embeddings = Table(
+    "embeddings",
+    metadata,
+    Column("encoder", String(64), primary_key=True),
+    Column("text_hash", String(64), primary_key=True),
+    Column("vector", LargeBinary, nullable=False),
 )

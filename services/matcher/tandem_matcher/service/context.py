@@ -15,9 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tandem_matcher import repository
 from tandem_matcher.domain.pairs import MatchStatus
-from tandem_matcher.domain.scoring import Weights
+from tandem_matcher.domain.scoring import ProfileVectors, Weights
 from tandem_matcher.domain.topk import StagedTopScores, TopScores
 from tandem_matcher.index import ProfileIndex
+from tandem_matcher.service import embeddings
 
 
 def now() -> datetime:
@@ -152,14 +153,24 @@ async def load(session: AsyncSession, ctx: MatcherContext) -> tuple[int, int]:
     position it reflects, read first: rows committed while loading are replayed on top,
     which changes nothing they had not already changed."""
     ctx.seen = await repository.journal_position(session)
-    return await load_index(session, ctx.index), await load_standing(session, ctx)
+    stored = await embeddings.preload(session, ctx.index)
+    profiles = await _load_index(session, ctx.index)
+    # Texts encoded now (none stored yet, or a new encoder) are stored for the next start.
+    await embeddings.store(session, ctx.index, profiles, stored=stored)
+    return len(profiles), await load_standing(session, ctx)
 
 
 async def load_index(session: AsyncSession, index: ProfileIndex) -> int:
     """Fill the index from the tables: profiles, active registrations, pair relations."""
-    rows = await repository.all_profiles(session)
-    for row in rows:
-        index.put(await asyncio.to_thread(index.vectors_for, row.columns()))
+    return len(await _load_index(session, index))
+
+
+async def _load_index(session: AsyncSession, index: ProfileIndex) -> list[ProfileVectors]:
+    """`load_index`; the profiles' vectors."""
+    profiles = []
+    for row in await repository.all_profiles(session):
+        profiles.append(await asyncio.to_thread(index.vectors_for, row.columns()))
+        index.put(profiles[-1])
     for event_id, state in (await repository.all_events(session)).items():
         index.vectors.set_event(str(event_id), state)
     for registration in await repository.active_registrations(session):
@@ -168,7 +179,7 @@ async def load_index(session: AsyncSession, index: ProfileIndex) -> int:
         index.vectors.set_relation(
             str(relation.profile_a), str(relation.profile_b), relation.relation
         )
-    return len(rows)
+    return profiles
 
 
 async def load_standing(session: AsyncSession, ctx: MatcherContext) -> int:

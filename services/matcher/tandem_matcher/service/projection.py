@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tandem_matcher import repository
 from tandem_matcher.domain.pairs import MatchStatus
+from tandem_matcher.service import embeddings
 from tandem_matcher.service.context import MatcherContext, now
 from tandem_matcher.service.replicas import begin
 from tandem_matcher.service.rescoring import rescore, withdraw
@@ -38,6 +39,7 @@ async def on_profile_upserted(
     # Scoring takes the new vectors from `vectors`; the index gets them after commit.
     ctx.later(lambda: ctx.index.put(vectors))
     ctx.record("profile", id=str(data.id))
+    await embeddings.store(session, ctx.index, [vectors])
     await rescore(session, ctx, vectors)
 
 

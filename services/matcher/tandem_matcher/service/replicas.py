@@ -30,6 +30,7 @@ from tandem_matcher import repository
 from tandem_matcher.domain.pairs import Relation
 from tandem_matcher.domain.scoring import EventState, Weights
 from tandem_matcher.domain.topk import replay
+from tandem_matcher.service import embeddings
 from tandem_matcher.service.context import MatcherContext, now
 
 
@@ -93,6 +94,9 @@ async def _reload_profile(session: AsyncSession, ctx: MatcherContext, profile_id
     if row is None:
         ctx.index.remove(profile_id)
     else:
+        # Its replica stored the texts' vectors: read them rather than encode again.
+        texts = [item["text"] for item in (*row.needs, *row.offers)]
+        await embeddings.preload(session, ctx.index, texts)
         ctx.index.put(await asyncio.to_thread(ctx.index.vectors_for, row.columns()))
 
 
