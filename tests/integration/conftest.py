@@ -7,7 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from tandem_matcher.encoder import CachedEncoder, build_encoder
+from tandem_matcher.settings import MatcherSettings
+from tandem_shared.db import create_engine
 from tests.support.bus import bus_parts
 from tests.support.channels import SmtpServer
 from tests.support.events import Events, events_service
@@ -58,3 +62,20 @@ async def bus_env(
     """The bus tests' parts on the notifier's database (see `bus_parts`)."""
     async with bus_parts(clean_databases["notifier"], kafka, topic_prefix) as env:
         yield env
+
+
+# The matcher's encoder (loaded once per module) and a sessionmaker on its database, for
+# the tests that run its handlers in-process.
+@pytest.fixture(scope="module")
+def encoder() -> CachedEncoder:
+    settings = MatcherSettings()
+    return build_encoder(settings.encoder, settings.encoder_threads)
+
+
+@pytest.fixture
+async def sessions(
+    clean_databases: dict[str, str],
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = create_engine(clean_databases["matcher"])
+    yield async_sessionmaker(engine, expire_on_commit=False)
+    await engine.dispose()

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from icalendar import Calendar
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from tandem_events import calendar_links
 from tandem_events.domain.scheduling import Problem, Schedule
@@ -23,9 +23,7 @@ from tandem_events.domain.scheduling import schedule as real_schedule
 from tandem_events.repository.revision import touch_schedule
 from tandem_events.service import schedule as schedule_service
 from tandem_events.tables import events as events_table
-from tandem_events.tables import registrations
 from tandem_shared.contracts import (
-    MATCHES,
     MEETINGS,
     MeetingCancelled,
     MeetingData,
@@ -37,10 +35,11 @@ from tests.support import eventually
 from tests.support.events import (
     Events,
     events_service,
-    match_suggested,
     matching_event,
     profile,
     register,
+    scheduled_event,
+    withdraw_awaiting_repair,
 )
 
 pytestmark = pytest.mark.integration
@@ -60,35 +59,6 @@ async def meeting_messages(events: Events, expect: int) -> list[Any]:
 
 def pair(data: Any) -> frozenset[Any]:
     return frozenset((data.profile_a, data.profile_b))
-
-
-async def scheduled_event(events: Events) -> dict[str, Any]:
-    """Four organisations, three suggestions and one accepted request, scheduled."""
-    a, b, c, d = (profile("A"), profile("B", hub="north"), profile("C"), profile("D", hub="north"))
-    await events.add_profiles(a, b, c, d)
-    event = await events.call("POST", "/v1/events", json=matching_event(), expect=201)
-    event_id = event["id"]
-    ra = await register(events, event_id, a, availability=[0, 1, 2, 3])
-    rb, rc, rd = [await register(events, event_id, p) for p in (b, c, d)]
-    await events.publish(
-        MATCHES.name, match_suggested(a, b, 0.9), match_suggested(c, d, 0.8), match_suggested(a, c)
-    )
-
-    async def three() -> bool:
-        return len(await events.call("GET", f"/v1/events/{event_id}/suggestions")) == 3
-
-    await eventually(three, what="three suggestions")
-    base = f"/v1/events/{event_id}/requests"
-    asked = {"from_registration": rd["id"], "to_registration": ra["id"], "message": "Hi"}
-    request = await events.call("POST", base, json=asked, hub="north", expect=201)
-    await events.call("POST", f"{base}/{request['id']}:accept")
-    run = await events.call("POST", f"/v1/events/{event_id}/schedule")
-    return {
-        "event": event,
-        "run": run,
-        "profiles": (a, b, c, d),
-        "registrations": (ra, rb, rc, rd),
-    }
 
 
 async def test_schedule_publishes_every_meeting_at_its_slot_time(events: Events) -> None:
@@ -386,18 +356,9 @@ async def test_a_repair_pending_at_a_crash_runs_when_the_service_starts(
         a, b, *_ = setup["profiles"]
         _, rb, *_ = setup["registrations"]
         await meeting_messages(first, 4)
-    # The state a crash leaves between a committed withdrawal and its repair.
-    async with transaction(first.app.state.runtime.sessionmaker) as session:
-        await session.execute(
-            update(registrations)
-            .where(registrations.c.id == uuid.UUID(rb["id"]))
-            .values(status="withdrawn")
-        )
-        await session.execute(
-            update(events_table)
-            .where(events_table.c.id == uuid.UUID(setup["event"]["id"]))
-            .values(repair_pending="a participant withdrew")
-        )
+    await withdraw_awaiting_repair(
+        first.app.state.runtime.sessionmaker, rb["id"], setup["event"]["id"]
+    )
     async with events_service(clean_databases, kafka, topic_prefix) as second:
 
         async def cancellations() -> list[Any]:

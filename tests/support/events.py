@@ -12,13 +12,16 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tandem_events.app import create_app
 from tandem_events.settings import EventsSettings
-from tandem_events.tables import directory
+from tandem_events.tables import directory, registrations
+from tandem_events.tables import events as events_table
 from tandem_shared.auth import Role
 from tandem_shared.contracts import (
+    MATCHES,
     PROFILES,
     Envelope,
     MatchData,
@@ -172,3 +175,49 @@ async def events_service(
     app = create_app(settings)
     async with running(app) as client:
         yield Events(client=client, app=app, settings=settings, kafka=kafka)
+
+
+async def withdraw_awaiting_repair(
+    sessions: async_sessionmaker[AsyncSession], registration_id: str, event_id: str
+) -> None:
+    """The state a crash leaves between a committed withdrawal and its repair."""
+    async with transaction(sessions) as session:
+        await session.execute(
+            update(registrations)
+            .where(registrations.c.id == uuid.UUID(registration_id))
+            .values(status="withdrawn")
+        )
+        await session.execute(
+            update(events_table)
+            .where(events_table.c.id == uuid.UUID(event_id))
+            .values(repair_pending="a participant withdrew")
+        )
+
+
+async def scheduled_event(events: Events) -> dict[str, Any]:
+    """Four organisations, three suggestions and one accepted request, scheduled."""
+    a, b, c, d = (profile("A"), profile("B", hub="north"), profile("C"), profile("D", hub="north"))
+    await events.add_profiles(a, b, c, d)
+    event = await events.call("POST", "/v1/events", json=matching_event(), expect=201)
+    event_id = event["id"]
+    ra = await register(events, event_id, a, availability=[0, 1, 2, 3])
+    rb, rc, rd = [await register(events, event_id, p) for p in (b, c, d)]
+    await events.publish(
+        MATCHES.name, match_suggested(a, b, 0.9), match_suggested(c, d, 0.8), match_suggested(a, c)
+    )
+
+    async def three() -> bool:
+        return len(await events.call("GET", f"/v1/events/{event_id}/suggestions")) == 3
+
+    await eventually(three, what="three suggestions")
+    base = f"/v1/events/{event_id}/requests"
+    asked = {"from_registration": rd["id"], "to_registration": ra["id"], "message": "Hi"}
+    request = await events.call("POST", base, json=asked, hub="north", expect=201)
+    await events.call("POST", f"{base}/{request['id']}:accept")
+    run = await events.call("POST", f"/v1/events/{event_id}/schedule")
+    return {
+        "event": event,
+        "run": run,
+        "profiles": (a, b, c, d),
+        "registrations": (ra, rb, rc, rd),
+    }

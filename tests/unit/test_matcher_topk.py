@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
 
-from tandem_matcher.domain.topk import TopScores
+from tandem_matcher.domain.topk import TopScores, replay
 
 pytestmark = pytest.mark.unit
 
@@ -79,3 +80,25 @@ def test_a_staged_forget_then_set_starts_from_nothing() -> None:
     view.apply()
     assert base.score("gone", "b") is None and base.score("b", "gone") is None
     assert base.score("gone", "d") == 0.4
+
+
+def test_a_views_changes_replayed_elsewhere_give_the_same_standing_scores() -> None:
+    """Another replica replays a transaction's changes (`changes()`, via JSON) on its own
+    copy and ends with the scores and k-th bests the writer's base has after commit."""
+    writer, other = TopScores(k=2), TopScores(k=2)
+    for top in (writer, other):
+        top.set("a", "b", 0.9)
+        top.set("a", "c", 0.4)
+    view = writer.staged()
+    view.set("a", "d", 0.7)
+    view.remove("a", "b")
+    view.forget("c")
+    view.set("c", "e", 0.6)
+    changes = json.loads(json.dumps(view.changes()))
+    view.apply()
+    replay(other, changes)
+    for profile in "abcde":
+        assert other.kth(profile) == writer.kth(profile)
+        for partner in "abcde":
+            assert other.score(profile, partner) == writer.score(profile, partner)
+    assert writer.score("a", "d") == 0.7 and writer.score("a", "b") is None

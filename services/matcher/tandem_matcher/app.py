@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from functools import partial
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -13,9 +15,13 @@ from tandem_matcher.settings import MatcherSettings
 from tandem_matcher.tables import bus, metadata
 from tandem_shared.db import transaction
 from tandem_shared.logging import get_logger
-from tandem_shared.runtime import Runtime, ServiceSpec, create_service_app
+from tandem_shared.runtime import Runtime, ServiceSpec, create_service_app, supervise
 
 log = get_logger(__name__)
+# How often an idle replica replays the other replicas' journal, and how long the journal
+# keeps a row (a replica away longer rebuilds its state from the tables at start anyway).
+KEEP_UP_SECONDS = 2.0
+JOURNAL_KEEP_SECONDS = 24 * 3600.0
 
 
 def build_context(settings: MatcherSettings) -> service.MatcherContext:
@@ -38,10 +44,17 @@ def build_context(settings: MatcherSettings) -> service.MatcherContext:
 async def _build_index(runtime: Runtime) -> None:
     ctx = build_context(runtime.settings)
     async with transaction(runtime.sessionmaker) as session:
-        loaded = await service.load_index(session, ctx.index)
-        standing = await service.load_standing(session, ctx)
+        loaded, standing = await service.load(session, ctx)
     runtime.state["matcher"] = ctx
     log.info("matcher.index_loaded", profiles=loaded, standing_matches=standing)
+    keep_up = partial(
+        service.keep_up,
+        runtime.sessionmaker,
+        ctx,
+        every_seconds=KEEP_UP_SECONDS,
+        keep_seconds=JOURNAL_KEEP_SECONDS,
+    )
+    runtime.tasks.append(asyncio.create_task(supervise("matcher-journal", keep_up)))
 
 
 SPEC = ServiceSpec(

@@ -62,8 +62,7 @@ async def rescore_all(
         rows = await repository.all_profiles(session)
     await asyncio.to_thread(encode_texts, rows, ctx.index.encoder)
     async with transaction(sessionmaker) as session:
-        await service.load_index(session, ctx.index)
-        await service.load_standing(session, ctx)
+        await service.load(session, ctx)
     profiles = [p for row in rows if (p := ctx.index.get(str(row.id))) is not None]
     for block in blocks(profiles, batch):
         await _write_block(sessionmaker, ctx, block)
@@ -79,7 +78,7 @@ async def _write_block(
     block: Sequence[ProfileVectors],
 ) -> None:
     async with transaction(sessionmaker) as session:
-        view = ctx.begin(session)
+        view = await service.begin(session, ctx)
         tables = service.score_block(view, block)
         for profile, table in zip(block, tables, strict=True):
             await service.apply_scores(session, view, profile, table)

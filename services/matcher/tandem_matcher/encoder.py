@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 import numpy as np
@@ -78,8 +78,22 @@ class CachedEncoder:
         self._capacity = capacity
         self._cache: OrderedDict[str, NDArray[np.float32]] = OrderedDict()
 
+    @staticmethod
+    def key(text: str) -> str:
+        """The cache key of a text (the SHA-256 of its UTF-8 bytes)."""
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def knows(self, key: str) -> bool:
+        return key in self._cache
+
+    def remember(self, vectors: Mapping[str, NDArray[np.float32]]) -> None:
+        """Take embeddings computed before (by key), e.g. read back from the database."""
+        self._cache.update(vectors)
+        while len(self._cache) > self._capacity:
+            self._cache.popitem(last=False)
+
     def encode(self, texts: Sequence[str]) -> NDArray[np.float32]:
-        keys = [hashlib.sha256(text.encode()).hexdigest() for text in texts]
+        keys = [self.key(text) for text in texts]
         missing = list(dict.fromkeys(key for key in keys if key not in self._cache))
         if missing:
             by_key = dict(zip(keys, texts, strict=True))

@@ -9,7 +9,19 @@ from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, delete, func, not_, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Table,
+    and_,
+    delete,
+    func,
+    insert,
+    not_,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,8 +29,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tandem_matcher.domain.pairs import LISTED, MatchStatus, Relation
 from tandem_matcher.domain.scoring import EventState
 from tandem_matcher.tables import (
+    embeddings,
     events,
     feedback,
+    journal,
     learned_weights,
     matches,
     outcomes,
@@ -216,9 +230,16 @@ async def matches_with_status(
     return [_match(row) for row in (await session.execute(query)).mappings()]
 
 
+class MatchVersionConflict(Exception):
+    """A match row was not at the version its writer read: another writer got there first.
+    Not a refusal of the message: the transaction rolls back and is tried again."""
+
+
 async def upsert_matches(session: AsyncSession, rows: Sequence[MatchRow]) -> None:
     """Write whole match rows (new or changed) in one statement: a rescore touches many
-    pairs, and one round trip per pair was most of its cost."""
+    pairs, and one round trip per pair was most of its cost. Optimistic: each row replaces
+    only the version before it (version 1 only a missing row), so two writers that read
+    the same version never both publish the next one (`MatchVersionConflict`)."""
     if not rows:
         return
     statement = _insert(session, matches)
@@ -229,8 +250,14 @@ async def upsert_matches(session: AsyncSession, rows: Sequence[MatchRow]) -> Non
             for column in matches.columns
             if column.name != "pair_id"
         },
-    )
-    await session.execute(statement, [row.columns() for row in rows])
+        where=matches.c.version == statement.excluded.version - 1,
+    ).returning(matches.c.pair_id)
+    # One statement still: SQLAlchemy batches a multi-row INSERT .. RETURNING.
+    result = await session.execute(statement, [row.columns() for row in rows])
+    written = set(result.scalars())
+    missed = sorted({row.pair_id for row in rows} - written)
+    if missed:
+        raise MatchVersionConflict(f"pairs changed meanwhile: {', '.join(missed[:5])}")
 
 
 async def changed_since(session: AsyncSession, since: datetime) -> int:
@@ -394,5 +421,82 @@ async def save_learned(session: AsyncSession, weights: dict[str, float], at: dat
     rows = [
         {"component": component, "value": value, "updates": 1, "updated_at": at}
         for component, value in weights.items()
+    ]
+    await session.execute(statement, rows)
+
+
+# ------------------------------------------------------------------ replicas
+
+
+# The advisory lock every writer of the matcher's state holds until its transaction ends:
+# replicas apply their changes one transaction at a time, each after catching up on the
+# journal, as a single replica would.
+INDEX_LOCK = "tandem-matcher-index"
+
+
+async def lock_index(session: AsyncSession) -> None:
+    """Wait for the index lock (PostgreSQL; SQLite has one writer at a time anyway)."""
+    if dialect_name(session) == "postgresql":
+        lock = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
+        await session.execute(lock, {"key": INDEX_LOCK})
+
+
+async def journal_position(session: AsyncSession) -> int:
+    """The last committed journal row's sequence number (0 for none)."""
+    query = select(func.coalesce(func.max(journal.c.seq), 0))
+    return int((await session.execute(query)).scalar_one())
+
+
+async def journal_since(session: AsyncSession, seq: int) -> list[tuple[int, list[Any]]]:
+    """The journal rows after `seq`, in commit order."""
+    query = select(journal.c.seq, journal.c.entries).where(journal.c.seq > seq)
+    rows = await session.execute(query.order_by(journal.c.seq))
+    return [(row.seq, row.entries) for row in rows]
+
+
+def append_journal(connection: Connection, entries: list[Any], at: datetime) -> int:
+    """Append one transaction's entries (sync: it runs in the session's `before_commit`);
+    the new row's sequence number."""
+    statement = insert(journal).values(entries=entries, written_at=at).returning(journal.c.seq)
+    return int(connection.execute(statement).scalar_one())
+
+
+async def prune_journal(session: AsyncSession, before: datetime) -> int:
+    """Drop journal rows written before `before`; how many."""
+    result = await session.execute(delete(journal).where(journal.c.written_at < before))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def get_profile(session: AsyncSession, profile_id: uuid.UUID) -> ProfileRow | None:
+    row = (await session.execute(select(profiles).where(profiles.c.id == profile_id))).mappings()
+    found = row.first()
+    return None if found is None else ProfileRow(**found)
+
+
+# ------------------------------------------------------------------ embeddings
+
+
+async def stored_embeddings(
+    session: AsyncSession, encoder: str, keys: Sequence[str] | None = None
+) -> dict[str, bytes]:
+    """The stored embeddings of `encoder` (only those of `keys` when given), by text key."""
+    query = select(embeddings.c.text_hash, embeddings.c.vector).where(
+        embeddings.c.encoder == encoder
+    )
+    if keys is not None:
+        if not keys:
+            return {}
+        query = query.where(embeddings.c.text_hash.in_(sorted(set(keys))))
+    return {row.text_hash: row.vector for row in await session.execute(query)}
+
+
+async def store_embeddings(session: AsyncSession, encoder: str, vectors: dict[str, bytes]) -> None:
+    """Store embeddings by text key; ones stored before are kept (the same text and
+    encoder give the same vector)."""
+    if not vectors:
+        return
+    statement = _insert(session, embeddings).on_conflict_do_nothing()
+    rows = [
+        {"encoder": encoder, "text_hash": key, "vector": vector} for key, vector in vectors.items()
     ]
     await session.execute(statement, rows)

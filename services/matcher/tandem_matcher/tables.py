@@ -3,7 +3,19 @@ the pair relations and feedback it learned, and its learned weights."""
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, Column, Float, Integer, String, Table, Text, Uuid
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    Uuid,
+)
 
 from tandem_shared.bus.tables import define_bus_tables
 from tandem_shared.db import UtcDateTime, new_metadata
@@ -113,4 +125,26 @@ learned_weights = Table(
     Column("value", Float, nullable=False),
     Column("updates", Integer, nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+# Every committed change to the matcher's in-memory state (index, standing scores,
+# weights), one row per transaction, in commit order: each replica replays the rows the
+# others wrote (`service.replicas`). Writers hold the index lock, so `seq` order is commit
+# order. SQLite only auto-increments an INTEGER PRIMARY KEY.
+journal = Table(
+    "journal",
+    metadata,
+    Column("seq", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True),
+    Column("entries", JSON, nullable=False),
+    Column("written_at", UtcDateTime(), nullable=False, index=True),
+)
+
+# Each text's embedding by encoder and SHA-256 of the text (float32 bytes), so a restart or
+# a replica replaying another's profile reads vectors instead of encoding them again.
+embeddings = Table(
+    "embeddings",
+    metadata,
+    Column("encoder", String(64), primary_key=True),
+    Column("text_hash", String(64), primary_key=True),
+    Column("vector", LargeBinary, nullable=False),
 )

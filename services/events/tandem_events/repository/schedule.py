@@ -4,18 +4,20 @@ pending repairs."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import asdict
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import insert, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tandem_events.domain.meetings import Meeting, MeetingStatus, Placed
 from tandem_events.domain.plan import meeting_id
 from tandem_events.repository.common import record, records
 from tandem_events.repository.revision import touch_schedule
 from tandem_events.tables import events, meetings
+from tandem_shared.db import dialect_name
 
 
 async def event_meetings(
@@ -112,3 +114,24 @@ async def clear_repair(session: AsyncSession, event_id: uuid.UUID) -> None:
 async def pending_repairs(session: AsyncSession) -> list[uuid.UUID]:
     query = select(events.c.id).where(events.c.repair_pending.is_not(None)).order_by(events.c.id)
     return list((await session.execute(query)).scalars())
+
+
+@asynccontextmanager
+async def repair_lease(
+    sessionmaker: async_sessionmaker[AsyncSession], event_id: uuid.UUID
+) -> AsyncIterator[bool]:
+    """Hold the event's repair lease while the block runs: True if this replica got it,
+    False if another replica is repairing the event now. A PostgreSQL advisory lock held
+    by a transaction of its own (idle while the solver runs), so a replica that dies
+    releases it with its connection. SQLite (one process) always gets it."""
+    async with sessionmaker() as session:
+        if dialect_name(session) != "postgresql":
+            yield True
+            return
+        lease = text("SELECT pg_try_advisory_xact_lock(hashtextextended(:key, 0))")
+        key = f"tandem-events-repair:{event_id}"
+        held = bool((await session.execute(lease, {"key": key})).scalar_one())
+        try:
+            yield held
+        finally:
+            await session.rollback()  # ends the transaction: the lease is released

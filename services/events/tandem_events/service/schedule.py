@@ -152,17 +152,23 @@ async def repair_pending_schedules(
     sessionmaker: async_sessionmaker[AsyncSession], *, time_limit_s: float
 ) -> int:
     """Run every pending repair (at start, this catches up on repairs decided before a
-    crash); the number of events repaired."""
+    crash) that no other replica is running; the number of events repaired. Each event
+    has its own lease, so replicas repair different events in parallel and never solve
+    the same one twice at once."""
     async with transaction(sessionmaker) as session:
         pending = await repository.pending_repairs(session)
     repaired = 0
     for event_id in pending:
-        try:
-            repaired += await repair_schedule(sessionmaker, event_id, time_limit_s=time_limit_s)
-        except Exception:
-            # One event that cannot be repaired must not hold up the others; it stays
-            # pending and is tried again next round.
-            log.exception("schedule.repair_failed", event_id=str(event_id))
+        async with repository.repair_lease(sessionmaker, event_id) as leased:
+            if not leased:
+                log.info("schedule.repair_leased_elsewhere", event_id=str(event_id))
+                continue
+            try:
+                repaired += await repair_schedule(sessionmaker, event_id, time_limit_s=time_limit_s)
+            except Exception:
+                # One event that cannot be repaired must not hold up the others; it stays
+                # pending and is tried again next round.
+                log.exception("schedule.repair_failed", event_id=str(event_id))
     return repaired
 
 

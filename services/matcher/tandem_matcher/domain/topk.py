@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 KthListener = Callable[[str, float], None]
+# A change to standing scores: ("set", (a, b), score), ("remove", (a, b), _), ("forget", (a,), _).
+Change = tuple[str, Sequence[str], float]
 
 
 class TopScores:
@@ -89,7 +91,7 @@ class StagedTopScores(TopScores):
         super().__init__(base.k)
         self._base = base
         self._forgotten: set[str] = set()
-        self._changes: list[tuple[str, tuple[str, ...], float]] = []
+        self._changes: list[Change] = []
 
     def set(self, a: str, b: str, score: float) -> None:
         self._changes.append(("set", (a, b), score))
@@ -109,15 +111,13 @@ class StagedTopScores(TopScores):
             return super().kth(profile_id)
         return self._base.kth(profile_id)
 
+    def changes(self) -> list[Change]:
+        """This view's changes so far, in order (to replay them elsewhere)."""
+        return list(self._changes)
+
     def apply(self) -> None:
         """Replay this view's changes on the base, in order."""
-        for change, ids, score in self._changes:
-            if change == "set":
-                self._base.set(ids[0], ids[1], score)
-            elif change == "remove":
-                self._base.remove(ids[0], ids[1])
-            else:
-                self._base.forget(ids[0])
+        replay(self._base, self._changes)
         self._changes.clear()
 
     def _row(self, profile_id: str) -> Mapping[str, float]:
@@ -132,3 +132,14 @@ class StagedTopScores(TopScores):
             self._kth[profile_id] = -math.inf if forgotten else self._base.kth(profile_id)
             self._forgotten.discard(profile_id)
         return self._scores[profile_id]
+
+
+def replay(scores: TopScores, changes: Iterable[Change]) -> None:
+    """Apply `changes` (a view's, possibly another replica's) to `scores`, in order."""
+    for change, ids, score in changes:
+        if change == "set":
+            scores.set(ids[0], ids[1], score)
+        elif change == "remove":
+            scores.remove(ids[0], ids[1])
+        else:
+            scores.forget(ids[0])

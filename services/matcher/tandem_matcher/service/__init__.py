@@ -6,11 +6,12 @@ outbox; apply staff feedback and meeting outcomes; answer the API's reads.
 - `projection`: profiles, registrations and events from their topics;
 - `rescoring`: one profile's pairs brought up to date with its scores;
 - `writer`: match rows and messages staged and written together (the one publisher);
+- `replicas`: the index lock and the journal that keep N replicas' state as one's;
 - `feedback`: staff feedback, meeting outcomes, learning;
 - `queries`: what the API reads.
 """
 
-from tandem_matcher.service.context import MatcherContext, load_index, load_standing
+from tandem_matcher.service.context import MatcherContext, load, load_index, load_standing
 from tandem_matcher.service.feedback import RecordedFeedback, on_meeting_outcome, record_feedback
 from tandem_matcher.service.projection import (
     on_event,
@@ -25,6 +26,7 @@ from tandem_matcher.service.queries import (
     visible_match,
     weights_view,
 )
+from tandem_matcher.service.replicas import begin, catch_up, keep_up
 from tandem_matcher.service.rescoring import apply_scores, rescore, score_block
 
 __all__ = [
@@ -33,6 +35,10 @@ __all__ = [
     "RecordedFeedback",
     "WeightsView",
     "apply_scores",
+    "begin",
+    "catch_up",
+    "keep_up",
+    "load",
     "load_index",
     "load_standing",
     "matches_for",

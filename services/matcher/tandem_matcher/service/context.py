@@ -15,9 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tandem_matcher import repository
 from tandem_matcher.domain.pairs import MatchStatus
-from tandem_matcher.domain.scoring import Weights
+from tandem_matcher.domain.scoring import ProfileVectors, Weights
 from tandem_matcher.domain.topk import StagedTopScores, TopScores
 from tandem_matcher.index import ProfileIndex
+from tandem_matcher.service import embeddings
 
 
 def now() -> datetime:
@@ -43,6 +44,10 @@ class MatcherContext:
     configured: Weights | None = None  # the weights learning is bounded around
     learning_rate: float = 0.0
     parent: MatcherContext | None = None  # set on a transaction's view
+    seen: int = 0  # the last journal row applied to this (shared) state
+    written: int = 0  # on a view: the journal row its transaction wrote
+    _journal: list[dict[str, Any]] = field(default_factory=list)
+    catching_up: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
     _on_commit: list[Callable[[], None]] = field(default_factory=list)
     _on_rollback: list[Callable[[], None]] = field(default_factory=list)
 
@@ -65,7 +70,13 @@ class MatcherContext:
     def begin(self, session: AsyncSession) -> MatcherContext:
         """This context as the session's current transaction sees it."""
         view = replace(
-            self, top=self.standing.staged(), parent=self, _on_commit=[], _on_rollback=[]
+            self,
+            top=self.standing.staged(),
+            parent=self,
+            written=0,
+            _journal=[],
+            _on_commit=[],
+            _on_rollback=[],
         )
         after_transaction(session, committed=view._committed, rolled_back=view._rolled_back)
         return view
@@ -84,6 +95,19 @@ class MatcherContext:
         if self.parent is not None:
             self._on_rollback.append(undo)
 
+    def record(self, kind: str, **keys: Any) -> None:
+        """Note a change to the shared state for the journal, which the other replicas
+        replay (`service.replicas`); the standing scores' changes are noted by themselves."""
+        if self.parent is not None:
+            self._journal.append({"kind": kind, **keys})
+
+    def journal_entries(self) -> list[dict[str, Any]]:
+        """What this transaction's journal row says, in the order the changes apply."""
+        entries = list(self._journal)
+        if isinstance(self.top, StagedTopScores) and self.top.changes():
+            entries.append({"kind": "standing", "changes": self.top.changes()})
+        return entries
+
     def learned(self, weights: Weights) -> None:
         self.weights = weights
         if self.parent is not None:
@@ -96,6 +120,8 @@ class MatcherContext:
             change()
         if isinstance(self.top, StagedTopScores):
             self.top.apply()
+        if self.parent is not None:
+            self.parent.seen = max(self.parent.seen, self.written)
 
     def _rolled_back(self) -> None:
         for undo in reversed(self._on_rollback):
@@ -122,11 +148,29 @@ def after_transaction(
     event.listen(session.sync_session, "after_soft_rollback", once(rolled_back), once=True)
 
 
+async def load(session: AsyncSession, ctx: MatcherContext) -> tuple[int, int]:
+    """The whole state from the tables (profiles, standing matches) and the journal
+    position it reflects, read first: rows committed while loading are replayed on top,
+    which changes nothing they had not already changed."""
+    ctx.seen = await repository.journal_position(session)
+    stored = await embeddings.preload(session, ctx.index)
+    profiles = await _load_index(session, ctx.index)
+    # Texts encoded now (none stored yet, or a new encoder) are stored for the next start.
+    await embeddings.store(session, ctx.index, profiles, stored=stored)
+    return len(profiles), await load_standing(session, ctx)
+
+
 async def load_index(session: AsyncSession, index: ProfileIndex) -> int:
     """Fill the index from the tables: profiles, active registrations, pair relations."""
-    rows = await repository.all_profiles(session)
-    for row in rows:
-        index.put(await asyncio.to_thread(index.vectors_for, row.columns()))
+    return len(await _load_index(session, index))
+
+
+async def _load_index(session: AsyncSession, index: ProfileIndex) -> list[ProfileVectors]:
+    """`load_index`; the profiles' vectors."""
+    profiles = []
+    for row in await repository.all_profiles(session):
+        profiles.append(await asyncio.to_thread(index.vectors_for, row.columns()))
+        index.put(profiles[-1])
     for event_id, state in (await repository.all_events(session)).items():
         index.vectors.set_event(str(event_id), state)
     for registration in await repository.active_registrations(session):
@@ -135,7 +179,7 @@ async def load_index(session: AsyncSession, index: ProfileIndex) -> int:
         index.vectors.set_relation(
             str(relation.profile_a), str(relation.profile_b), relation.relation
         )
-    return len(rows)
+    return profiles
 
 
 async def load_standing(session: AsyncSession, ctx: MatcherContext) -> int:

@@ -15,6 +15,7 @@ from tandem_matcher.domain.pairs import LISTED, STICKY, MatchStatus, Relation
 from tandem_matcher.repository import FeedbackRow, MatchRow
 from tandem_matcher.service.context import MatcherContext, now
 from tandem_matcher.service.queries import visible_match
+from tandem_matcher.service.replicas import begin
 from tandem_matcher.service.rescoring import withdraw
 from tandem_matcher.service.writer import MatchWriter
 from tandem_shared.auth import Principal
@@ -45,8 +46,8 @@ async def record_feedback(
     """Store staff feedback on a pair and apply it: declined → withdrawn and never
     suggested again; met/agreement → already partners; accepted → kept. Every outcome
     nudges the learned weights."""
+    ctx = await begin(session, ctx)
     match = await visible_match(session, principal, pair)
-    ctx = ctx.begin(session)
     if not (principal.may_write_hub(match.hub_a) or principal.may_write_hub(match.hub_b)):
         raise Forbidden("only staff of the pair's hubs may give feedback")
     row = FeedbackRow(
@@ -82,9 +83,9 @@ async def on_meeting_outcome(
     except ValueError as error:
         raise PoisonMessage(str(error)) from error
     outcome = data.outcome.value
+    ctx = await begin(session, ctx)
     if not await repository.claim_outcome(session, data.id, data.pair_id, outcome, data.version):
         return  # this meeting's outcome was already learned from
-    ctx = ctx.begin(session)
     match = await repository.get_match(session, data.pair_id)
     if outcome in MET:
         if match is not None and match.status != MatchStatus.DECLINED:
@@ -110,6 +111,7 @@ async def _relate(
     a, b = _pair_members(pair)
     await repository.set_relation(session, pair, a, b, relation, now())
     ctx.later(lambda: ctx.index.vectors.set_relation(str(a), str(b), relation))
+    ctx.record("relation", a=str(a), b=str(b), relation=relation.value)
     ctx.standing.remove(str(a), str(b))
 
 
@@ -150,6 +152,7 @@ async def _learn(
         return
     await repository.save_learned(session, after.as_dict(), now())
     ctx.learned(after)
+    ctx.record("weights")
     log.info(
         "matcher.weights_learned",
         pair_id=pair,

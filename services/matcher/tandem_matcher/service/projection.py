@@ -9,7 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tandem_matcher import repository
 from tandem_matcher.domain.pairs import MatchStatus
+from tandem_matcher.service import embeddings
 from tandem_matcher.service.context import MatcherContext, now
+from tandem_matcher.service.replicas import begin
 from tandem_matcher.service.rescoring import rescore, withdraw
 from tandem_matcher.service.writer import MatchWriter
 from tandem_shared.contracts import (
@@ -28,13 +30,16 @@ async def on_profile_upserted(
     session: AsyncSession, message: ProfileUpserted, ctx: MatcherContext
 ) -> None:
     data = message.data
+    row = {**data.model_dump(mode="json"), "id": data.id}
+    # Encoded before taking the index lock: it is the costly part, and needs no state.
+    vectors = await asyncio.to_thread(ctx.index.vectors_for, row)
+    ctx = await begin(session, ctx)
     if not await repository.project_profile(session, data):
         return  # stale or repeated version
-    ctx = ctx.begin(session)
-    row = {**data.model_dump(mode="json"), "id": data.id}
-    vectors = await asyncio.to_thread(ctx.index.vectors_for, row)
     # Scoring takes the new vectors from `vectors`; the index gets them after commit.
     ctx.later(lambda: ctx.index.put(vectors))
+    ctx.record("profile", id=str(data.id))
+    await embeddings.store(session, ctx.index, [vectors])
     await rescore(session, ctx, vectors)
 
 
@@ -42,7 +47,7 @@ async def on_profile_erased(
     session: AsyncSession, message: ProfileErased, ctx: MatcherContext
 ) -> None:
     profile_id = message.data.id
-    ctx = ctx.begin(session)
+    ctx = await begin(session, ctx)
     writer = MatchWriter(ctx.hub)
     pairs = []
     for match in await repository.matches_of(session, profile_id, listed_only=False):
@@ -53,6 +58,7 @@ async def on_profile_erased(
     await repository.forget_profile(session, profile_id)
     ctx.standing.forget(str(profile_id))
     ctx.later(lambda: ctx.index.remove(str(profile_id)))
+    ctx.record("profile", id=str(profile_id))
 
 
 async def on_registration(
@@ -63,9 +69,9 @@ async def on_registration(
     """Co-registration changed: rescore the profile within the event's participants."""
     data = message.data
     active = isinstance(message, RegistrationCreated)
+    ctx = await begin(session, ctx)
     if not await repository.project_registration(session, data, active=active, at=message.time):
         return  # stale or repeated
-    ctx = ctx.begin(session)
     event_id, profile_id = str(data.event_id), str(data.profile_id)
     vectors = ctx.index.vectors
     was_registered = event_id in vectors.events_of(profile_id)
@@ -79,6 +85,7 @@ async def on_registration(
             lambda: vectors.unregister(event_id, profile_id),
             lambda: vectors.register(event_id, profile_id) if was_registered else None,
         )
+    ctx.record("registration", event_id=event_id, profile_id=profile_id)
     profile = ctx.index.get(profile_id)
     if profile is None:
         return  # the profile's own upsert will score it with this registration
@@ -96,12 +103,12 @@ async def on_event(
     data = message.data
     cancelled = isinstance(message, EventCancelled)
     ends_at = None if isinstance(data, EventCancelledData) else data.ends_at
+    ctx = await begin(session, ctx)
     stored = await repository.project_event(
         session, data.id, data.version, ends_at=ends_at, cancelled=cancelled, at=message.time
     )
     if stored is None:
         return  # stale or repeated
-    ctx = ctx.begin(session)
     vectors, event_id, moment = ctx.index.vectors, str(data.id), now()
     previous = vectors.event_state(event_id)
     counted = vectors.upcoming(event_id, moment)
@@ -109,6 +116,8 @@ async def on_event(
         lambda: vectors.set_event(event_id, stored),
         lambda: vectors.set_event(event_id, previous),
     )
+    ends = stored.ends_at.isoformat() if stored.ends_at else None
+    ctx.record("event", id=event_id, ends_at=ends, cancelled=stored.cancelled)
     if vectors.upcoming(event_id, moment) == counted:
         return
     participants = vectors.participants(event_id)
