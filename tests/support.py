@@ -15,7 +15,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from fastapi import FastAPI
 
 from tandem_shared.auth import Principal, Role
-from tandem_shared.contracts import EventData, EventKind, OrgKind
+from tandem_shared.contracts import Envelope, EventData, EventKind, OrgKind, TopicSpec
 from tandem_shared.identity.issuers import ANY_HUB, TrustedIssuer
 from tandem_shared.identity.keys import SigningKey
 from tandem_shared.identity.tokens import issue_token
@@ -30,6 +30,10 @@ FAST_BUS = {
     "consumer_max_attempts": 3,
     "auto_migrate": False,
 }
+
+# The hubs the tests' one deployment hosts: its services write and read these hubs' local
+# topics (a federated deployment hosts one; see docs/federation.md).
+TEST_HUBS = ["demo", "north", "south", "test", "organiser", "elsewhere", "other"]
 
 
 # Tests mint tokens with their own key, trusted by every service they build as a static
@@ -52,7 +56,7 @@ def service_settings(
         kafka_idempotence=kafka.idempotence,
         kafka_topic_prefix=prefix,
         environment="dev",
-        **{"trusted_issuers": [TEST_ISSUER], **FAST_BUS, **overrides},
+        **{"trusted_issuers": [TEST_ISSUER], "hosted_hubs": TEST_HUBS, **FAST_BUS, **overrides},
     )
 
 
@@ -93,6 +97,16 @@ async def produce(
             await producer.send_and_wait(topic, value=value, key=key)
     finally:
         await producer.stop()
+
+
+async def produce_messages(
+    bootstrap: str, prefix: str, topic: TopicSpec, messages: Sequence[Envelope]
+) -> None:
+    """Produce each message on its own hub's local topic of the family, as its hub's
+    services would."""
+    for message in messages:
+        record = (message.subject.encode(), message.model_dump_json().encode())
+        await produce(bootstrap, prefix + topic.topic(message.hub), [record])
 
 
 async def read_topic(

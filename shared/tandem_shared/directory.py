@@ -81,7 +81,7 @@ def directory_subscription(
 
     return Subscription(
         name="profile-directory",
-        topics=(PROFILES.name,),
+        topics=(PROFILES,),
         handlers={ProfileUpserted: upserted, ProfileErased: erased},
         batch_size=batch_size,
     )

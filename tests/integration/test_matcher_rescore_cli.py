@@ -93,7 +93,7 @@ async def test_rescore_all_writes_matches_through_the_outbox(matcher_url: str) -
     assert match.score == pytest.approx(
         sum(weight * match.components[name] for name, weight in weights.items()), abs=1e-3
     )
-    assert record.topic == MATCHES.name and record.key == match.pair_id
+    assert record.topic == MATCHES.topic("demo") and record.key == match.pair_id
     message = parse_message(record.payload)
     assert message.type == "match.suggested" and message.data.score == match.score
 

@@ -46,13 +46,22 @@ from tandem_shared.bus.subscription import (
     claim_many_in_inbox,
 )
 from tandem_shared.bus.tables import BusTables
-from tandem_shared.contracts import Message, dead_letter_topic, parse_message
+from tandem_shared.contracts import (
+    Message,
+    local_dead_letter_topic,
+    parse_message,
+    provenance_problem,
+    subscription_pattern,
+    topic_owner,
+)
 from tandem_shared.logging import bind_trace_id, get_logger, new_trace_id
 from tandem_shared.settings import ServiceSettings
 
 log = get_logger(__name__)
 # aiokafka retries a commit to a topic the broker no longer has for ever.
 COMMIT_TIMEOUT = 15.0
+# How soon a pattern subscription sees a topic created after it started (a hub joining).
+NEW_TOPICS_FOUND_WITHIN_MS = 5000
 __all__ = [
     "Batched",
     "ConsumerRunner",
@@ -134,6 +143,13 @@ class ConsumerRunner:
         return f"{self._settings.kafka_topic_prefix}tandem-{self._service}-{self._sub.name}"
 
     @property
+    def pattern(self) -> str:
+        """The topics this group reads: its hubs' local topics, other hubs' network topics."""
+        return subscription_pattern(
+            self._sub.topics, self._settings.local_hubs, self._settings.kafka_topic_prefix
+        )
+
+    @property
     def joined(self) -> bool:
         return self.flow.joined
 
@@ -151,6 +167,9 @@ class ConsumerRunner:
             fetch_max_wait_ms=100,
             # A record larger than this still arrives alone; this bounds a fetch's memory.
             max_partition_fetch_bytes=self._settings.kafka_max_request_bytes,
+            # The subscription is a pattern: a hub that joins the network creates its
+            # network topics, and every consumer finds them at its next metadata refresh.
+            metadata_max_age_ms=NEW_TOPICS_FOUND_WITHIN_MS,
         )
 
     async def run(self) -> None:
@@ -169,9 +188,7 @@ class ConsumerRunner:
         self._resume_at.clear()
         generation = await self._heal() if self._topics is not None else 0
         self._consumer = self._new_consumer()
-        self._consumer.subscribe(
-            [self._settings.topic(name) for name in self._sub.topics], listener=_JoinListener(self)
-        )
+        self._consumer.subscribe(pattern=self.pattern, listener=_JoinListener(self))
         try:
             # Inside the try: a consumer cancelled while it starts must be stopped too, or
             # its heartbeat task lives on after the service stopped.
@@ -339,6 +356,9 @@ class ConsumerRunner:
             return await self._dead_letter_settled(record, "invalid message", reason[:2000])
         if message.trace_id:
             bind_trace_id(message.trace_id)
+        refusal = self._provenance_problem(record, message)
+        if refusal is not None:
+            return await self._dead_letter_settled(record, "wrong hub", refusal)
         handler = self._handler_for(message)
         if handler is None:
             self._settled(record, "skipped")
@@ -435,6 +455,8 @@ class ConsumerRunner:
                 message = parse_message(record.value)
             except Exception:
                 return None
+            if self._provenance_problem(record, message) is not None:
+                return None
             parsed.append(_Parsed(record, message, self._handler_for(message)))
         return parsed
 
@@ -491,6 +513,22 @@ class ConsumerRunner:
             return "duplicate"
         await handler(session, message)
         return "handled"
+
+    def _provenance_problem(self, record: ConsumerRecord[Any, Any], message: Message) -> str | None:
+        """Why the record may not be believed from its topic (see `provenance_problem`)."""
+        owner = topic_owner(record.topic, self._settings.kafka_topic_prefix)
+        if owner is None:
+            return None  # not a Tandem topic name: nothing to check it against
+        return provenance_problem(message, owner)
+
+    def _dead_letter_topic(self, topic: str) -> str:
+        """Dead letters stay in the consumer's hub: a network topic's go beside the hub's
+        own local topic of the family, never to a topic another hub owns."""
+        prefix = self._settings.kafka_topic_prefix
+        owner = topic_owner(topic, prefix)
+        own = owner is not None and owner.hub in self._settings.local_hubs
+        hub = owner.hub if own and owner is not None else self._settings.hub
+        return local_dead_letter_topic(topic, hub, prefix)
 
     def _handler_for(self, message: Message) -> Handler | None:
         for message_type, handler in self._sub.handlers.items():
@@ -552,7 +590,10 @@ class ConsumerRunner:
             max_request_size=self._settings.kafka_max_request_bytes,
         )
         await self._producer.send_and_wait(
-            dead_letter_topic(record.topic), value=copy.value, key=copy.key, headers=copy.headers
+            self._dead_letter_topic(record.topic),
+            value=copy.value,
+            key=copy.key,
+            headers=copy.headers,
         )
         metrics.DLQ_MESSAGES.labels(self._service, record.topic).inc()
         log.error(

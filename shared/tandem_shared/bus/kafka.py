@@ -11,7 +11,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_fixed
 
-from tandem_shared.contracts import ALL_TOPICS, TopicSpec, dead_letter_topic
+from tandem_shared.contracts import TopicSpec, dead_letter_topic, hub_topics
 from tandem_shared.logging import get_logger
 from tandem_shared.settings import ServiceSettings
 
@@ -31,15 +31,15 @@ def create_producer(settings: ServiceSettings, *, client_id: str) -> AIOKafkaPro
     )
 
 
-def topic_requests(
-    settings: ServiceSettings, specs: tuple[TopicSpec, ...] = ALL_TOPICS
-) -> list[NewTopic]:
-    """Every topic and its dead-letter topic, with partitions and cleanup policy."""
+def topic_requests(settings: ServiceSettings) -> list[NewTopic]:
+    """Every topic this deployment's hubs write (each hub creates only its own: another
+    hub's network topics are that hub's to create) and its dead-letter topic, with
+    partitions and cleanup policy."""
     requests = []
-    for spec in specs:
+    for spec, name in owned_topics(settings):
         requests.append(
             NewTopic(
-                settings.topic(spec.name),
+                settings.topic(name),
                 settings.kafka_partitions,
                 settings.kafka_replication,
                 topic_configs={"cleanup.policy": spec.cleanup.value},
@@ -47,13 +47,18 @@ def topic_requests(
         )
         requests.append(
             NewTopic(
-                dead_letter_topic(settings.topic(spec.name)),
+                dead_letter_topic(settings.topic(name)),
                 1,
                 settings.kafka_replication,
                 topic_configs={"cleanup.policy": "delete"},
             )
         )
     return requests
+
+
+def owned_topics(settings: ServiceSettings) -> list[tuple[TopicSpec, str]]:
+    """(family, logical name) of every topic the deployment's hubs write."""
+    return [owned for hub in settings.local_hubs for owned in hub_topics(hub)]
 
 
 def wait_for_broker(attempts: int = 30) -> AsyncRetrying:

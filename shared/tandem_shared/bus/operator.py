@@ -47,7 +47,13 @@ def group_prefix(settings: ServiceSettings, service: str) -> str:
 
 async def read_dead_letters(settings: ServiceSettings, service: str) -> list[DeadLetter]:
     """Every dead letter a consumer group of `service` wrote, oldest first per topic."""
-    topics = [dead_letter_topic(settings.topic(spec.name)) for spec in ALL_TOPICS]
+    # Dead letters stay in the hub that could not read them, beside its local topics
+    # (a network topic's too: see ConsumerRunner.dead_letter).
+    topics = [
+        dead_letter_topic(settings.topic(spec.topic(hub)))
+        for hub in settings.local_hubs
+        for spec in ALL_TOPICS
+    ]
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap,
         group_id=None,
