@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from fastapi import FastAPI
 
 from tandem_shared.auth import Principal, Role
@@ -131,6 +131,36 @@ async def read_topic(
     finally:
         await consumer.stop()
     return records
+
+
+async def topic_sizes(bootstrap: str, prefix: str) -> dict[str, int]:
+    """Every topic on the broker whose name starts with `prefix`, with how many records
+    were ever written to it (the sum of its partitions' end offsets)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    await consumer.start()
+    try:
+        topics = sorted(topic for topic in await consumer.topics() if topic.startswith(prefix))
+        partitions = [
+            TopicPartition(topic, partition)
+            for topic in topics
+            for partition in sorted(consumer.partitions_for_topic(topic) or ())
+        ]
+        ends = await consumer.end_offsets(partitions) if partitions else {}
+    finally:
+        await consumer.stop()
+    sizes = dict.fromkeys(topics, 0)
+    for partition, end in ends.items():
+        sizes[partition.topic] += end
+    return sizes
+
+
+async def read_all_topics(bootstrap: str, prefix: str) -> dict[str, list[Any]]:
+    """Every record of every topic with the prefix (empty topics included)."""
+    sizes = await topic_sizes(bootstrap, prefix)
+    return {
+        topic: await read_topic(bootstrap, topic, expect=size) if size else []
+        for topic, size in sizes.items()
+    }
 
 
 def bearer(

@@ -12,6 +12,7 @@ from tandem_matcher.domain.pairs import MatchStatus
 from tandem_matcher.service.context import MatcherContext, now
 from tandem_matcher.service.rescoring import rescore, withdraw
 from tandem_matcher.service.writer import MatchWriter
+from tandem_matcher.tables import profiles
 from tandem_shared.contracts import (
     EventCancelled,
     EventCancelledData,
@@ -22,12 +23,14 @@ from tandem_shared.contracts import (
     RegistrationCreated,
     RegistrationWithdrawn,
 )
+from tandem_shared.directory import refuse_moving_hub
 
 
 async def on_profile_upserted(
     session: AsyncSession, message: ProfileUpserted, ctx: MatcherContext
 ) -> None:
     data = message.data
+    await refuse_moving_hub(session, profiles, data.id, data.hub)
     if not await repository.project_profile(session, data):
         return  # stale or repeated version
     ctx = ctx.begin(session)
@@ -42,6 +45,7 @@ async def on_profile_erased(
     session: AsyncSession, message: ProfileErased, ctx: MatcherContext
 ) -> None:
     profile_id = message.data.id
+    await refuse_moving_hub(session, profiles, profile_id, message.data.hub)
     ctx = ctx.begin(session)
     writer = MatchWriter(ctx.hub)
     pairs = []
