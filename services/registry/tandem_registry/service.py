@@ -147,7 +147,12 @@ async def _share(
     """The hub's network topic: a profile while the hub shares it with the network, and
     its withdrawal (`profile.erased` and a tombstone) once it stops. A profile that was
     never shared is never named there, not even by its id."""
-    shared = [(str(m.data.id), m) for m in messages if network_profile(m.data) is not None]
+    # Its own envelope (message id) on the network topic: the outbox keys by message id.
+    shared = [
+        (str(m.data.id), m.model_copy(update={"id": uuid.uuid4()}))
+        for m in messages
+        if network_profile(m.data) is not None
+    ]
     await publisher.publish_many(session, shared, scope=Scope.NETWORK)
     for message in messages:
         if message.data.id in was_shared and network_profile(message.data) is None:

@@ -32,7 +32,7 @@ class RegistrySettings(ServiceSettings):
     # is published). See docs/identity.md.
     published_keys: list[SecretStr] = Field(default_factory=list)
     published_key_files: list[Path] = Field(default_factory=list)
-    # The dev stack creates hub `demo` with admin@demo.local; never in production.
+    # The dev stack creates hub `TANDEM_HUB` with admin@<hub>.local; never in production.
     dev_admin_password: SecretStr = SecretStr("tandem-dev")
     seed_dev_admin: bool = True
 

@@ -36,7 +36,7 @@ from tandem_shared import metrics
 from tandem_shared.bus import dead_letters
 from tandem_shared.bus.faults import Fault, PoisonMessage, backoff, classify
 from tandem_shared.bus.flow import ConsumerFlow
-from tandem_shared.bus.kafka import TopicGuard, broker_reachable
+from tandem_shared.bus.kafka import TopicGuard, broker_reachable, group_prefix
 from tandem_shared.bus.outbox import decode_headers
 from tandem_shared.bus.subscription import (
     Batched,
@@ -140,7 +140,9 @@ class ConsumerRunner:
 
     @property
     def group_id(self) -> str:
-        return f"{self._settings.kafka_topic_prefix}tandem-{self._service}-{self._sub.name}"
+        """Per hub: on a shared network cluster two hubs' matchers are two groups, never
+        one group splitting the partitions between hubs (and its ACLs name its hub)."""
+        return f"{group_prefix(self._settings, self._service)}{self._sub.name}"
 
     @property
     def pattern(self) -> str:

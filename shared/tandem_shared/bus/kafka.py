@@ -60,6 +60,11 @@ def topic_requests(settings: ServiceSettings) -> list[NewTopic]:
     return requests
 
 
+def group_prefix(settings: ServiceSettings, service: str) -> str:
+    """What every consumer group of `service` in this hub is called, then its name."""
+    return f"{settings.kafka_topic_prefix}tandem.{settings.hub}.{service}-"
+
+
 def wait_for_broker(attempts: int = 30) -> AsyncRetrying:
     """Retry start-up calls while the broker comes up (compose and k8s start things together)."""
     return AsyncRetrying(
