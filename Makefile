@@ -4,7 +4,7 @@ export UV_PYTHON_DOWNLOADS := never
 UV := python3 -m uv
 PY := .venv/bin/python
 
-.PHONY: run test install lint typecheck contracts i18n bench clean
+.PHONY: run run-federation test install lint typecheck contracts i18n bench clean
 
 install: .venv/.synced
 .venv/.synced: pyproject.toml uv.lock shared/pyproject.toml services/*/pyproject.toml tools/pyproject.toml
@@ -14,6 +14,9 @@ install: .venv/.synced
 
 run: install  ## the embedded broker, all four services and demo data; Ctrl-C stops
 	$(PY) -m tandem_tools.devstack
+
+run-federation: install  ## two hubs, north (8101-8104) and south (8201-8204), on one broker
+	$(PY) -m tandem_tools.federation
 
 test: install  ## the whole suite: lint, types, unit, integration, e2e
 	$(PY) -m ruff check .
