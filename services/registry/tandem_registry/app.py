@@ -1,5 +1,5 @@
-"""The registry service: hubs, staff, organisation profiles; publishes tandem.<hub>.profiles.v1 and, for shared
-profiles, tandem.network.<hub>.profiles.v1."""
+"""The registry service: hubs, staff, organisation profiles; publishes
+tandem.<hub>.profiles.v1 and, for shared profiles, tandem.network.<hub>.profiles.v1."""
 
 from __future__ import annotations
 
