@@ -544,7 +544,10 @@ def provenance_problem(message: Envelope, owner: TopicOwner) -> str | None:
     family = topic_of(type(message)).family
     if family != owner.family:
         return f"a {message_type_name(type(message))} message does not travel on {owner.family}"
-    data_hub = getattr(getattr(message, "data", None), "hub", None)
+    data = getattr(message, "data", None)
+    # A registration's `hub` is the registering organisation's, which may be another hub's
+    # (the event's hub, the envelope's, owns the registration).
+    data_hub = None if isinstance(data, RegistrationData) else getattr(data, "hub", None)
     for what, hub in (("envelope", message.hub), ("data", data_hub)):
         if hub is not None and hub != owner.hub:
             return f"{what} hub {hub!r} does not own this topic (hub {owner.hub!r} writes it)"

@@ -26,6 +26,7 @@ from tandem_shared.contracts import (
     Envelope,
     Message,
     ProfileData,
+    RegistrationCreated,
     Scope,
     Sharing,
     TopicOwner,
@@ -392,6 +393,17 @@ def test_provenance_checks_the_data_hub_as_well_as_the_envelopes() -> None:
     message = parse_message(json.dumps(forged))  # envelope says demo, data says north
     problem = provenance_problem(message, _on("tandem.demo.profiles.v1"))
     assert problem == "data hub 'north' does not own this topic (hub 'demo' writes it)"
+
+
+def test_a_registration_of_another_hubs_organisation_travels_on_the_events_hub() -> None:
+    registration = sample("registration.created")
+    assert isinstance(registration, RegistrationCreated) and registration.hub == "demo"
+    foreign_org = registration.model_copy(
+        update={"data": registration.data.model_copy(update={"hub": "south"})}
+    )
+    assert provenance_problem(foreign_org, _on("tandem.demo.registrations.v1")) is None
+    problem = provenance_problem(foreign_org, _on("tandem.south.registrations.v1"))
+    assert problem == "envelope hub 'demo' does not own this topic (hub 'south' writes it)"
 
 
 def test_a_known_id_never_moves_to_another_hub() -> None:
