@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 
-from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Uuid, delete, select
+from sqlalchemy import Column, Integer, MetaData, String, Table, Uuid, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tandem_shared.bus.consumer import PoisonMessage, Subscription
@@ -22,7 +22,7 @@ from tandem_shared.contracts import (
     ProfileUpserted,
     moved_hub_problem,
 )
-from tandem_shared.db import upsert_if_newer
+from tandem_shared.db import UtcDateTime, upsert_if_newer
 
 
 def define_directory_table(metadata: MetaData) -> Table:
@@ -36,7 +36,7 @@ def define_directory_table(metadata: MetaData) -> Table:
         Column("country", String(2), nullable=False),
         Column("sharing", String(16), nullable=False),
         Column("version", Integer, nullable=False),
-        Column("updated_at", DateTime(timezone=True), nullable=False),
+        Column("updated_at", UtcDateTime(), nullable=False),
     )
 
 

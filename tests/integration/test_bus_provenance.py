@@ -16,14 +16,14 @@ from tandem_shared.bus.kafka import ensure_topics
 from tandem_shared.contracts import PROFILES, ProfileUpserted, Scope, Sharing, dead_letter_topic
 from tandem_shared.directory import directory_subscription
 from tandem_shared.settings import ServiceSettings
-from tests.integration.bus_support import (
+from tests.support import eventually, produce, read_topic, topic_sizes
+from tests.support.bus import (
     append_effect,
     effect_counts,
+    effect_runner,
     profile_message,
     running_consumer,
 )
-from tests.integration.test_bus_reliability import consuming
-from tests.support import eventually, produce, read_topic, topic_sizes
 
 pytestmark = pytest.mark.integration
 
@@ -59,7 +59,8 @@ async def test_a_message_from_a_hub_that_does_not_own_the_topic_is_dead_lettered
     await produce(bootstrap, demo_local, [record(forged_on_demo), record(good_demo)])
     await produce(bootstrap, south_network, [record(forged_data), record(good_south)])
 
-    async with consuming(env, append_effect()):
+    runner = effect_runner(env["settings"], env["sessionmaker"], env["producer"], append_effect())
+    async with running_consumer(runner):
         await eventually(lambda: _effects(env, 2), what="both good messages handled")
         dead = await read_topic(bootstrap, dead_letter_topic(demo_local), expect=2)
 
@@ -115,7 +116,7 @@ async def test_a_known_profile_never_moves_to_another_hub(bus_env: dict[str, Any
 
 async def _effects(env: dict[str, Any], expected: int) -> bool:
     total, _ = await effect_counts(env["url"])
-    return total == expected
+    return bool(total == expected)
 
 
 async def _directory_name(env: dict[str, Any], message: ProfileUpserted) -> tuple[str, str] | None:

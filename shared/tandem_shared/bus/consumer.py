@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import traceback
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,11 +32,17 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tandem_shared import metrics
-from tandem_shared.bus import dead_letters
+from tandem_shared.bus import dead_letters, provenance
 from tandem_shared.bus.faults import Fault, PoisonMessage, backoff, classify
 from tandem_shared.bus.flow import ConsumerFlow
 from tandem_shared.bus.kafka import TopicGuard, broker_reachable, group_prefix
 from tandem_shared.bus.outbox import decode_headers
+from tandem_shared.bus.records import (
+    exception_line,
+    partition_label,
+    position_of,
+    validation_summary,
+)
 from tandem_shared.bus.subscription import (
     Batched,
     Handler,
@@ -46,22 +51,13 @@ from tandem_shared.bus.subscription import (
     claim_many_in_inbox,
 )
 from tandem_shared.bus.tables import BusTables
-from tandem_shared.contracts import (
-    Message,
-    local_dead_letter_topic,
-    parse_message,
-    provenance_problem,
-    subscription_pattern,
-    topic_owner,
-)
+from tandem_shared.contracts import Message, parse_message
 from tandem_shared.logging import bind_trace_id, get_logger, new_trace_id
 from tandem_shared.settings import ServiceSettings
 
 log = get_logger(__name__)
 # aiokafka retries a commit to a topic the broker no longer has for ever.
 COMMIT_TIMEOUT = 15.0
-# How soon a pattern subscription sees a topic created after it started (a hub joining).
-NEW_TOPICS_FOUND_WITHIN_MS = 5000
 __all__ = [
     "Batched",
     "ConsumerRunner",
@@ -145,13 +141,6 @@ class ConsumerRunner:
         return f"{group_prefix(self._settings, self._service)}{self._sub.name}"
 
     @property
-    def pattern(self) -> str:
-        """The topics this group reads: its hubs' local topics, other hubs' network topics."""
-        return subscription_pattern(
-            self._sub.topics, self._settings.local_hubs, self._settings.kafka_topic_prefix
-        )
-
-    @property
     def joined(self) -> bool:
         return self.flow.joined
 
@@ -171,7 +160,7 @@ class ConsumerRunner:
             max_partition_fetch_bytes=self._settings.kafka_max_request_bytes,
             # The subscription is a pattern: a hub that joins the network creates its
             # network topics, and every consumer finds them at its next metadata refresh.
-            metadata_max_age_ms=NEW_TOPICS_FOUND_WITHIN_MS,
+            metadata_max_age_ms=provenance.NEW_TOPICS_FOUND_WITHIN_MS,
         )
 
     async def run(self) -> None:
@@ -190,7 +179,8 @@ class ConsumerRunner:
         self._resume_at.clear()
         generation = await self._heal() if self._topics is not None else 0
         self._consumer = self._new_consumer()
-        self._consumer.subscribe(pattern=self.pattern, listener=_JoinListener(self))
+        topics = provenance.pattern(self._sub.topics, self._settings)
+        self._consumer.subscribe(pattern=topics, listener=_JoinListener(self))
         try:
             # Inside the try: a consumer cancelled while it starts must be stopped too, or
             # its heartbeat task lives on after the service stopped.
@@ -211,7 +201,7 @@ class ConsumerRunner:
     def forget(self, partition: TopicPartition) -> None:
         """A revoked partition: whoever gets it next starts from its committed offset."""
         self._resume_at.pop(partition, None)
-        self.flow.release(_label(partition))
+        self.flow.release(partition_label(partition))
         where = (partition.topic, partition.partition)
         for position in [position for position in self._failures if position[:2] == where]:
             del self._failures[position]
@@ -256,7 +246,7 @@ class ConsumerRunner:
                     self._hold_back(partition, record, retry)
                     return last
                 last = record
-        self.flow.release(_label(partition))
+        self.flow.release(partition_label(partition))
         return last
 
     def _hold_back(
@@ -269,11 +259,11 @@ class ConsumerRunner:
         self._consumer.seek(partition, record.offset)
         self._resume_at[partition] = asyncio.get_running_loop().time() + retry.delay
         if retry.outage:
-            self.flow.hold(_label(partition), retry.reason)
+            self.flow.hold(partition_label(partition), retry.reason)
         log.warning(
             "consumer.retry_later",
             group=self.group_id,
-            partition=_label(partition),
+            partition=partition_label(partition),
             offset=record.offset,
             delay=round(retry.delay, 2),
             reason=retry.reason,
@@ -289,7 +279,7 @@ class ConsumerRunner:
             async with asyncio.timeout(COMMIT_TIMEOUT):
                 await self._consumer.commit({partition: offset})
         except (KafkaError, TimeoutError) as error:
-            self.flow.commit_failed(_format_exception(error) or "timed out")
+            self.flow.commit_failed(exception_line(error) or "timed out")
             log.warning("consumer.commit_failed", group=self.group_id, error=repr(error))
             if isinstance(error, TimeoutError | UnknownTopicOrPartitionError):
                 await self._heal_quietly()
@@ -321,7 +311,7 @@ class ConsumerRunner:
         except Exception:
             return  # no longer assigned: the next rebalance says where it stands
         lag = max(0, end - position)
-        self.flow.lag[_label(partition)] = lag
+        self.flow.lag[partition_label(partition)] = lag
         metrics.CONSUMER_LAG.labels(self._service, partition.topic, str(partition.partition)).set(
             lag
         )
@@ -354,11 +344,13 @@ class ConsumerRunner:
         try:
             message = parse_message(record.value)
         except Exception as error:  # not only ValidationError: any bytes may come
-            reason = _short(error) if isinstance(error, ValidationError) else repr(error)
+            reason = (
+                validation_summary(error) if isinstance(error, ValidationError) else repr(error)
+            )
             return await self._dead_letter_settled(record, "invalid message", reason[:2000])
         if message.trace_id:
             bind_trace_id(message.trace_id)
-        refusal = self._provenance_problem(record, message)
+        refusal = provenance.refusal(record.topic, message, self._settings)
         if refusal is not None:
             return await self._dead_letter_settled(record, "wrong hub", refusal)
         handler = self._handler_for(message)
@@ -385,7 +377,7 @@ class ConsumerRunner:
         )
         if fault is Fault.POISON:
             return await self._dead_letter_settled(
-                record, "rejected by handler", _format_exception(error)
+                record, "rejected by handler", exception_line(error)
             )
         outage = await self._infrastructure_problem()
         if outage is not None:
@@ -404,7 +396,7 @@ class ConsumerRunner:
         if tries < limit:
             return Retry(self._backoff(failures), f"handler failed: {error!r}", outage=False)
         return await self._dead_letter_settled(
-            record, f"handler failed {tries} times", _format_exception(error)
+            record, f"handler failed {tries} times", exception_line(error)
         )
 
     def _backoff(self, failures: _Failures) -> float:
@@ -420,16 +412,16 @@ class ConsumerRunner:
             async with asyncio.timeout(5), self._sessionmaker() as session:
                 await session.execute(text("SELECT 1"))
         except Exception as error:
-            return f"database unavailable: {_format_exception(error)[:300]}"
+            return f"database unavailable: {exception_line(error)[:300]}"
         if not await broker_reachable(self._producer):
             return "broker unreachable"
         return None
 
     def _failures_of(self, record: ConsumerRecord[Any, Any]) -> _Failures:
-        return self._failures.setdefault(_position(record), _Failures())
+        return self._failures.setdefault(position_of(record), _Failures())
 
     def _settled(self, record: ConsumerRecord[Any, Any], outcome: str) -> None:
-        self._failures.pop(_position(record), None)
+        self._failures.pop(position_of(record), None)
         self._count(record, outcome)
 
     async def process_batch(self, records: list[ConsumerRecord[Any, Any]]) -> bool:
@@ -457,7 +449,7 @@ class ConsumerRunner:
                 message = parse_message(record.value)
             except Exception:
                 return None
-            if self._provenance_problem(record, message) is not None:
+            if provenance.refusal(record.topic, message, self._settings) is not None:
                 return None
             parsed.append(_Parsed(record, message, self._handler_for(message)))
         return parsed
@@ -516,22 +508,6 @@ class ConsumerRunner:
         await handler(session, message)
         return "handled"
 
-    def _provenance_problem(self, record: ConsumerRecord[Any, Any], message: Message) -> str | None:
-        """Why the record may not be believed from its topic (see `provenance_problem`)."""
-        owner = topic_owner(record.topic, self._settings.kafka_topic_prefix)
-        if owner is None:
-            return None  # not a Tandem topic name: nothing to check it against
-        return provenance_problem(message, owner)
-
-    def _dead_letter_topic(self, topic: str) -> str:
-        """Dead letters stay in the consumer's hub: a network topic's go beside the hub's
-        own local topic of the family, never to a topic another hub owns."""
-        prefix = self._settings.kafka_topic_prefix
-        owner = topic_owner(topic, prefix)
-        own = owner is not None and owner.hub in self._settings.local_hubs
-        hub = owner.hub if own and owner is not None else self._settings.hub
-        return local_dead_letter_topic(topic, hub, prefix)
-
     def _handler_for(self, message: Message) -> Handler | None:
         for message_type, handler in self._sub.handlers.items():
             if isinstance(message, message_type):
@@ -567,7 +543,7 @@ class ConsumerRunner:
         except Exception as failure:
             failures.total += 1
             await self._heal_quietly()
-            why = f"dead-lettering failed: {_format_exception(failure)[:300]}"
+            why = f"dead-lettering failed: {exception_line(failure)[:300]}"
             return Retry(self._backoff(failures), why, outage=True)
         self._settled(record, "dead_lettered")
         return None
@@ -591,11 +567,9 @@ class ConsumerRunner:
             consumer=self.group_id,
             max_request_size=self._settings.kafka_max_request_bytes,
         )
+        target = provenance.dead_letter_topic(record.topic, self._settings)
         await self._producer.send_and_wait(
-            self._dead_letter_topic(record.topic),
-            value=copy.value,
-            key=copy.key,
-            headers=copy.headers,
+            target, value=copy.value, key=copy.key, headers=copy.headers
         )
         metrics.DLQ_MESSAGES.labels(self._service, record.topic).inc()
         log.error(
@@ -623,22 +597,3 @@ def _trace_id(parsed: _Parsed) -> str:
         or decode_headers(parsed.record.headers).get("trace_id")
         or new_trace_id()
     )
-
-
-def _short(error: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}"
-        for item in error.errors()[:10]
-    )
-
-
-def _format_exception(error: BaseException) -> str:
-    return "".join(traceback.format_exception_only(type(error), error)).strip()
-
-
-def _position(record: ConsumerRecord[Any, Any]) -> tuple[str, int, int]:
-    return (record.topic, record.partition, record.offset)
-
-
-def _label(partition: TopicPartition) -> str:
-    return f"{partition.topic}[{partition.partition}]"
