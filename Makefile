@@ -7,7 +7,7 @@ PY := .venv/bin/python
 # a module's fixtures (a browser's stack) stay on one worker.
 PYTEST_PARALLEL := -n 3 --dist loadfile
 
-.PHONY: run test test-full install lint typecheck contracts i18n bench clean
+.PHONY: run run-federation test test-full install lint typecheck contracts i18n bench clean
 
 install: .venv/.synced
 .venv/.synced: pyproject.toml uv.lock shared/pyproject.toml services/*/pyproject.toml tools/pyproject.toml
@@ -17,6 +17,9 @@ install: .venv/.synced
 
 run: install  ## the embedded broker, all four services and demo data; Ctrl-C stops
 	$(PY) -m tandem_tools.devstack
+
+run-federation: install  ## two hubs, north (8101-8104) and south (8201-8204), on one broker
+	$(PY) -m tandem_tools.federation
 
 test: install  ## the whole suite: lint, types, unit, integration, e2e
 	$(PY) -m ruff check .

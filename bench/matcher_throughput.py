@@ -103,7 +103,11 @@ async def handle(
     async with sessionmaker() as session:
         async with session.begin():
             await claim_in_inbox(
-                session, bus, consumer="bench", message_id=str(msg.id), topic="tandem.profiles.v1"
+                session,
+                bus,
+                consumer="bench",
+                message_id=str(msg.id),
+                topic="tandem.demo.profiles.v1",
             )
             await service.on_profile_upserted(session, msg, ctx)
             committing = time.perf_counter()
@@ -276,7 +280,7 @@ async def notifier_run(
             producer=None,  # only for dead letters
         )
         counted = Counted(engine)
-        incoming = records(staged, "tandem.matches.v1")
+        incoming = records(staged, "tandem.bench.matches.v1")
         size = subscription.batch_size if batched else 1
         began = time.perf_counter()
         for start in range(0, len(incoming), size):

@@ -233,8 +233,8 @@ class Backlogs:
     behind, if it does."""
 
     HOPS = (
-        ("registry → matcher", "registry", "matcher", "tandem.profiles.v1"),
-        ("matcher → notifier", "matcher", "notifier", "tandem.matches.v1"),
+        ("registry → matcher", "registry", "matcher", "tandem.demo.profiles.v1"),
+        ("matcher → notifier", "matcher", "notifier", "tandem.demo.matches.v1"),
     )
 
     def __init__(self, clients: dict[str, httpx.AsyncClient]) -> None:
@@ -276,8 +276,8 @@ async def wait_caught_up(
     calm = 0
     while calm < 2:
         await asyncio.sleep(1)
-        done = await _caught_up(registry, matcher, "tandem.profiles.v1", expected)
-        done = done and await _caught_up(matcher, notifier, "tandem.matches.v1", 1)
+        done = await _caught_up(registry, matcher, "tandem.demo.profiles.v1", expected)
+        done = done and await _caught_up(matcher, notifier, "tandem.demo.matches.v1", 1)
         calm = calm + 1 if done else 0
 
 

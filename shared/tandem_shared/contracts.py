@@ -11,7 +11,10 @@ breaking change gets a new `.v2` topic.
 
 from __future__ import annotations
 
+import re
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Literal, Union
@@ -22,6 +25,20 @@ SPECVERSION: Literal["1.0"] = "1.0"
 
 
 # --------------------------------------------------------------------------- topics
+#
+# Every topic has exactly one writing hub, and its name says which (see docs/federation.md):
+#
+#   tandem.<hub>.<family>.v1          hub-local: everything the hub's services exchange;
+#                                     never leaves the hub
+#   tandem.network.<hub>.<family>.v1  what <hub> shared with the network, nothing personal
+#
+# So a topic's name is its provenance, per-topic ACLs can say who writes it, and mirrors
+# cannot loop. A family is the kind of entity (profiles, matches, ...); `TopicSpec` holds
+# what all topics of a family have in common.
+
+NETWORK = "network"  # the second segment of a network topic; no hub may be called this
+HUB_ID = r"[a-z0-9][a-z0-9-]{0,63}"  # the registry's hub slug
+_HUB_ID = re.compile(rf"^{HUB_ID}$")
 
 
 class Cleanup(StrEnum):
@@ -29,54 +46,150 @@ class Cleanup(StrEnum):
     DELETE = "delete"
 
 
+class Scope(StrEnum):
+    LOCAL = "local"  # the hub's own topics: never leave the hub
+    NETWORK = "network"  # what the hub shares with every other hub
+
+
 class TopicSpec(BaseModel):
+    """A topic family: each hub writes its own local topic of it, and, for a family the
+    network shares, its own network topic."""
+
     model_config = ConfigDict(frozen=True)
 
-    name: str
+    family: str
     key: str
     cleanup: Cleanup
     description: str
+    shared_with_network: bool = False
 
-    @property
-    def dlq(self) -> str:
-        return dead_letter_topic(self.name)
+    def topic(self, hub: str, scope: Scope = Scope.LOCAL) -> str:
+        return topic_name(self.family, hub, scope)
+
+    def scopes(self) -> tuple[Scope, ...]:
+        return (Scope.LOCAL, Scope.NETWORK) if self.shared_with_network else (Scope.LOCAL,)
 
 
 def dead_letter_topic(topic: str) -> str:
     return f"{topic}.dlq"
 
 
+def check_hub_id(hub: str) -> str:
+    """`hub` if it can name topics: a registry slug, and not the network's own segment."""
+    if not _HUB_ID.match(hub) or hub == NETWORK:
+        raise ValueError(f"{hub!r} is not a hub id (a-z, 0-9, -; and not {NETWORK!r})")
+    return hub
+
+
+def topic_name(family: str, hub: str, scope: Scope = Scope.LOCAL) -> str:
+    """The one topic of `family` that `hub` writes in `scope`."""
+    check_hub_id(hub)
+    if scope is Scope.NETWORK:
+        return f"tandem.{NETWORK}.{hub}.{family}.v1"
+    return f"tandem.{hub}.{family}.v1"
+
+
+@dataclass(frozen=True)
+class TopicOwner:
+    """Whose a topic is, read from its name: the one hub that writes it."""
+
+    hub: str
+    family: str
+    scope: Scope
+
+
+_TOPIC = re.compile(
+    rf"^tandem\.(?:(?P<network>{NETWORK})\.)?(?P<hub>{HUB_ID})\.(?P<family>[a-z_]+)\.v1$"
+)
+
+
+def topic_owner(topic: str, prefix: str = "") -> TopicOwner | None:
+    """The owner of a (physical, `prefix`ed) topic, or None for a name that is not one of
+    Tandem's topics (a dead-letter topic included)."""
+    if not topic.startswith(prefix):
+        return None
+    found = _TOPIC.match(topic[len(prefix) :])
+    if found is None or found["hub"] == NETWORK:
+        return None
+    scope = Scope.NETWORK if found["network"] else Scope.LOCAL
+    return TopicOwner(hub=found["hub"], family=found["family"], scope=scope)
+
+
 PROFILES = TopicSpec(
-    name="tandem.profiles.v1",
+    family="profiles",
     key="profile id",
     cleanup=Cleanup.COMPACT,
-    description="Organisation profiles; erasure is profile.erased followed by a tombstone.",
+    description=(
+        "Organisation profiles; erasure is profile.erased followed by a tombstone. The "
+        "network topic carries only the profiles the hub shares with the network (withdrawn "
+        "from it like an erasure), never contact details."
+    ),
+    shared_with_network=True,
 )
 EVENTS = TopicSpec(
-    name="tandem.events.v1",
+    family="events",
     key="event id",
     cleanup=Cleanup.COMPACT,
     description="Events (world café, workshop, matching event, ...).",
 )
 REGISTRATIONS = TopicSpec(
-    name="tandem.registrations.v1",
+    family="registrations",
     key="event id",
     cleanup=Cleanup.DELETE,
     description="Registrations of organisations to events.",
 )
 MATCHES = TopicSpec(
-    name="tandem.matches.v1",
+    family="matches",
     key="pair id (min(a,b):max(a,b))",
     cleanup=Cleanup.COMPACT,
-    description="Suggested partner matches with score, components and explanation.",
+    description=(
+        "Suggested partner matches with score, components and explanation, as scored by "
+        "the hub's own matcher (explanations quote hub-only text: never shared)."
+    ),
 )
 MEETINGS = TopicSpec(
-    name="tandem.meetings.v1",
+    family="meetings",
     key="event id",
     cleanup=Cleanup.DELETE,
     description="Meeting schedule changes and outcomes.",
 )
 ALL_TOPICS: tuple[TopicSpec, ...] = (PROFILES, EVENTS, REGISTRATIONS, MATCHES, MEETINGS)
+_FAMILIES = {spec.family: spec for spec in ALL_TOPICS}
+
+
+def family_of(name: str) -> TopicSpec | None:
+    return _FAMILIES.get(name)
+
+
+def local_dead_letter_topic(topic: str, hub: str, prefix: str = "") -> str:
+    """Where `hub`'s consumer dead-letters a record of `topic`: beside its own local topic of
+    the same family, so it never writes a topic another hub owns (a network topic's
+    dead letters stay with the hub that could not read them)."""
+    owner = topic_owner(topic, prefix)
+    if owner is None:
+        return dead_letter_topic(topic)
+    return dead_letter_topic(prefix + topic_name(owner.family, hub))
+
+
+def hub_topics(hub: str) -> list[tuple[TopicSpec, str]]:
+    """Every topic `hub` writes (and so creates): its local topic of every family and its
+    network topic of every family the network shares."""
+    return [(spec, spec.topic(hub, scope)) for spec in ALL_TOPICS for scope in spec.scopes()]
+
+
+def subscription_pattern(specs: Sequence[TopicSpec], local_hubs: Sequence[str], prefix: str) -> str:
+    """The regex a consumer of `specs` subscribes with: the local topics of the hubs it
+    belongs to, and every other hub's network topics (so a hub that joins later is read
+    without reconfiguring anyone)."""
+    hubs = "|".join(re.escape(check_hub_id(hub)) for hub in local_hubs)
+    local = "|".join(re.escape(spec.family) for spec in specs)
+    shared = "|".join(re.escape(spec.family) for spec in specs if spec.shared_with_network)
+    alternatives = [rf"tandem\.(?:{hubs})\.(?:{local})\.v1"]
+    if shared:
+        # Not its own hubs' network topics: their local topics already carry all of it.
+        others = rf"(?!(?:{NETWORK}|{hubs})\.){HUB_ID}"
+        alternatives.append(rf"tandem\.{NETWORK}\.{others}\.(?:{shared})\.v1")
+    return rf"^{re.escape(prefix)}(?:{'|'.join(alternatives)})$"
 
 
 def pair_id(a: uuid.UUID | str, b: uuid.UUID | str) -> str:
@@ -394,28 +507,66 @@ Message = Annotated[
 
 MESSAGE_ADAPTER: TypeAdapter[Message] = TypeAdapter(Message)
 
-# Which message types travel on which topic: the AsyncAPI document and the producers'
-# own checks are derived from this single table.
+# Which message types travel on which topic family: the AsyncAPI document, the producers'
+# own checks and the consumers' provenance check are derived from this single table.
 TOPIC_MESSAGES: dict[str, tuple[type[Envelope], ...]] = {
-    PROFILES.name: (ProfileUpserted, ProfileErased),
-    EVENTS.name: (EventScheduled, EventUpdated, EventCancelled),
-    REGISTRATIONS.name: (RegistrationCreated, RegistrationWithdrawn),
-    MATCHES.name: (MatchSuggested, MatchUpdated, MatchWithdrawn),
-    MEETINGS.name: (MeetingScheduled, MeetingCancelled, MeetingOutcomeRecorded),
+    PROFILES.family: (ProfileUpserted, ProfileErased),
+    EVENTS.family: (EventScheduled, EventUpdated, EventCancelled),
+    REGISTRATIONS.family: (RegistrationCreated, RegistrationWithdrawn),
+    MATCHES.family: (MatchSuggested, MatchUpdated, MatchWithdrawn),
+    MEETINGS.family: (MeetingScheduled, MeetingCancelled, MeetingOutcomeRecorded),
 }
 
 
 _TOPIC_OF_TYPE: dict[type[Envelope], TopicSpec] = {
-    message_type: topic for topic in ALL_TOPICS for message_type in TOPIC_MESSAGES[topic.name]
+    message_type: topic for topic in ALL_TOPICS for message_type in TOPIC_MESSAGES[topic.family]
 }
 
 
 def topic_of(message_type: type[Envelope]) -> TopicSpec:
-    """The topic a message type travels on (the producers' check comes from here)."""
+    """The topic family a message type travels on (the producers' check comes from here)."""
     try:
         return _TOPIC_OF_TYPE[message_type]
     except KeyError:
         raise TypeError(f"{message_type.__name__} travels on no topic") from None
+
+
+def network_profile(data: ProfileData) -> ProfileData | None:
+    """What the network topic may carry of a profile: the profile if its hub shares it with
+    the network, else nothing at all (not even its id). `ProfileData` has no contact or
+    personal field; every field it has is one the hub agreed to show other hubs."""
+    return data if data.sharing is Sharing.NETWORK else None
+
+
+def provenance_problem(message: Envelope, owner: TopicOwner) -> str | None:
+    """Why `message` may not be believed from a topic that `owner.hub` writes, or None.
+
+    A topic has one writer, so a message about another hub's entity on it is a forgery or
+    a bug: the envelope's `hub` and the `hub` of its data (where it has one) must both be
+    the topic's owner, and the message must be of the topic's family. (That a known id never
+    moves to another hub is checked by the consumers that know the ids.)"""
+    family = topic_of(type(message)).family
+    if family != owner.family:
+        return f"a {message_type_name(type(message))} message does not travel on {owner.family}"
+    data = getattr(message, "data", None)
+    # A registration's `hub` is the registering organisation's, which may be another hub's
+    # (the event's hub, the envelope's, owns the registration).
+    data_hub = None if isinstance(data, RegistrationData) else getattr(data, "hub", None)
+    for what, hub in (("envelope", message.hub), ("data", data_hub)):
+        if hub is not None and hub != owner.hub:
+            return f"{what} hub {hub!r} does not own this topic (hub {owner.hub!r} writes it)"
+    return None
+
+
+def moved_hub_problem(entity_id: object, known_hub: str | None, claimed_hub: str) -> str | None:
+    """Why a message may not move a known entity to another hub, or None: an id belongs
+    to the hub that first published it, for good."""
+    if known_hub is None or known_hub == claimed_hub:
+        return None
+    return (
+        f"{entity_id} belongs to hub {known_hub!r}; "
+        f"a message from hub {claimed_hub!r} may not move it"
+    )
 
 
 def parse_message(raw: bytes | str) -> Message:

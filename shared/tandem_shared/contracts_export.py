@@ -14,9 +14,26 @@ from typing import Any
 import yaml
 from pydantic.json_schema import models_json_schema
 
-from tandem_shared.contracts import ALL_TOPICS, TOPIC_MESSAGES, Envelope, message_type_name
+from tandem_shared.contracts import (
+    ALL_TOPICS,
+    TOPIC_MESSAGES,
+    Envelope,
+    Scope,
+    TopicSpec,
+    message_type_name,
+)
 
 REF_TEMPLATE = "#/components/schemas/{model}"
+HUB_PARAMETER = "hub-parameter"  # a valid hub id, replaced by AsyncAPI's `{hub}`
+SCOPE_NOTES = {
+    Scope.LOCAL: "Hub-local: never leaves the hub.",
+    Scope.NETWORK: "Shared with every hub of the network: nothing personal.",
+}
+
+
+def channel_id(spec: TopicSpec, scope: Scope) -> str:
+    """The AsyncAPI channel of a family's topics in `scope` (one per hub, by parameter)."""
+    return spec.family if scope is Scope.LOCAL else f"{Scope.NETWORK.value}.{spec.family}"
 
 
 def _all_message_classes() -> list[type[Envelope]]:
@@ -47,15 +64,18 @@ def asyncapi_document() -> dict[str, Any]:
         for cls in classes
     }
     channels = {
-        spec.name: {
-            "address": spec.name,
-            "description": f"{spec.description} Key: {spec.key}. Cleanup: {spec.cleanup}.",
+        channel_id(spec, scope): {
+            "address": spec.topic(HUB_PARAMETER, scope).replace(HUB_PARAMETER, "{hub}"),
+            "description": f"{spec.description} Key: {spec.key}. Cleanup: {spec.cleanup}. "
+            f"{SCOPE_NOTES[scope]}",
+            "parameters": {"hub": {"description": "The one hub that writes this topic."}},
             "messages": {
                 cls.__name__: {"$ref": f"#/components/messages/{cls.__name__}"}
-                for cls in TOPIC_MESSAGES[spec.name]
+                for cls in TOPIC_MESSAGES[spec.family]
             },
         }
         for spec in ALL_TOPICS
+        for scope in spec.scopes()
     }
     return {
         "asyncapi": "3.0.0",

@@ -1,23 +1,26 @@
 """The profile directory: the few facts of a profile that services other than the registry
-and matcher need (to name and address it), projected from `tandem.profiles.v1`.
+and matcher need (to name and address it), projected from the profiles topics (the hub's
+own local topic and the other hubs' network topics).
 
 Services own their copy in their own database; this module only defines its shape and the
 version-checked upsert, so the projection is written once."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, Uuid, delete
+from sqlalchemy import Column, Integer, MetaData, String, Table, Uuid, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tandem_shared.bus.consumer import Subscription
+from tandem_shared.bus.consumer import PoisonMessage, Subscription
 from tandem_shared.contracts import (
     PROFILES,
     ProfileData,
     ProfileErased,
     ProfileErasedData,
     ProfileUpserted,
+    moved_hub_problem,
 )
 from tandem_shared.db import UtcDateTime, upsert_if_newer
 
@@ -37,7 +40,20 @@ def define_directory_table(metadata: MetaData) -> Table:
     )
 
 
+async def refuse_moving_hub(
+    session: AsyncSession, table: Table, profile_id: uuid.UUID, hub: str
+) -> None:
+    """Dead-letter a message that would move a known profile to another hub: an id belongs
+    to the hub that first published it, so no hub can overwrite or erase another's
+    profiles by reusing their ids (`table` has the profile's `id` and `hub`)."""
+    known = await session.scalar(select(table.c.hub).where(table.c.id == profile_id))
+    problem = moved_hub_problem(profile_id, known, hub)
+    if problem is not None:
+        raise PoisonMessage(problem)
+
+
 async def project_profile(session: AsyncSession, table: Table, profile: ProfileData) -> bool:
+    await refuse_moving_hub(session, table, profile.id, profile.hub)
     return await upsert_if_newer(
         session,
         table,
@@ -55,6 +71,7 @@ async def project_profile(session: AsyncSession, table: Table, profile: ProfileD
 
 
 async def forget_profile(session: AsyncSession, table: Table, erased: ProfileErasedData) -> None:
+    await refuse_moving_hub(session, table, erased.id, erased.hub)
     await session.execute(delete(table).where(table.c.id == erased.id))
 
 
@@ -65,7 +82,7 @@ def directory_subscription(
     after_erase: Callable[[AsyncSession, ProfileErased], Awaitable[None]] | None = None,
     batch_size: int = 1,
 ) -> Subscription:
-    """Keep `table` current from tandem.profiles.v1 (the same in every service that has
+    """Keep `table` current from the profiles topics (the same in every service that has
     one), then run the service's own follow-ups in the same transaction: what it keeps
     about a profile beyond the directory, or the personal data it must erase with it."""
 
@@ -81,7 +98,7 @@ def directory_subscription(
 
     return Subscription(
         name="profile-directory",
-        topics=(PROFILES.name,),
+        topics=(PROFILES,),
         handlers={ProfileUpserted: upserted, ProfileErased: erased},
         batch_size=batch_size,
     )

@@ -8,9 +8,10 @@ from __future__ import annotations
 from collections import Counter
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from tandem_shared.contracts import check_hub_id
 from tandem_shared.identity.issuers import TrustedIssuer
 
 
@@ -30,9 +31,14 @@ class ServiceSettings(BaseSettings):
     log_level: str = Field("INFO", validation_alias=_common("log_level"))
     # JSON log lines on or off; unset means JSON in `prod` and console lines in `dev`.
     log_json: bool | None = Field(None, validation_alias=_common("log_json"))
-    # This deployment's hub id: the hub in its messages' CloudEvents `source`, and the
-    # hub of the dev admin and dev signing key.
+    # This deployment's hub id (not `network`): the topics it writes and reads
+    # (`tandem.<hub>.*`, docs/federation.md), its consumer groups, its messages' CloudEvents
+    # `source`, and the hub of the dev admin and dev signing key.
     hub: str = Field("demo", validation_alias=_common("hub"))
+    # Further hubs this one deployment runs besides `hub` (a JSON list): its services then
+    # write and read those hubs' local topics too. Empty in a federated deployment, where
+    # every hub runs its own stack (docs/federation.md).
+    hosted_hubs: list[str] = Field(default_factory=list, validation_alias=_common("hosted_hubs"))
 
     # The Kafka bootstrap servers (host:port, comma-separated).
     kafka_bootstrap: str = Field("127.0.0.1:9092", validation_alias=_common("kafka_bootstrap"))
@@ -86,9 +92,24 @@ class ServiceSettings(BaseSettings):
     def json_logs(self) -> bool:
         return self.log_json if self.log_json is not None else self.environment == "prod"
 
+    @property
+    def local_hubs(self) -> list[str]:
+        """The hubs whose local topics this deployment writes and reads: `hub` first."""
+        return list(dict.fromkeys([self.hub, *self.hosted_hubs]))
+
     def topic(self, name: str) -> str:
         """The physical topic name; a prefix isolates test runs on a shared broker."""
         return f"{self.kafka_topic_prefix}{name}"
+
+    @field_validator("hub")
+    @classmethod
+    def _hub_names_topics(cls, hub: str) -> str:
+        return check_hub_id(hub)
+
+    @field_validator("hosted_hubs")
+    @classmethod
+    def _hosted_hubs_name_topics(cls, hubs: list[str]) -> list[str]:
+        return [check_hub_id(hub) for hub in hubs]
 
     @model_validator(mode="after")
     def _coherent_issuers(self) -> ServiceSettings:

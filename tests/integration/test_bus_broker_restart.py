@@ -55,7 +55,9 @@ def in_memory() -> Iterator[EmbeddedBroker]:
 async def _publish(runtime: Runtime, number: int) -> None:
     message = profile_message(number)
     async with transaction(runtime.sessionmaker) as session:
-        await enqueue(session, bus, topic=PROFILES.name, key=message.subject, message=message)
+        await enqueue(
+            session, bus, topic=PROFILES.topic("demo"), key=message.subject, message=message
+        )
     runtime.relay.wake()
 
 
@@ -104,7 +106,7 @@ async def test_a_persisted_broker_restart_keeps_messages_and_flow_resumes(
     url, settings_for = service_on
     settings = settings_for(persisted)
     await _restart_and_resume(persisted, settings, url)
-    kept = await read_topic(persisted.bootstrap, settings.topic(PROFILES.name), expect=12)
+    kept = await read_topic(persisted.bootstrap, settings.topic(PROFILES.topic("demo")), expect=12)
     assert len(kept) == 12, "the message from before the restart is still on the topic"
 
 
@@ -115,7 +117,7 @@ async def test_an_in_memory_broker_restart_gets_its_topics_back_and_flow_resumes
     settings = settings_for(in_memory)
     await _restart_and_resume(in_memory, settings, url)
     dead_letter_topics = await _topics(in_memory.bootstrap)
-    assert settings.topic(PROFILES.name) + ".dlq" in dead_letter_topics
+    assert settings.topic(PROFILES.topic("demo")) + ".dlq" in dead_letter_topics
 
 
 async def _topics(bootstrap: str) -> set[str]:

@@ -185,7 +185,7 @@ def test_process_never_raises_and_settles_any_record(
     is on the DLQ topic."""
     loop = asyncio.new_event_loop()
     settings = bus_settings(kafka.bootstrap, kafka.idempotence, topic_prefix)
-    topic = settings.topic(PROFILES.name)
+    topic = settings.topic(PROFILES.topic("demo"))
     behaviour = {"now": "ok"}
 
     async def handler(session: Any, message: Any) -> None:

@@ -58,7 +58,7 @@ async def notifier_group(env: dict[str, Any], handler: Any) -> AsyncIterator[Con
     """A consumer group named as the notifier's are, so `tandem-notifier dlq` owns it."""
     runner = ConsumerRunner(
         service="notifier",
-        subscription=Subscription("effects", (PROFILES.name,), {ProfileUpserted: handler}),
+        subscription=Subscription("effects", (PROFILES,), {ProfileUpserted: handler}),
         settings=env["settings"],
         sessionmaker=env["sessionmaker"],
         tables=bus,
@@ -72,7 +72,7 @@ async def test_dead_letters_are_listed_once_shown_and_replayed_through_the_inbox
     bus_env: dict[str, Any],
 ) -> None:
     env = bus_env
-    topic = env["settings"].topic(PROFILES.name)
+    topic = env["settings"].topic(PROFILES.topic("demo"))
     poison = profile_message(0)
     fixed = {"yet": False}
 
@@ -121,10 +121,12 @@ async def test_republish_sends_again_what_was_sent_since_a_time_and_consumers_dr
     bus_env: dict[str, Any],
 ) -> None:
     env = bus_env
-    topic = env["settings"].topic(PROFILES.name)
+    topic = env["settings"].topic(PROFILES.topic("demo"))
     before, after = profile_message(1), profile_message(2)
     async with transaction(env["sessionmaker"]) as session:
-        await enqueue(session, bus, topic=PROFILES.name, key=before.subject, message=before)
+        await enqueue(
+            session, bus, topic=PROFILES.topic("demo"), key=before.subject, message=before
+        )
     relay = OutboxRelay(
         service="notifier",
         engine=env["engine"],
@@ -137,7 +139,7 @@ async def test_republish_sends_again_what_was_sent_since_a_time_and_consumers_dr
     since = datetime.now(UTC)
     await asyncio.sleep(0.05)
     async with transaction(env["sessionmaker"]) as session:
-        await enqueue(session, bus, topic=PROFILES.name, key=after.subject, message=after)
+        await enqueue(session, bus, topic=PROFILES.topic("demo"), key=after.subject, message=after)
     assert await relay.publish_pending() == 1
 
     output = await cli(env, "outbox", "republish", "--since", since.isoformat())

@@ -95,7 +95,7 @@ async def test_start_up_waits_for_the_database_then_an_outage_is_reported_not_fa
         message = profile_message(1)
         await produce(
             kafka.bootstrap,
-            settings.topic(PROFILES.name),
+            settings.topic(PROFILES.topic("demo")),
             [(b"k", message.model_dump_json().encode())],
         )
         status, body = await eventually(

@@ -57,7 +57,9 @@ async def test_relay_killed_after_publish_republishes_and_consumer_drops_duplica
     messages = [profile_message(i) for i in range(3)]
     async with transaction(env["sessionmaker"]) as session:
         for message in messages:
-            await enqueue(session, bus, topic=PROFILES.name, key=message.subject, message=message)
+            await enqueue(
+                session, bus, topic=PROFILES.topic("demo"), key=message.subject, message=message
+            )
 
     async def die(_rows: Sequence[Any]) -> None:
         raise RelayDied
@@ -77,7 +79,7 @@ async def test_relay_killed_after_publish_republishes_and_consumer_drops_duplica
         await relay(on_published=die).publish_pending()
     assert await relay().publish_pending() == 3  # nothing was marked sent: all go out again
 
-    topic = env["prefix"] + PROFILES.name
+    topic = env["prefix"] + PROFILES.topic("demo")
     records = await read_topic(env["kafka"].bootstrap, topic, expect=6)
     assert len(records) == 6, "each message should be on the topic twice"
     duplicates_before = consumed("duplicate", topic)
@@ -98,7 +100,7 @@ async def test_malformed_and_failing_messages_go_to_dlq_and_partition_keeps_flow
     bus_env: dict[str, Any],
 ) -> None:
     env = bus_env
-    topic = env["prefix"] + PROFILES.name
+    topic = env["prefix"] + PROFILES.topic("demo")
     poison, good = profile_message(0), profile_message(1)
     key = b"same-key"  # one partition: the good one is behind both bad ones
     await produce(
@@ -131,7 +133,7 @@ async def test_a_batch_shares_one_transaction_and_a_bad_record_falls_back_to_one
     bus_env: dict[str, Any],
 ) -> None:
     env = bus_env
-    topic = env["prefix"] + PROFILES.name
+    topic = env["prefix"] + PROFILES.topic("demo")
     first, poison, second, third = (profile_message(i) for i in range(4))
     key = b"same-key"  # one partition, so the runner sees them as one batch
 
@@ -180,7 +182,7 @@ async def test_a_batched_handler_gets_runs_without_repeats(bus_env: dict[str, An
     """Records of one poll reach a `Batched` handler together, minus those handled before
     and repeats inside the poll; each has its effect exactly once."""
     env = bus_env
-    topic = env["prefix"] + PROFILES.name
+    topic = env["prefix"] + PROFILES.topic("demo")
     first, *rest = (profile_message(i) for i in range(5))
     runs: list[list[str]] = []
 
@@ -232,7 +234,7 @@ async def test_consumer_killed_mid_batch_processes_every_message_exactly_once_in
     messages = [profile_message(i) for i in range(total)]
     await produce(
         env["kafka"].bootstrap,
-        env["prefix"] + PROFILES.name,
+        env["prefix"] + PROFILES.topic("demo"),
         [(m.subject.encode(), m.model_dump_json().encode()) for m in messages],
     )
     worker = _start_worker(env)
@@ -258,6 +260,6 @@ async def test_topics_are_created_with_configured_partitions_and_dead_letter_top
     metadata = await producer.client.fetch_all_metadata()
     partitions = bus_env["settings"].kafka_partitions
     for spec in ALL_TOPICS:
-        topic = bus_env["prefix"] + spec.name
+        topic = bus_env["prefix"] + spec.topic("demo")
         assert len(metadata.partitions_for_topic(topic) or ()) == partitions, topic
         assert dead_letter_topic(topic) in metadata.topics()

@@ -45,7 +45,7 @@ async def test_an_event_is_created_read_updated_cancelled_and_each_change_publis
     assert again["version"] == 3
     await events.call("PATCH", url, json={"title": "x"}, expect=409)
 
-    messages = await events.messages(EVENTS.name, expect=3)
+    messages = await events.messages(EVENTS.topic("demo"), expect=3)
     assert [(m.type, m.data.version) for m in messages] == [
         ("event.scheduled", 1),
         ("event.updated", 2),
@@ -95,7 +95,7 @@ async def test_sectors_are_stored_returned_and_announced_with_each_version(
     assert same["version"] == 2
     assert (await events.call("GET", url))["sectors"] == ["creative", "industry"]
 
-    scheduled, updated = await events.messages(EVENTS.name, expect=2)
+    scheduled, updated = await events.messages(EVENTS.topic("demo"), expect=2)
     assert isinstance(scheduled.data, EventData) and isinstance(updated.data, EventData)
     assert (scheduled.type, scheduled.data.version) == ("event.scheduled", 1)
     assert scheduled.data.sectors == [OrgKind.HERITAGE, OrgKind.SUPPORT]
@@ -111,7 +111,7 @@ async def test_an_event_without_sectors_has_none_and_can_lose_them(events: Event
     await events.call("PATCH", url, json={"sectors": ["research"]})
     cleared = await events.call("PATCH", url, json={"sectors": []})
     assert (cleared["sectors"], cleared["version"]) == ([], 3)
-    messages = await events.messages(EVENTS.name, expect=3)
+    messages = await events.messages(EVENTS.topic("demo"), expect=3)
     assert [m.data.sectors for m in messages if isinstance(m.data, EventData)] == [
         [],
         [OrgKind.RESEARCH],
@@ -147,7 +147,7 @@ async def test_an_unknown_sector_is_422_and_nothing_is_stored_or_published(
     # The event's messages share a key, hence a partition and its order: had a refused
     # patch been published, it would come between these two.
     await events.call("PATCH", url, json={"title": "Winter Market"})
-    scheduled, updated = await events.messages(EVENTS.name, expect=2)
+    scheduled, updated = await events.messages(EVENTS.topic("demo"), expect=2)
     assert [(m.type, m.data.version) for m in (scheduled, updated)] == [
         ("event.scheduled", 1),
         ("event.updated", 2),

@@ -61,7 +61,7 @@ async def test_a_full_event_waitlists_and_a_withdrawal_moves_the_first_up(events
     await events.call("POST", f"{base}/{made[3]['id']}:check-in", expect=409)
 
     # created for the three that got a place (one by promotion), withdrawn for the first
-    messages = await events.messages(REGISTRATIONS.name, expect=4)
+    messages = await events.messages(REGISTRATIONS.topic("demo"), expect=4)
     assert all(isinstance(m.data, RegistrationData) for m in messages)
     assert sorted((m.type, str(getattr(m.data, "id", ""))) for m in messages) == sorted(
         [
@@ -156,7 +156,7 @@ async def test_erasure_of_a_profile_removes_its_participants_personal_data(event
     }
     await events.call("POST", base, json=with_colleague, expect=201)
     await events.call("POST", base, json=registration(other.id, "Kept Person"), expect=201)
-    await events.publish(MATCHES.name, match_suggested(org, other))
+    await events.publish(MATCHES, match_suggested(org, other))
     suggestions_url = f"/v1/events/{event['id']}/suggestions"
     await eventually(lambda: events.call("GET", suggestions_url), what="the suggestion")
 
@@ -164,7 +164,7 @@ async def test_erasure_of_a_profile_removes_its_participants_personal_data(event
     erased = ProfileErased(
         source="/tandem/registry/test", subject=str(org.id), hub=org.hub, data=data
     )
-    await events.publish(PROFILES.name, erased)
+    await events.publish(PROFILES, erased)
 
     async def scrubbed() -> list[dict[str, Any]] | None:
         async with transaction(events.app.state.runtime.sessionmaker) as session:

@@ -95,12 +95,14 @@ async def test_a_match_of_a_profile_with_itself_goes_to_the_dlq(events: Events) 
     wrong = ab.data.model_copy(update={"pair_id": pair_id(a.id, uuid.uuid4())})
     wrong_pair = ab.model_copy(update={"data": wrong})
     good = match_suggested(a, b)
-    await events.publish(MATCHES.name, itself, wrong_pair, good)
+    await events.publish(MATCHES, itself, wrong_pair, good)
 
     url = f"/v1/events/{event['id']}/suggestions"
     found = await eventually(lambda: events.call("GET", url), what="the good suggestion")
     dead = await read_topic(
-        events.kafka.bootstrap, events.settings.topic(dead_letter_topic(MATCHES.name)), expect=2
+        events.kafka.bootstrap,
+        events.settings.topic(dead_letter_topic(MATCHES.topic("demo"))),
+        expect=2,
     )
     assert sorted(dict(r.headers)["dlq_reason"].decode() for r in dead) == [
         "rejected by handler",
@@ -148,7 +150,7 @@ async def test_match_suggestions_for_registered_pairs_come_and_go(events: Events
 
     # a-b both registered: a suggestion; a-c: c not registered (yet)
     ab, ac = match_suggested(a, b, score=0.9), match_suggested(a, c, score=0.7)
-    await events.publish(MATCHES.name, ab, ac)
+    await events.publish(MATCHES, ab, ac)
 
     async def suggestions(count: int) -> list[dict[str, Any]] | None:
         found: list[dict[str, Any]] = await events.call("GET", url)
@@ -172,7 +174,8 @@ async def test_match_suggestions_for_registered_pairs_come_and_go(events: Events
         reason="score below threshold",
     )
     await events.publish(
-        MATCHES.name, MatchWithdrawn(source="/t", subject=ab.subject, hub="demo", data=data)
+        MATCHES,
+        MatchWithdrawn(source="/t", subject=ab.subject, hub="demo", data=data),
     )
     [left] = await eventually(lambda: suggestions(1), what="the a-b suggestion withdrawn")
     assert left["pair_id"] == ac.data.pair_id

@@ -52,7 +52,7 @@ SLOT_STARTS = [
 
 
 async def meeting_messages(events: Events, expect: int) -> list[Any]:
-    messages = await events.messages(MEETINGS.name, expect=expect)
+    messages = await events.messages(MEETINGS.topic("demo"), expect=expect)
     assert len(messages) == expect, [m.type for m in messages]
     return messages
 
@@ -312,7 +312,7 @@ async def test_a_withdrawal_answers_while_the_solver_runs_and_the_stale_result_i
     # B, A, C and D meet each other: in any order one of them would wait between their two
     # meetings, and breaks rank above suggestions, so one suggestion among them goes too;
     # D's accepted request with A stays.
-    published = await events.messages(MEETINGS.name, expect=6)
+    published = await events.messages(MEETINGS.topic("demo"), expect=6)
     cancelled = {pair(m.data) for m in published if isinstance(m, MeetingCancelled)}
     suggestions = {frozenset((a.id, c.id)), frozenset((c.id, d.id))}
     assert frozenset((a.id, b.id)) in cancelled and len(cancelled) == 2
@@ -363,7 +363,7 @@ async def test_a_repair_pending_at_a_crash_runs_when_the_service_starts(
 
         async def cancellations() -> list[Any]:
             # At least once: the restart may publish the first run's messages again.
-            messages = await second.messages(MEETINGS.name, expect=5, timeout=2)
+            messages = await second.messages(MEETINGS.topic("demo"), expect=5, timeout=2)
             return [m for m in messages if isinstance(m, MeetingCancelled)]
 
         [cancelled] = await eventually(cancellations, what="the repair's meeting.cancelled")

@@ -151,7 +151,7 @@ async def test_a_colleague_with_a_separate_agenda_holds_a_second_meeting_at_once
     meetings = await _meetings(events, event_id)
     assert meetings[xy]["slot"] == meetings[xz]["slot"] == 0
     assert (meetings[xy]["person_a"], meetings[xz]["person_a"]) == ("colleague", "participant")
-    messages = await events.messages(MEETINGS.name, expect=2)
+    messages = await events.messages(MEETINGS.topic("demo"), expect=2)
     attending = {m.data.person_a for m in messages if isinstance(m.data, MeetingData)}
     assert attending == {"colleague", "participant"}
 

@@ -119,7 +119,7 @@ async def test_profile_message_carries_the_request_trace_id_and_no_contact(
     assert response.status_code == 201
     assert response.headers["x-trace-id"] == trace
     records = await read_topic(
-        clients["kafka"].bootstrap, clients["prefix"] + PROFILES.name, expect=1
+        clients["kafka"].bootstrap, clients["prefix"] + PROFILES.topic("demo"), expect=1
     )
     message = parse_message(records[0].value)
     assert message.trace_id == trace
@@ -142,12 +142,15 @@ async def test_rejected_profile_changes_nothing(slice_clients: dict[str, Any]) -
     good = await clients["registry"].post("/v1/profiles", json=museum, headers=clients["auth"])
     assert good.status_code == 201
     records = await read_topic(
-        clients["kafka"].bootstrap, clients["prefix"] + PROFILES.name, expect=2, timeout=5
+        clients["kafka"].bootstrap, clients["prefix"] + PROFILES.topic("demo"), expect=2, timeout=5
     )
     assert [parse_message(r.value).subject for r in records] == [good.json()["id"]]
     assert (
         await read_topic(
-            clients["kafka"].bootstrap, clients["prefix"] + MATCHES.name, expect=1, timeout=2
+            clients["kafka"].bootstrap,
+            clients["prefix"] + MATCHES.topic("demo"),
+            expect=1,
+            timeout=2,
         )
         == []
     )

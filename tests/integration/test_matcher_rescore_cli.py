@@ -71,8 +71,8 @@ async def state(url: str) -> tuple[list[Any], list[Any]]:
 async def test_rescore_all_writes_matches_through_the_outbox(matcher_url: str) -> None:
     museum, studio = complementary_profiles()
     rows = [
-        projected(museum, "north"),
-        projected(studio, "south"),
+        projected(museum, "demo"),  # the matcher's own hub (TANDEM_HUB)
+        projected(studio, "south"),  # another hub's shared profile
         # Same texts as the studio, but kept to its own hub: invisible to the museum.
         projected(studio, "west", sharing="hub", name="Private Scan GmbH"),
     ]
@@ -93,7 +93,7 @@ async def test_rescore_all_writes_matches_through_the_outbox(matcher_url: str) -
     assert match.score == pytest.approx(
         sum(weight * match.components[name] for name, weight in weights.items()), abs=1e-3
     )
-    assert record.topic == MATCHES.name and record.key == match.pair_id
+    assert record.topic == MATCHES.topic("demo") and record.key == match.pair_id
     message = parse_message(record.payload)
     assert message.type == "match.suggested" and message.data.score == match.score
 

@@ -46,6 +46,7 @@ from tandem_shared.contracts import (
     RegistrationCreated,
     RegistrationData,
     RegistrationWithdrawn,
+    TopicSpec,
     pair_id,
     parse_message,
 )
@@ -54,7 +55,7 @@ from tests.support import (
     bearer,
     complementary_profiles,
     eventually,
-    produce,
+    produce_messages,
     read_topic,
     running,
     service_settings,
@@ -76,14 +77,13 @@ class Matcher:
     def auth(self, hub: str = "demo", role: Role = Role.STAFF) -> dict[str, str]:
         return bearer(self.settings, hub, role)
 
-    async def publish(self, topic: str, *messages: Envelope) -> None:
-        records = [(m.subject.encode(), m.model_dump_json().encode()) for m in messages]
-        await produce(self.kafka.bootstrap, self.prefix + topic, records)
+    async def publish(self, topic: TopicSpec, *messages: Envelope) -> None:
+        await produce_messages(self.kafka.bootstrap, self.prefix, topic, messages)
 
     async def match_messages(self, expect: int) -> list[Any]:
         """The matches topic from the start, parsed (tombstones as None)."""
         records = await read_topic(
-            self.kafka.bootstrap, self.prefix + MATCHES.name, expect=expect, timeout=10
+            self.kafka.bootstrap, self.prefix + MATCHES.topic("demo"), expect=expect, timeout=10
         )
         return [parse_message(r.value) if r.value is not None else None for r in records]
 
@@ -153,7 +153,7 @@ def of_pair(messages: list[Any], pair: str) -> list[str]:
 
 
 async def suggested_pair(matcher: Matcher, a: ProfileUpserted, b: ProfileUpserted) -> str:
-    await matcher.publish(PROFILES.name, a, b)
+    await matcher.publish(PROFILES, a, b)
 
     async def listed() -> list[Any] | None:
         response = await matcher.matches_of(a.data.id)
@@ -256,7 +256,7 @@ async def test_declined_pair_is_withdrawn_and_never_suggested_again(matcher: Mat
     changed = upserted(
         {**museum.data.model_dump(), "description": "Now with a new wing"}, version=2
     )
-    await matcher.publish(PROFILES.name, changed)
+    await matcher.publish(PROFILES, changed)
 
     async def rescored() -> bool:
         version = await matcher.scalar(
@@ -290,7 +290,7 @@ async def test_co_registration_updates_the_match_with_the_event(matcher: Matcher
         )
         for profile in (museum, studio)
     ]
-    await matcher.publish(REGISTRATIONS.name, *registrations)
+    await matcher.publish(REGISTRATIONS, *registrations)
 
     async def updated() -> Any:
         messages = await matcher.match_messages(expect=2)
@@ -342,16 +342,14 @@ async def test_registration_withdrawn_updates_the_match_without_the_event(
     museum, studio = two_profiles()
     pair = await suggested_pair(matcher, museum, studio)
     event_id = uuid.uuid4()
-    await matcher.publish(
-        REGISTRATIONS.name, *(registration(event_id, p) for p in (museum, studio))
-    )
+    await matcher.publish(REGISTRATIONS, *(registration(event_id, p) for p in (museum, studio)))
 
     async def with_event() -> Any:
         found = [m for m in updates_of(await matcher.match_messages(expect=2), pair)]
         return found if found[-1].data.event_id == event_id else None
 
     await eventually(with_event, what="match.updated with the event")
-    await matcher.publish(REGISTRATIONS.name, registration(event_id, studio, withdrawn=True))
+    await matcher.publish(REGISTRATIONS, registration(event_id, studio, withdrawn=True))
 
     async def without_event() -> Any:
         found = updates_of(await matcher.match_messages(expect=3), pair)
@@ -371,7 +369,7 @@ async def test_only_upcoming_events_that_are_not_cancelled_count(matcher: Matche
     past, upcoming = uuid.uuid4(), uuid.uuid4()
     now = datetime.now(UTC)
     await matcher.publish(
-        EVENTS.name,
+        EVENTS,
         scheduled(past, now - timedelta(days=3)),
         scheduled(upcoming, now + timedelta(days=30)),
     )
@@ -382,7 +380,7 @@ async def test_only_upcoming_events_that_are_not_cancelled_count(matcher: Matche
 
     await eventually(events_known, what="both events projected")
     # Both register to the event that is over: that is no reason to meet.
-    await matcher.publish(REGISTRATIONS.name, *(registration(past, p) for p in (museum, studio)))
+    await matcher.publish(REGISTRATIONS, *(registration(past, p) for p in (museum, studio)))
 
     async def past_registrations_seen() -> bool:
         count = await matcher.scalar(
@@ -391,9 +389,7 @@ async def test_only_upcoming_events_that_are_not_cancelled_count(matcher: Matche
         return count == 2 and await matcher.outbox_drained()
 
     await eventually(past_registrations_seen, what="the registrations to the past event")
-    await matcher.publish(
-        REGISTRATIONS.name, *(registration(upcoming, p) for p in (museum, studio))
-    )
+    await matcher.publish(REGISTRATIONS, *(registration(upcoming, p) for p in (museum, studio)))
 
     async def with_upcoming() -> Any:
         found = updates_of(await matcher.match_messages(expect=2), pair)
@@ -409,7 +405,7 @@ async def test_only_upcoming_events_that_are_not_cancelled_count(matcher: Matche
         hub="demo",
         data=EventCancelledData(id=upcoming, hub="demo", version=2, reason="venue closed"),
     )
-    await matcher.publish(EVENTS.name, cancel)
+    await matcher.publish(EVENTS, cancel)
 
     async def cancelled() -> Any:
         found = updates_of(await matcher.match_messages(expect=3), pair)
@@ -438,7 +434,7 @@ async def test_a_pair_pushed_out_of_both_top_ks_is_withdrawn(
     )
     async with running_matcher(clean_databases, kafka, topic_prefix, top_k=1) as matcher:
         pair = await suggested_pair(matcher, a, b)
-        await matcher.publish(PROFILES.name, c)
+        await matcher.publish(PROFILES, c)
 
         async def c_scored() -> bool:
             listed = (await matcher.matches_of(a.data.id)).json()["matches"]
@@ -447,7 +443,7 @@ async def test_a_pair_pushed_out_of_both_top_ks_is_withdrawn(
         await eventually(c_scored, what="A-C suggested")
         # Still in B's top-1: A-B stays.
         assert of_pair(await matcher.match_messages(expect=2), pair) == ["match.suggested"]
-        await matcher.publish(PROFILES.name, d)
+        await matcher.publish(PROFILES, d)
 
         async def withdrawn() -> Any:
             messages = await matcher.match_messages(expect=4)
@@ -470,7 +466,7 @@ async def test_erasure_withdraws_every_match_of_the_profile(matcher: Matcher) ->
     _, second = complementary_profiles()
     studio_two = upserted({**second, "name": "Atelier Drei", "id": uuid.uuid4()}, sharing="network")
     await suggested_pair(matcher, museum, studio)
-    await matcher.publish(PROFILES.name, studio_two)
+    await matcher.publish(PROFILES, studio_two)
 
     async def two_matches() -> bool:
         response = await matcher.matches_of(museum.data.id)
@@ -483,7 +479,7 @@ async def test_erasure_withdraws_every_match_of_the_profile(matcher: Matcher) ->
         hub="demo",
         data=ProfileErasedData(id=museum.data.id, hub="demo", version=2, erased_at=NOW),
     )
-    await matcher.publish(PROFILES.name, erased)
+    await matcher.publish(PROFILES, erased)
 
     async def gone() -> bool:
         return (await matcher.matches_of(museum.data.id)).status_code == 404
@@ -524,7 +520,7 @@ async def test_meeting_agreement_makes_partners_and_moves_the_weights(matcher: M
             id=uuid.uuid4(), event_id=uuid.uuid4(), version=1, pair_id=pair, outcome="agreement"
         ),
     )
-    await matcher.publish(MEETINGS.name, outcome, outcome)  # redelivered: learned once
+    await matcher.publish(MEETINGS, outcome, outcome)  # redelivered: learned once
 
     async def partners() -> Any:
         listed = (await matcher.matches_of(museum.data.id)).json()["matches"]

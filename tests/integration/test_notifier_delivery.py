@@ -84,7 +84,7 @@ async def test_subscribers_get_the_match_by_email_in_their_language_once(
         subscriptions=[{"scope": "profile", "profile_id": str(studio.data.id)}],
     )
     match = match_of(museum, studio)
-    await notifier.publish(MATCHES.name, match, match)  # the second is a redelivery
+    await notifier.publish(MATCHES, match, match)  # the second is a redelivery
 
     (polish,) = await notifier.mail_to("anna@demo.example")
     assert polish["Subject"] == "Nowy partner: Muzeum <Rzeszów> ↔ Scanwerk Studio (82%)"
@@ -107,7 +107,7 @@ async def test_subscribers_get_the_match_by_email_in_their_language_once(
 
     rows = await eventually(all_sent, what="the demo emails sent")
     assert sorted(r["recipient"] for r in rows) == ["anna@demo.example", "sector@demo.example"]
-    await notifier.publish(MATCHES.name, match)  # once more, after everything was sent
+    await notifier.publish(MATCHES, match)  # once more, after everything was sent
     feed_auth = bearer(notifier.settings, "demo", subject="anna@demo.example")
     feed = (await notifier.client.get("/v1/notifications", headers=feed_auth)).json()["items"]
     assert len(feed) == 1  # the hub feed stays, once
@@ -125,7 +125,7 @@ async def test_meeting_changes_email_everyone_concerned_with_the_invite(
     await notifier.staff("boss@organiser.example", "organiser", quiet_hours=_quiet_now())
     await notifier.staff("bystander@third.example", "third")
     scheduled = meeting()
-    await notifier.publish(MEETINGS.name, scheduled)
+    await notifier.publish(MEETINGS, scheduled)
     (invite,) = await notifier.mail_to("desk@elsewhere.example")  # digest chosen, yet at once
     (organiser,) = await notifier.mail_to("boss@organiser.example")  # quiet hours, yet at once
     assert (
@@ -142,7 +142,7 @@ async def test_meeting_changes_email_everyone_concerned_with_the_invite(
     assert str(event["DTSTART"].params["TZID"]) == "Europe/Warsaw"
     assert "desk@elsewhere.example" in str(event["ATTENDEE"])
 
-    await notifier.publish(MEETINGS.name, cancelled(scheduled))
+    await notifier.publish(MEETINGS, cancelled(scheduled))
     cancellation = (await notifier.mail_to("desk@elsewhere.example", 2))[1]
     assert cancellation["Subject"].startswith("Treffen abgesagt:")
     cancel = _calendar(cancellation)
@@ -180,7 +180,7 @@ async def test_webhooks_are_signed_and_retried_until_accepted(notifier: Notifier
         assert response.status_code == 200, response.text
         assert response.json()["secret_set"] is True and "secret" not in response.json()
         match = a_match()
-        await notifier.publish(MATCHES.name, match, match)
+        await notifier.publish(MATCHES, match, match)
 
         async def accepted() -> list[dict[str, Any]] | None:
             rows = await notifier.deliveries(channel="webhook", status="sent")
@@ -245,7 +245,7 @@ async def test_an_smtp_outage_is_retried_until_sent_then_failed_after_n(
     async with served(app) as base_url, httpx.AsyncClient(base_url=base_url, timeout=30) as client:
         notifier = Notifier(app, client, settings, kafka, smtp)
         await notifier.staff("anna@demo.example")
-        await notifier.publish(MEETINGS.name, meeting())
+        await notifier.publish(MEETINGS, meeting())
 
         async def retrying() -> list[dict[str, Any]] | None:
             rows = await notifier.deliveries(status="pending")
@@ -264,7 +264,7 @@ async def test_an_smtp_outage_is_retried_until_sent_then_failed_after_n(
         finally:
             smtp.stop()
 
-        await notifier.publish(MEETINGS.name, meeting())  # the server is down again, for good
+        await notifier.publish(MEETINGS, meeting())  # the server is down again, for good
 
         async def failed() -> list[dict[str, Any]] | None:
             return await notifier.deliveries(status="failed") or None
@@ -299,7 +299,7 @@ async def test_digest_groups_held_alerts_by_profile_once_a_day(notifier: Notifie
         match_of(partners[1], museum),
         match_of(archive, partners[2], 0.6),
     ]
-    await notifier.publish(MATCHES.name, *matches)
+    await notifier.publish(MATCHES, *matches)
 
     async def held() -> list[dict[str, Any]] | None:
         rows = await notifier.deliveries(status="digested")
@@ -345,9 +345,9 @@ async def test_the_daily_cap_holds_the_rest_and_quiet_hours_defer(notifier: Noti
         subscriptions=[{"scope": "hub", "hub": "demo"}],
     )
     first, second = a_match(), a_match()
-    await notifier.publish(MATCHES.name, first)
+    await notifier.publish(MATCHES, first)
     await notifier.mail_to("capped@demo.example")
-    await notifier.publish(MATCHES.name, second)
+    await notifier.publish(MATCHES, second)
 
     async def settled() -> list[dict[str, Any]] | None:
         rows = await notifier.deliveries(channel="email")
@@ -442,7 +442,7 @@ async def test_scheduled_events_reach_subscribers_of_their_sectors(notifier: Not
         sectors=[OrgKind.INDUSTRY, OrgKind.CREATIVE],
     )
     await notifier.publish(
-        EVENTS.name,
+        EVENTS,
         EventScheduled(
             source="/tandem/events/test", subject=str(data.id), hub="organiser", data=data
         ),
@@ -483,7 +483,7 @@ async def test_a_restart_resumes_pending_deliveries(
     async with served(first) as base_url, httpx.AsyncClient(base_url=base_url) as client:
         notifier = Notifier(first, client, settings, kafka, smtp)
         await notifier.staff("anna@demo.example")
-        await notifier.publish(MEETINGS.name, meeting())
+        await notifier.publish(MEETINGS, meeting())
 
         async def tried() -> list[dict[str, Any]] | None:
             rows = await notifier.deliveries(status="pending")

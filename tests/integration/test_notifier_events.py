@@ -76,7 +76,7 @@ async def test_changes_and_cancellation_reach_the_sector_audience(notifier: Noti
         delivery="daily_digest",
         subscriptions=[{"scope": "sector", "kind": "industry"}],
     )
-    await notifier.publish(EVENTS.name, scheduled(event()))
+    await notifier.publish(EVENTS, scheduled(event()))
     (announced,) = await notifier.mail_to("maker@demo.example")
     assert announced["Subject"] == "Nov dogodek za vaše sektorje: Industry meets Design"
 
@@ -89,7 +89,7 @@ async def test_changes_and_cancellation_reach_the_sector_audience(notifier: Noti
         venue="Gospodarsko razstavišče",
         sectors=[OrgKind.INDUSTRY, OrgKind.CREATIVE],
     )
-    await notifier.publish(EVENTS.name, updated(moved))
+    await notifier.publish(EVENTS, updated(moved))
     change = (await notifier.mail_to("maker@demo.example", 2))[1]
     assert change["Subject"] == "Sprememba dogodka: Industry meets Design"
     text = body(change, "plain")
@@ -103,10 +103,10 @@ async def test_changes_and_cancellation_reach_the_sector_audience(notifier: Noti
 
     # Only its sessions changed (the same EventData, a new version): nobody hears of it.
     invisible = updated(event(3, **moved.model_dump(exclude={"version"})))
-    await notifier.publish(EVENTS.name, invisible)
+    await notifier.publish(EVENTS, invisible)
     await handled(notifier, invisible.id)
 
-    await notifier.publish(EVENTS.name, cancelled(moved.id, 4, "venue flooded"))
+    await notifier.publish(EVENTS, cancelled(moved.id, 4, "venue flooded"))
     cancellation = (await notifier.mail_to("maker@demo.example", 3))[2]
     assert cancellation["Subject"] == "Dogodek odpovedan: Industry meets Design"
     text = body(cancellation, "plain")
@@ -116,7 +116,7 @@ async def test_changes_and_cancellation_reach_the_sector_audience(notifier: Noti
 
     # A late copy of an older version (a new message id, as a replay would have) is stale.
     stale = updated(moved)
-    await notifier.publish(EVENTS.name, stale)
+    await notifier.publish(EVENTS, stale)
     await handled(notifier, stale.id)
     assert len(notifier.smtp.to("maker@demo.example")) == 3
     assert len(notifier.smtp.to("designer@other.example")) == 2
@@ -154,7 +154,7 @@ async def test_an_update_of_an_event_never_seen_says_updated_with_its_new_state(
     await notifier.staff(
         "maker@demo.example", subscriptions=[{"scope": "sector", "kind": "industry"}]
     )
-    await notifier.publish(EVENTS.name, updated(event(5, venue="Hall C")))
+    await notifier.publish(EVENTS, updated(event(5, venue="Hall C")))
     (mail,) = await notifier.mail_to("maker@demo.example")
     assert mail["Subject"] == "Event changed: Industry meets Design"
     text = body(mail, "plain")
@@ -169,11 +169,11 @@ async def test_a_cancellation_of_an_event_never_seen_notifies_nobody(
         "maker@demo.example", subscriptions=[{"scope": "sector", "kind": "industry"}]
     )
     unknown = cancelled(uuid.uuid4(), 2, None)
-    await notifier.publish(EVENTS.name, unknown)
+    await notifier.publish(EVENTS, unknown)
     await handled(notifier, unknown.id)
     # Its announcement arriving late (an older version) is stale too.
     late = scheduled(event(1, id=unknown.data.id))
-    await notifier.publish(EVENTS.name, late)
+    await notifier.publish(EVENTS, late)
     await handled(notifier, late.id)
     assert await notifier.deliveries() == []
     auth = bearer(notifier.settings, "demo", subject="maker@demo.example")

@@ -27,7 +27,7 @@ from tandem_shared.contracts import (
     MatchWithdrawnData,
     pair_id,
 )
-from tests.support import bearer, eventually, produce, service_settings
+from tests.support import bearer, eventually, produce_messages, service_settings
 from tests.support.served import served
 
 pytestmark = pytest.mark.integration
@@ -43,8 +43,9 @@ class Notifier:
         return bearer(self.settings, hub, subject=subject)
 
     async def publish(self, *messages: Envelope) -> None:
-        records = [(m.subject.encode(), m.model_dump_json().encode()) for m in messages]
-        await produce(self.kafka.bootstrap, self.settings.topic(MATCHES.name), records)
+        await produce_messages(
+            self.kafka.bootstrap, self.settings.kafka_topic_prefix, MATCHES, messages
+        )
 
     async def feed(self, hub: str = "demo") -> list[dict[str, Any]]:
         response = await self.client.get("/v1/notifications", headers=self.auth(hub))

@@ -53,7 +53,7 @@ async def test_one_click_unsubscribe_stops_email_for_that_person_only(
     hub = [{"scope": "hub", "hub": "demo"}]
     await notifier.staff("anna@demo.example", language="pl", subscriptions=hub)
     await notifier.staff("bob@demo.example", subscriptions=hub)
-    await notifier.publish(MATCHES.name, a_match())
+    await notifier.publish(MATCHES, a_match())
     (alert,) = await notifier.mail_to("anna@demo.example")
     (bobs,) = await notifier.mail_to("bob@demo.example")
 
@@ -98,7 +98,7 @@ async def test_one_click_unsubscribe_stops_email_for_that_person_only(
     assert after.status_code == 200 and "<form" not in after.text
 
     second = a_match()
-    await notifier.publish(MATCHES.name, second)
+    await notifier.publish(MATCHES, second)
     await notifier.mail_to("bob@demo.example", 2)
     rows = await notifier.deliveries(channel="email")
     # Deliveries are written in the consumer's transaction: Bob's is there, so Anna's
@@ -115,7 +115,7 @@ async def test_unsubscribing_drops_alerts_held_for_a_digest(notifier: Notifier) 
         delivery="daily_digest",
         subscriptions=[{"scope": "hub", "hub": "demo"}],
     )
-    await notifier.publish(MATCHES.name, a_match())
+    await notifier.publish(MATCHES, a_match())
 
     async def held() -> list[dict[str, Any]] | None:
         return await notifier.deliveries(status="digested") or None
@@ -135,7 +135,7 @@ async def test_unsubscribing_drops_alerts_held_for_a_digest(notifier: Notifier) 
 
 async def test_meeting_emails_carry_no_unsubscribe(notifier: Notifier) -> None:
     await notifier.staff("anna@demo.example", language="de")
-    await notifier.publish(MEETINGS.name, meeting())
+    await notifier.publish(MEETINGS, meeting())
     (invite,) = await notifier.mail_to("anna@demo.example")
     assert invite["List-Unsubscribe"] is None and invite["List-Unsubscribe-Post"] is None
     assert "/v1/unsubscribe" not in body(invite, "plain")

@@ -89,7 +89,7 @@ async def test_admin_commands_create_hubs_and_accounts_that_sign_in(
         profile = await client.post("/v1/profiles", json=body, headers=auth)
         assert profile.status_code == 201 and profile.json()["hub"] == "north"
         # The account's profile is published under its own hub.
-        topic = topic_prefix + PROFILES.name
+        topic = topic_prefix + PROFILES.topic("north")
         [record] = await read_topic(kafka.bootstrap, topic, expect=1)
         assert parse_message(record.value).hub == "north"
 

@@ -12,11 +12,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from fastapi import FastAPI
 
 from tandem_shared.auth import Principal, Role
-from tandem_shared.contracts import EventData, EventKind, OrgKind
+from tandem_shared.contracts import Envelope, EventData, EventKind, OrgKind, TopicSpec
 from tandem_shared.identity.issuers import ANY_HUB, TrustedIssuer
 from tandem_shared.identity.keys import SigningKey
 from tandem_shared.identity.tokens import issue_token
@@ -31,6 +31,10 @@ FAST_BUS = {
     "consumer_max_attempts": 3,
     "auto_migrate": False,
 }
+
+# The hubs the tests' one deployment hosts: its services write and read these hubs' local
+# topics (a federated deployment hosts one; see docs/federation.md).
+TEST_HUBS = ["demo", "north", "south", "test", "organiser", "elsewhere", "other"]
 
 
 # Tests mint tokens with their own key, trusted by every service they build as a static
@@ -53,7 +57,7 @@ def service_settings(
         kafka_idempotence=kafka.idempotence,
         kafka_topic_prefix=prefix,
         environment="dev",
-        **{"trusted_issuers": [TEST_ISSUER], **FAST_BUS, **overrides},
+        **{"trusted_issuers": [TEST_ISSUER], "hosted_hubs": TEST_HUBS, **FAST_BUS, **overrides},
     )
 
 
@@ -96,6 +100,16 @@ async def produce(
         await producer.stop()
 
 
+async def produce_messages(
+    bootstrap: str, prefix: str, topic: TopicSpec, messages: Sequence[Envelope]
+) -> None:
+    """Produce each message on its own hub's local topic of the family, as its hub's
+    services would."""
+    for message in messages:
+        record = (message.subject.encode(), message.model_dump_json().encode())
+        await produce(bootstrap, prefix + topic.topic(message.hub), [record])
+
+
 async def read_topic(
     bootstrap: str, topic: str, *, expect: int, timeout: float = 20.0
 ) -> list[Any]:
@@ -118,6 +132,36 @@ async def read_topic(
     finally:
         await consumer.stop()
     return records
+
+
+async def topic_sizes(bootstrap: str, prefix: str) -> dict[str, int]:
+    """Every topic on the broker whose name starts with `prefix`, with how many records
+    were ever written to it (the sum of its partitions' end offsets)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    await consumer.start()
+    try:
+        topics = sorted(topic for topic in await consumer.topics() if topic.startswith(prefix))
+        partitions = [
+            TopicPartition(topic, partition)
+            for topic in topics
+            for partition in sorted(consumer.partitions_for_topic(topic) or ())
+        ]
+        ends = await consumer.end_offsets(partitions) if partitions else {}
+    finally:
+        await consumer.stop()
+    sizes = dict.fromkeys(topics, 0)
+    for partition, end in ends.items():
+        sizes[partition.topic] += end
+    return sizes
+
+
+async def read_all_topics(bootstrap: str, prefix: str) -> dict[str, list[Any]]:
+    """Every record of every topic with the prefix (empty topics included)."""
+    sizes = await topic_sizes(bootstrap, prefix)
+    return {
+        topic: await read_topic(bootstrap, topic, expect=size) if size else []
+        for topic, size in sizes.items()
+    }
 
 
 def bearer(

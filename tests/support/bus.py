@@ -98,7 +98,7 @@ def effect_runner(
 ) -> ConsumerRunner:
     subscription = Subscription(
         name="effects",
-        topics=(PROFILES.name,),
+        topics=(PROFILES,),
         handlers={ProfileUpserted: handler},
         batch_size=batch_size,
     )
@@ -123,7 +123,7 @@ def effects_spec(settings: ServiceSettings, routers: Sequence[APIRouter] = ()) -
         migrations=NOTIFIER.migrations,
         routers=routers,
         subscriptions=lambda _runtime: [
-            Subscription("effects", (PROFILES.name,), {ProfileUpserted: append_effect()})
+            Subscription("effects", (PROFILES,), {ProfileUpserted: append_effect()})
         ],
     )
 
@@ -150,7 +150,7 @@ async def bus_parts(
             "sessionmaker": create_sessionmaker(engine),
             "prefix": prefix,
             "kafka": kafka,
-            "topic": settings.topic(PROFILES.name),
+            "topic": settings.topic(PROFILES.topic("demo")),
             "bootstrap": kafka.bootstrap,
         }
     finally:

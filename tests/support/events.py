@@ -32,11 +32,19 @@ from tandem_shared.contracts import (
     ProfileData,
     ProfileUpserted,
     Sharing,
+    TopicSpec,
     pair_id,
     parse_message,
 )
 from tandem_shared.db import transaction
-from tests.support import bearer, eventually, produce, read_topic, running, service_settings
+from tests.support import (
+    bearer,
+    eventually,
+    produce_messages,
+    read_topic,
+    running,
+    service_settings,
+)
 
 
 @dataclass
@@ -56,9 +64,10 @@ class Events:
         assert response.status_code == expect, response.text
         return response.json() if "json" in response.headers.get("content-type", "") else response
 
-    async def publish(self, topic: str, *messages: Envelope) -> None:
-        records = [(m.subject.encode(), m.model_dump_json().encode()) for m in messages]
-        await produce(self.kafka.bootstrap, self.settings.topic(topic), records)
+    async def publish(self, topic: TopicSpec, *messages: Envelope) -> None:
+        await produce_messages(
+            self.kafka.bootstrap, self.settings.kafka_topic_prefix, topic, messages
+        )
 
     async def messages(self, topic: str, expect: int, timeout: float = 20.0) -> list[Message]:
         records = await read_topic(
@@ -69,7 +78,7 @@ class Events:
     async def add_profiles(self, *profiles: ProfileData) -> None:
         """Profiles arrive as the registry publishes them; wait until all are projected."""
         await self.publish(
-            PROFILES.name,
+            PROFILES,
             *(
                 ProfileUpserted(
                     source="/tandem/registry/test", subject=str(p.id), hub=p.hub, data=p
@@ -203,7 +212,10 @@ async def scheduled_event(events: Events) -> dict[str, Any]:
     ra = await register(events, event_id, a, availability=[0, 1, 2, 3])
     rb, rc, rd = [await register(events, event_id, p) for p in (b, c, d)]
     await events.publish(
-        MATCHES.name, match_suggested(a, b, 0.9), match_suggested(c, d, 0.8), match_suggested(a, c)
+        MATCHES,
+        match_suggested(a, b, 0.9),
+        match_suggested(c, d, 0.8),
+        match_suggested(a, c),
     )
 
     async def three() -> bool:

@@ -33,10 +33,11 @@ from tandem_shared.contracts import (
     ProfileData,
     ProfileUpserted,
     TextPair,
+    TopicSpec,
     pair_id,
 )
 from tandem_shared.db import transaction
-from tests.support import bearer, eventually, produce, service_settings
+from tests.support import bearer, eventually, produce_messages, service_settings
 from tests.support.channels import SmtpServer
 from tests.support.served import served
 
@@ -51,9 +52,10 @@ class Notifier:
     kafka: Any
     smtp: SmtpServer
 
-    async def publish(self, topic: str, *messages: Envelope) -> None:
-        records = [(m.subject.encode(), m.model_dump_json().encode()) for m in messages]
-        await produce(self.kafka.bootstrap, self.settings.topic(topic), records)
+    async def publish(self, topic: TopicSpec, *messages: Envelope) -> None:
+        await produce_messages(
+            self.kafka.bootstrap, self.settings.kafka_topic_prefix, topic, messages
+        )
 
     async def staff(
         self,
@@ -137,7 +139,7 @@ def profile(hub: str, name: str, kind: OrgKind, subsectors: list[str]) -> Profil
 
 async def known_profiles(notifier: Notifier, *profiles: ProfileUpserted) -> None:
     """Publish the profiles and wait until the notifier's directory holds them."""
-    await notifier.publish(PROFILES.name, *profiles)
+    await notifier.publish(PROFILES, *profiles)
     wanted = {p.data.id for p in profiles}
 
     async def projected() -> bool:

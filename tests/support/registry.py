@@ -40,7 +40,7 @@ class Registry:
         return response.json()
 
     async def messages(self, expect: int, timeout: float = 20.0) -> list[Any]:
-        topic = self.prefix + PROFILES.name
+        topic = self.prefix + PROFILES.topic("demo")
         return await read_topic(self.kafka.bootstrap, topic, expect=expect, timeout=timeout)
 
     async def rows(self, table: Any) -> list[dict[str, Any]]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -19,15 +20,35 @@ from pydantic import ValidationError
 
 from tandem_shared.contracts import (
     ALL_TOPICS,
+    MATCHES,
+    PROFILES,
     TOPIC_MESSAGES,
     Envelope,
     Message,
+    ProfileData,
+    RegistrationCreated,
+    Scope,
+    Sharing,
+    TopicOwner,
+    TopicSpec,
     dead_letter_topic,
+    hub_topics,
     message_type_name,
+    moved_hub_problem,
+    network_profile,
     pair_id,
     parse_message,
+    provenance_problem,
+    subscription_pattern,
+    topic_name,
+    topic_owner,
 )
-from tandem_shared.contracts_export import asyncapi_document, json_schemas, write_contracts
+from tandem_shared.contracts_export import (
+    asyncapi_document,
+    channel_id,
+    json_schemas,
+    write_contracts,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -280,7 +301,7 @@ def test_pair_id_of_random_ids() -> None:
 
 
 def test_topic_table_covers_exactly_the_declared_topics() -> None:
-    assert set(TOPIC_MESSAGES) == {spec.name for spec in ALL_TOPICS}
+    assert set(TOPIC_MESSAGES) == {spec.family for spec in ALL_TOPICS}
 
 
 def test_every_message_type_travels_on_exactly_one_topic() -> None:
@@ -288,11 +309,115 @@ def test_every_message_type_travels_on_exactly_one_topic() -> None:
     assert sorted(cls.__name__ for cls in on_topics) == sorted(c.__name__ for c in MESSAGE_CLASSES)
 
 
-@pytest.mark.parametrize("spec", ALL_TOPICS, ids=lambda spec: spec.name)
-def test_topic_names_and_dead_letter_topics(spec: Any) -> None:
-    assert spec.name.startswith("tandem.")
-    assert spec.name.endswith(".v1")
-    assert spec.dlq == dead_letter_topic(spec.name) == f"{spec.name}.dlq"
+@pytest.mark.parametrize("spec", ALL_TOPICS, ids=lambda spec: spec.family)
+@pytest.mark.parametrize("hub", ["north", "south-2"])
+def test_every_topic_name_gives_back_its_one_writing_hub(spec: TopicSpec, hub: str) -> None:
+    for scope in spec.scopes():
+        name = spec.topic(hub, scope)
+        assert name == topic_name(spec.family, hub, scope)
+        assert topic_owner(name) == TopicOwner(hub=hub, family=spec.family, scope=scope)
+        assert topic_owner("t1234." + name, "t1234.") == topic_owner(name)
+        assert topic_owner(dead_letter_topic(name)) is None
+    assert spec.topic(hub) == f"tandem.{hub}.{spec.family}.v1"
+
+
+def test_only_profiles_have_a_network_topic() -> None:
+    assert PROFILES.topic("north", Scope.NETWORK) == "tandem.network.north.profiles.v1"
+    assert [spec.family for spec in ALL_TOPICS if spec.shared_with_network] == ["profiles"]
+
+
+@pytest.mark.parametrize("hub", ["network", "North", "no.dots", "", "-lead"])
+def test_a_hub_that_cannot_name_a_topic_is_refused(hub: str) -> None:
+    with pytest.raises(ValueError, match="not a hub id"):
+        topic_name("profiles", hub)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["tandem.profiles.v1", "tandem.network.profiles.v1", "other.north.profiles.v1", "x"],
+)
+def test_names_that_are_no_hub_topic_have_no_owner(name: str) -> None:
+    assert topic_owner(name) is None
+
+
+def test_hub_topics_are_every_local_topic_and_the_shared_network_ones() -> None:
+    names = [name for _, name in hub_topics("north")]
+    assert names == [
+        "tandem.north.profiles.v1",
+        "tandem.network.north.profiles.v1",
+        "tandem.north.events.v1",
+        "tandem.north.registrations.v1",
+        "tandem.north.matches.v1",
+        "tandem.north.meetings.v1",
+    ]
+
+
+def test_a_consumer_reads_its_hubs_local_topics_and_other_hubs_network_topics() -> None:
+    pattern = re.compile(subscription_pattern([PROFILES, MATCHES], ["north"], "p."))
+    read = {
+        "p.tandem.north.profiles.v1",
+        "p.tandem.north.matches.v1",
+        "p.tandem.network.south.profiles.v1",
+        "p.tandem.network.hub-joining-later.profiles.v1",
+    }
+    unread = {
+        "p.tandem.south.profiles.v1",  # another hub's local topic
+        "p.tandem.network.north.profiles.v1",  # its own shares: the local topic has them
+        "p.tandem.network.south.matches.v1",  # matches are never shared
+        "p.tandem.north.events.v1",  # not subscribed
+        "p.tandem.north.profiles.v1.dlq",
+        "tandem.north.profiles.v1",  # another test run's (prefix)
+    }
+    assert {name for name in read | unread if pattern.match(name)} == read
+
+
+def _on(name: str) -> TopicOwner:
+    owner = topic_owner(name)
+    assert owner is not None
+    return owner
+
+
+def test_provenance_accepts_a_message_only_from_its_own_hubs_topic() -> None:
+    profile = sample("profile.upserted")
+    assert profile.hub == "demo"
+    assert provenance_problem(profile, _on("tandem.demo.profiles.v1")) is None
+    assert provenance_problem(profile, _on("tandem.network.demo.profiles.v1")) is None
+    wrong = provenance_problem(profile, _on("tandem.network.south.profiles.v1"))
+    assert wrong == "envelope hub 'demo' does not own this topic (hub 'south' writes it)"
+    elsewhere = provenance_problem(profile, _on("tandem.demo.matches.v1"))
+    assert elsewhere == "a profile.upserted message does not travel on matches"
+
+
+def test_provenance_checks_the_data_hub_as_well_as_the_envelopes() -> None:
+    forged = envelope("profile.upserted", {**_PROFILE, "hub": "north"})
+    message = parse_message(json.dumps(forged))  # envelope says demo, data says north
+    problem = provenance_problem(message, _on("tandem.demo.profiles.v1"))
+    assert problem == "data hub 'north' does not own this topic (hub 'demo' writes it)"
+
+
+def test_a_registration_of_another_hubs_organisation_travels_on_the_events_hub() -> None:
+    registration = sample("registration.created")
+    assert isinstance(registration, RegistrationCreated) and registration.hub == "demo"
+    foreign_org = registration.model_copy(
+        update={"data": registration.data.model_copy(update={"hub": "south"})}
+    )
+    assert provenance_problem(foreign_org, _on("tandem.demo.registrations.v1")) is None
+    problem = provenance_problem(foreign_org, _on("tandem.south.registrations.v1"))
+    assert problem == "envelope hub 'demo' does not own this topic (hub 'south' writes it)"
+
+
+def test_a_known_id_never_moves_to_another_hub() -> None:
+    assert moved_hub_problem(A, None, "south") is None
+    assert moved_hub_problem(A, "south", "south") is None
+    assert moved_hub_problem(A, "north", "south") == (
+        f"{A} belongs to hub 'north'; a message from hub 'south' may not move it"
+    )
+
+
+def test_only_network_shared_profiles_go_on_the_network_topic() -> None:
+    shared = ProfileData.model_validate(_PROFILE)
+    assert network_profile(shared) == shared
+    assert network_profile(shared.model_copy(update={"sharing": Sharing.HUB})) is None
 
 
 # ------------------------------------------------------------------------------ generated files
@@ -370,11 +495,15 @@ def _resolve(document: dict[str, Any], ref: str) -> Any:
 
 def test_asyncapi_version_and_channels(asyncapi: dict[str, Any]) -> None:
     assert asyncapi["asyncapi"] == "3.0.0"
-    assert set(asyncapi["channels"]) == {spec.name for spec in ALL_TOPICS}
+    expected = {channel_id(spec, scope) for spec in ALL_TOPICS for scope in spec.scopes()}
+    assert set(asyncapi["channels"]) == expected
+    assert asyncapi["channels"]["network.profiles"]["address"] == (
+        "tandem.network.{hub}.profiles.v1"
+    )
     for spec in ALL_TOPICS:
-        channel = asyncapi["channels"][spec.name]
-        assert channel["address"] == spec.name
-        assert set(channel["messages"]) == {cls.__name__ for cls in TOPIC_MESSAGES[spec.name]}
+        channel = asyncapi["channels"][spec.family]
+        assert channel["address"] == f"tandem.{{hub}}.{spec.family}.v1"
+        assert set(channel["messages"]) == {cls.__name__ for cls in TOPIC_MESSAGES[spec.family]}
 
 
 def test_asyncapi_refs_all_resolve(asyncapi: dict[str, Any]) -> None:
@@ -386,8 +515,8 @@ def test_asyncapi_refs_all_resolve(asyncapi: dict[str, Any]) -> None:
 
 def test_asyncapi_channel_messages_carry_their_type(asyncapi: dict[str, Any]) -> None:
     for spec in ALL_TOPICS:
-        for cls in TOPIC_MESSAGES[spec.name]:
-            ref = asyncapi["channels"][spec.name]["messages"][cls.__name__]["$ref"]
+        for cls in TOPIC_MESSAGES[spec.family]:
+            ref = asyncapi["channels"][spec.family]["messages"][cls.__name__]["$ref"]
             message = _resolve(asyncapi, ref)
             assert message["name"] == message_type_name(cls)
             payload = _resolve(asyncapi, message["payload"]["$ref"])

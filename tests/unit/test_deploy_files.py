@@ -573,3 +573,69 @@ def test_console_ingress_serves_it_over_tls() -> None:
     assert backend["name"] == "console"
     (service_port,) = k8s_object("Service", "console")["spec"]["ports"]
     assert backend["port"] in ({"name": service_port["name"]}, {"number": service_port["port"]})
+
+
+# ------------------------------------------------------------------------------ two-hub compose
+
+FEDERATION = ROOT / "deploy" / "federation"
+FEDERATION_HUBS = {"north": 8100, "south": 8200}
+
+
+@functools.cache
+def federation_compose() -> dict[str, Any]:
+    document: dict[str, Any] = yaml.safe_load((FEDERATION / "docker-compose.yml").read_text())
+    return document
+
+
+def federation_env(hub: str, service: str) -> dict[str, str]:
+    env: dict[str, str] = federation_compose()["services"][f"{hub}-{service}"]["environment"]
+    return env
+
+
+def test_federation_compose_runs_each_hub_its_own_four_services() -> None:
+    expected = {f"{hub}-{service}" for hub in FEDERATION_HUBS for service in SERVICES}
+    assert set(federation_compose()["services"]) == {*INFRASTRUCTURE, *expected}
+    published = [
+        port
+        for name, service in federation_compose()["services"].items()
+        if name not in INFRASTRUCTURE
+        for port in service["ports"]
+    ]
+    assert sorted(published) == sorted(
+        f"{base + offset}:{port}"
+        for base in FEDERATION_HUBS.values()
+        for offset, port in enumerate(SERVICES.values(), start=1)
+    )
+
+
+@pytest.mark.parametrize("hub", sorted(FEDERATION_HUBS))
+@per_service
+def test_federation_compose_hub_has_its_own_hub_id_database_and_secrets(
+    hub: str, service: str
+) -> None:
+    env = federation_env(hub, service)
+    assert env["TANDEM_HUB"] == hub
+    assert env[db_url_key(service)].endswith(f"/tandem_{hub}_{service}")
+    for key, value in env.items():
+        other = next(h for h in FEDERATION_HUBS if h != hub)
+        if key != "TANDEM_TRUSTED_ISSUERS":
+            assert other not in value.lower(), f"{hub}-{service} {key} names {other}"
+    init = (FEDERATION / "init-databases.sql").read_text()
+    assert f"CREATE DATABASE tandem_{hub}_{service} OWNER tandem;" in init
+
+
+@pytest.mark.parametrize("hub", sorted(FEDERATION_HUBS))
+@per_service
+def test_federation_compose_trusts_each_registry_for_its_own_hub_only(
+    hub: str, service: str
+) -> None:
+    issuers = trusted_issuers(federation_env(hub, service)["TANDEM_TRUSTED_ISSUERS"])
+    assert {issuer: entry.hubs for issuer, entry in issuers.items()} == {
+        f"http://{h}-registry:8001": [h] for h in FEDERATION_HUBS
+    }
+    assert [entry.network for entry in issuers.values()].count(True) == 1
+    registry = federation_env(hub, "registry")
+    assert registry["TANDEM_REGISTRY_ISSUER"] in issuers
+    assert registry["TANDEM_REGISTRY_SIGNING_KEY"].startswith(
+        f"${{TANDEM_{hub.upper()}_SIGNING_KEY:?"
+    )

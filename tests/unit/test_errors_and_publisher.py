@@ -20,6 +20,7 @@ from tandem_shared.contracts import (
     MatchWithdrawnData,
     ProfileErased,
     ProfileErasedData,
+    Scope,
     topic_of,
 )
 from tandem_shared.errors import Conflict, Forbidden, Invalid, NotFound, TandemError
@@ -76,7 +77,26 @@ def test_the_publisher_names_its_source_and_finds_the_topic() -> None:
     message = publisher.message(ProfileErased, hub="north", subject=str(PROFILE), data=_erased())
     assert message.source == "/tandem/registry/north"
     assert message.hub == "north"
-    assert publisher.topic_for(message) == PROFILES.name
+    assert publisher.topic_for(message) == "tandem.north.profiles.v1"
+    network = publisher.topic_for(message, Scope.NETWORK)
+    assert network == "tandem.network.north.profiles.v1"
+
+
+def test_the_publisher_refuses_a_network_topic_for_a_family_never_shared() -> None:
+    publisher = Publisher("matcher", define_bus_tables(MetaData()), owns=(MATCHES,))
+    data = MatchWithdrawnData(
+        pair_id=f"{PROFILE}:{PROFILE}",
+        profile_a=PROFILE,
+        profile_b=PROFILE,
+        hub_a="north",
+        hub_b="north",
+        version=1,
+        reason="declined: hub-only words",
+    )
+    message = MatchWithdrawn(source="/x", subject="p", hub="north", data=data)
+    assert publisher.topic_for(message) == "tandem.north.matches.v1"
+    with pytest.raises(UnpublishableMessage, match="matches is not shared with the network"):
+        publisher.topic_for(message, Scope.NETWORK)
 
 
 def test_the_publisher_refuses_a_type_from_another_services_topic() -> None:
@@ -92,5 +112,5 @@ def test_the_publisher_refuses_a_type_from_another_services_topic() -> None:
     )
     message = MatchWithdrawn(source="/x", subject="p", hub="north", data=data)
     assert topic_of(MatchWithdrawn) == MATCHES
-    with pytest.raises(UnpublishableMessage, match=r"belongs on tandem\.matches\.v1"):
+    with pytest.raises(UnpublishableMessage, match="it belongs on the matches topics"):
         publisher.topic_for(message)

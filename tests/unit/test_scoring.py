@@ -22,7 +22,13 @@ from tandem_matcher.domain.scoring import (
     may_match,
     score_candidates,
 )
-from tandem_matcher.domain.structure import KIND_INDEX, NEIGHBOURS, Geography, sector_matrix
+from tandem_matcher.domain.structure import (
+    KIND_INDEX,
+    NEIGHBOURS,
+    Geography,
+    Structure,
+    sector_matrix,
+)
 from tests.support.scoring import DIM, TOLERANCE, e, profile, unit
 
 pytestmark = pytest.mark.unit
@@ -125,6 +131,32 @@ def test_visibility(hub_b: str, sharing_a: str, sharing_b: str, expected: bool) 
     assert may_match(a, b) is expected
     assert may_match(b, a) is expected
     assert [r.candidate.id for r in score_candidates(a, [b])] == (["b"] if expected else [])
+
+
+@pytest.mark.parametrize(
+    ("hub_a", "hub_b", "expected"),
+    [
+        ("north", "north", True),  # its own pair
+        ("north", "south", True),  # its own profile with another hub's shared one
+        ("south", "north", True),
+        ("south", "east", False),  # two other hubs' shared profiles: not its to score
+        ("south", "south", False),
+    ],
+)
+def test_a_hubs_matcher_scores_only_pairs_with_one_of_its_own(
+    hub_a: str, hub_b: str, expected: bool
+) -> None:
+    """North's matcher reads south's and east's shared profiles; it pairs them with north's
+    own, never with each other (docs/federation.md, "Who matches what")."""
+    north = frozenset({"north"})
+    a = profile("a", hub=hub_a, sharing="network", needs=[("n", e(0))], offers=[("o", e(1))])
+    b = profile("b", hub=hub_b, sharing="network", needs=[("n", e(1))], offers=[("o", e(0))])
+    assert may_match(a, b, north) is expected
+    assert may_match(b, a, north) is expected
+    assert may_match(a, b) is True  # one index for every hub (benches) pairs them all
+    structure = Structure(own_hubs=north)
+    found = [r.candidate.id for r in score_candidates(a, [b], structure=structure)]
+    assert found == (["b"] if expected else [])
 
 
 @pytest.mark.parametrize("sharing", ["hub", "network"])

@@ -47,22 +47,30 @@ DEV_ADMIN = "admin@demo.local"
 REGISTRY_URL = f"http://127.0.0.1:{SERVICES['registry']}"
 
 
-def _database_env() -> dict[str, str]:
+def database_urls(hub: str | None = None) -> dict[str, str]:
+    """Each service's database: `tandem_<service>` (`tandem_<hub>_<service>` for one hub of
+    the federation) on TANDEM_POSTGRES_URL, created if missing, else a SQLite file."""
     server = os.environ.get("TANDEM_POSTGRES_URL")
-    env = {}
+    urls = {}
     for name in SERVICES:
-        key = f"TANDEM_{name.upper()}_DATABASE_URL"
-        if key in os.environ:
-            continue
+        database = f"tandem_{name}" if hub is None else f"tandem_{hub}_{name}"
         if server:
-            asyncio.run(create_database(server, f"tandem_{name}"))
-            env[key] = database_url(server, f"tandem_{name}")
+            asyncio.run(create_database(server, database))
+            urls[name] = database_url(server, database)
         else:
-            env[key] = f"sqlite+aiosqlite:///{STATE_DIR / f'{name}.db'}"
-    return env
+            urls[name] = f"sqlite+aiosqlite:///{STATE_DIR / f'{database}.db'}"
+    return urls
 
 
-def _broker_env() -> tuple[dict[str, str], EmbeddedBroker | PersistentBroker | None]:
+def _database_env() -> dict[str, str]:
+    return {
+        key: url
+        for name, url in database_urls().items()
+        if (key := f"TANDEM_{name.upper()}_DATABASE_URL") not in os.environ
+    }
+
+
+def broker_env() -> tuple[dict[str, str], EmbeddedBroker | PersistentBroker | None]:
     """The embedded broker, keeping its topics, messages and offsets in `.tandem/broker/`
     (like the services' SQLite files) so that a restart finds them again;
     TANDEM_DEV_BROKER_MEMORY=1 keeps them in memory instead."""
@@ -130,10 +138,10 @@ def main() -> None:
 
     for stop_signal in (signal.SIGINT, signal.SIGTERM):
         signal.signal(stop_signal, on_signal)
-    broker_env, broker = _broker_env()
+    kafka_env, broker = broker_env()
     mail = MailCatcher().start()
     env = {
-        **broker_env,
+        **kafka_env,
         **mail.notifier_env(),
         **_database_env(),
         "TANDEM_ENVIRONMENT": "dev",

@@ -42,6 +42,56 @@ def one_hub_identity_env(registry_url: str) -> dict[str, str]:
     return identity_env(registry_url, [trusted])
 
 
+# `make run-federation`: hub -> base port (registry base+1, matcher +2, events +3, notifier +4).
+FEDERATION: dict[str, int] = {"north": 8100, "south": 8200}
+
+
+def federation_ports() -> dict[str, dict[str, int]]:
+    return {
+        hub: {name: base + offset for offset, name in enumerate(SERVICES, start=1)}
+        for hub, base in FEDERATION.items()
+    }
+
+
+def federation_env(
+    common: dict[str, str],
+    databases: dict[str, dict[str, str]],
+    ports: dict[str, dict[str, int]],
+) -> dict[str, tuple[dict[str, int], dict[str, str]]]:
+    """Each hub's ports and environment: its own hub id and databases; every service trusts
+    each hub's registry for that hub only, and the first hub's as the network's issuer
+    (in development; a real network has its own)."""
+    registries = {
+        hub: f"http://127.0.0.1:{hub_ports['registry']}" for hub, hub_ports in ports.items()
+    }
+    first = next(iter(ports))
+    trusted = [
+        trusted_registry(url, hubs=[hub], network=hub == first) for hub, url in registries.items()
+    ]
+    return {
+        hub: (
+            ports[hub],
+            {
+                **common,
+                "TANDEM_HUB": hub,
+                **{
+                    f"TANDEM_{service.upper()}_DATABASE_URL": url
+                    for service, url in databases[hub].items()
+                },
+                **identity_env(registries[hub], trusted),
+            },
+        )
+        for hub in ports
+    }
+
+
+def start_hub(
+    hub: str, ports: dict[str, int], env: dict[str, str], log_dir: Path
+) -> dict[str, ServiceProcess]:
+    """One hub's four services, each its own process, logs in `log_dir`."""
+    return {name: start_service(name, ports[name], env, log_dir) for name in SERVICES}
+
+
 @dataclass
 class ServiceProcess:
     name: str

@@ -40,12 +40,12 @@ def subscriptions(_runtime: Runtime) -> Sequence[Subscription]:
     return [
         Subscription(
             name="profile-directory",
-            topics=(PROFILES.name,),
+            topics=(PROFILES,),
             handlers={ProfileUpserted: upserted, ProfileErased: erased},
         ),
         Subscription(
             name="matches",
-            topics=(MATCHES.name,),
+            topics=(MATCHES,),
             handlers={MatchSuggested: matched, MatchUpdated: matched, MatchWithdrawn: unmatched},
         ),
     ]

@@ -156,7 +156,7 @@ meeting_requests = Table(
     Column("updated_at", UtcDateTime(), nullable=False),
 )
 
-# The matcher's latest word on each pair (tandem.matches.v1), so a registration made after
+# The matcher's latest word on each pair (tandem.<hub>.matches.v1), so a registration made after
 # the match arrived still gets its suggestions.
 matches = Table(
     "matches",

@@ -50,7 +50,7 @@ def subscriptions(runtime: Runtime) -> Sequence[Subscription]:
     return [
         Subscription(
             name="matching",
-            topics=(PROFILES.name, REGISTRATIONS.name, EVENTS.name, MEETINGS.name),
+            topics=(PROFILES, REGISTRATIONS, EVENTS, MEETINGS),
             handlers={
                 ProfileUpserted: upserted,
                 ProfileErased: erased,

@@ -72,4 +72,5 @@ class MatcherSettings(ServiceSettings):
         return Structure(
             sectors=sector_matrix(self.sector_matrix),
             geography=Geography(**self.geography.model_dump()),
+            own_hubs=frozenset(self.local_hubs),
         )

@@ -59,7 +59,7 @@ matches = Table(
     Column("updated_at", UtcDateTime(), nullable=False),
 )
 
-# Registrations of profiles to events (from tandem.registrations.v1), latest version wins.
+# Registrations of profiles to events (from tandem.<hub>.registrations.v1), latest version wins.
 registrations = Table(
     "registrations",
     metadata,
@@ -71,7 +71,7 @@ registrations = Table(
     Column("updated_at", UtcDateTime(), nullable=False),
 )
 
-# Events (from tandem.events.v1), latest version wins: only co-registration at an event
+# Events (from tandem.<hub>.events.v1), latest version wins: only co-registration at an event
 # that is neither over nor cancelled counts as "same upcoming event".
 events = Table(
     "events",

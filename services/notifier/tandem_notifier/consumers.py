@@ -70,7 +70,7 @@ def subscriptions(runtime: Runtime) -> Sequence[Subscription]:
         ),
         Subscription(
             name="matches",
-            topics=(MATCHES.name,),
+            topics=(MATCHES,),
             handlers={
                 MatchSuggested: matches,
                 MatchUpdated: matches,
@@ -80,12 +80,12 @@ def subscriptions(runtime: Runtime) -> Sequence[Subscription]:
         ),
         Subscription(
             name="meetings",
-            topics=(MEETINGS.name,),
+            topics=(MEETINGS,),
             handlers={MeetingScheduled: on_meeting, MeetingCancelled: on_meeting},
         ),
         Subscription(
             name="events",
-            topics=(EVENTS.name,),
+            topics=(EVENTS,),
             handlers={
                 EventScheduled: on_event,
                 EventUpdated: on_event,

@@ -148,7 +148,7 @@ webhooks = Table(
     Column("updated_at", UtcDateTime(), nullable=False),
 )
 
-# The events seen on tandem.events.v1, each in its latest version: an update is compared
+# The events seen on the hub's events topic, each in its latest version: an update is compared
 # with the version before it (what changed), and a cancellation, which carries only the id,
 # takes the event's title, time and sectors from here.
 events = Table(

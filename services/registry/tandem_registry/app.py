@@ -1,4 +1,5 @@
-"""The registry service: hubs, staff, organisation profiles; publishes tandem.profiles.v1."""
+"""The registry service: hubs, staff, organisation profiles; publishes
+tandem.<hub>.profiles.v1 and, for shared profiles, tandem.network.<hub>.profiles.v1."""
 
 from __future__ import annotations
 
@@ -16,7 +17,12 @@ from tandem_shared.logging import get_logger
 from tandem_shared.runtime import Runtime, ServiceSpec, create_service_app
 
 log = get_logger(__name__)
-DEV_ADMIN = "admin@demo.local"
+
+
+def dev_admin(hub: str) -> str:
+    """The seeded dev admin of `hub`: admin@demo.local for `make run`, admin@north.local
+    and admin@south.local for `make run-federation`."""
+    return f"admin@{hub}.local"
 
 
 async def _start(runtime: Runtime) -> None:
@@ -35,27 +41,29 @@ def _load_keys(runtime: Runtime) -> None:
 
 
 async def _seed_dev_admin(runtime: Runtime) -> None:
-    """In development, hub `demo` with its admin exists so the stack is usable at once."""
+    """In development, hub `TANDEM_HUB` (`demo`) with its admin exists so the stack is
+    usable at once."""
     settings: RegistrySettings = runtime.settings
+    admin = dev_admin(settings.hub)
     if settings.environment != "dev" or not settings.seed_dev_admin:
         return
     async with transaction(runtime.sessionmaker) as session:
         await service.ensure_hub(
             session,
             hub_id=settings.hub,
-            name="Demo hub",
+            name=f"{settings.hub.capitalize()} hub",
             country="PL",
             languages=["en", "pl", "de"],
         )
-        if await repository.staff_by_email(session, DEV_ADMIN) is None:
+        if await repository.staff_by_email(session, admin) is None:
             await service.create_staff(
                 session,
                 hub=settings.hub,
-                email=DEV_ADMIN,
+                email=admin,
                 password=settings.dev_admin_password.get_secret_value(),
                 role=Role.HUB_ADMIN,
             )
-            log.info("registry.dev_admin_created", email=DEV_ADMIN)
+            log.info("registry.dev_admin_created", email=admin)
 
 
 SPEC = ServiceSpec(

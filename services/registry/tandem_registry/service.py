@@ -32,7 +32,9 @@ from tandem_shared.contracts import (
     ProfileErased,
     ProfileErasedData,
     ProfileUpserted,
+    Scope,
     Sharing,
+    network_profile,
 )
 from tandem_shared.errors import Conflict, Forbidden, Invalid, NotFound
 
@@ -158,9 +160,48 @@ def _upserted(profile: Mapping[str, Any]) -> ProfileUpserted:
     return publisher.message(ProfileUpserted, hub=data.hub, subject=str(data.id), data=data)
 
 
-async def _publish(session: AsyncSession, profile: StoredProfile) -> StoredProfile:
-    await publisher.publish(session, _upserted(profile.columns()), key=str(profile.id))
+async def _publish(
+    session: AsyncSession, profile: StoredProfile, *, was_shared: bool = False
+) -> StoredProfile:
+    """Every profile on the hub's local topic; a shared one on its network topic too."""
+    message = _upserted(profile.columns())
+    await publisher.publish(session, message, key=str(profile.id))
+    await _share(session, [message], was_shared={profile.id} if was_shared else set())
     return profile
+
+
+async def _share(
+    session: AsyncSession, messages: Sequence[ProfileUpserted], *, was_shared: set[uuid.UUID]
+) -> None:
+    """The hub's network topic: a profile while the hub shares it with the network, and
+    its withdrawal (`profile.erased` and a tombstone) once it stops. A profile that was
+    never shared is never named there, not even by its id."""
+    # Its own envelope (message id) on the network topic: the outbox keys by message id.
+    shared = [
+        (str(m.data.id), m.model_copy(update={"id": uuid.uuid4()}))
+        for m in messages
+        if network_profile(m.data) is not None
+    ]
+    await publisher.publish_many(session, shared, scope=Scope.NETWORK)
+    for message in messages:
+        if message.data.id in was_shared and network_profile(message.data) is None:
+            data = message.data
+            await _withdraw_from_network(session, data.id, data.hub, data.version, _now())
+
+
+async def _withdraw_from_network(
+    session: AsyncSession, profile_id: uuid.UUID, hub: str, version: int, when: datetime
+) -> None:
+    """For other hubs a profile no longer shared is gone: they erase their copies."""
+    key = str(profile_id)
+    data = ProfileErasedData(id=profile_id, hub=hub, version=version, erased_at=when)
+    erased = publisher.message(ProfileErased, hub=hub, subject=key, data=data)
+    await publisher.publish(session, erased, key=key, scope=Scope.NETWORK)
+    await publisher.publish_tombstone(session, PROFILES, hub=hub, key=key, scope=Scope.NETWORK)
+
+
+def _was_shared(columns: Mapping[str, Any] | None) -> bool:
+    return columns is not None and Sharing(columns["sharing"]) is Sharing.NETWORK
 
 
 async def _actor(session: AsyncSession, principal: Principal) -> str:
@@ -276,7 +317,7 @@ async def update_profile(
     await repository.insert_consents(
         session, _consent_rows(actor, profile.hub, [(before, updated.columns())])
     )
-    return await _publish(session, updated)
+    return await _publish(session, updated, was_shared=_was_shared(before))
 
 
 async def list_profiles(
@@ -302,7 +343,9 @@ async def erase_profile(session: AsyncSession, principal: Principal, profile_id:
     actor = await _actor(session, principal)
     await repository.delete_consents(session, profile_id)
     await repository.delete_profile(session, profile_id)
-    await repository.delete_outbox_messages(session, topic=PROFILES.name, key=key)
+    for scope in PROFILES.scopes():
+        topic = PROFILES.topic(profile.hub, scope)
+        await repository.delete_outbox_messages(session, topic=topic, key=key)
     await repository.insert_erasure(
         session,
         id=uuid.uuid4(),
@@ -316,7 +359,9 @@ async def erase_profile(session: AsyncSession, principal: Principal, profile_id:
     )
     erased = publisher.message(ProfileErased, hub=profile.hub, subject=key, data=data)
     await publisher.publish(session, erased, key=key)
-    await publisher.publish_tombstone(session, PROFILES, key=key)
+    await publisher.publish_tombstone(session, PROFILES, hub=profile.hub, key=key)
+    if profile.sharing is Sharing.NETWORK:
+        await _withdraw_from_network(session, profile_id, profile.hub, data.version, now)
 
 
 # --------------------------------------------------------------------------- import
@@ -394,6 +439,8 @@ async def _import_batch(
         (str(values["id"]), _upserted({**(old or {}), **values})) for values, old in written
     ]
     await publisher.publish_many(session, messages)
+    shared_before = {values["id"] for values, old in written if _was_shared(old)}
+    await _share(session, [message for _, message in messages], was_shared=shared_before)
     return ImportCounts(created=len(new), updated=len(changed), unchanged=len(rows) - len(written))
 
 

@@ -37,9 +37,9 @@ class RegistrySettings(ServiceSettings):
     published_keys: list[SecretStr] = Field(default_factory=list)
     # Those further keys as PEM files.
     published_key_files: list[Path] = Field(default_factory=list)
-    # The dev stack creates hub `demo` with admin@demo.local; never in production.
+    # The dev stack creates hub `TANDEM_HUB` with admin@<hub>.local; never in production.
     dev_admin_password: SecretStr = SecretStr("tandem-dev")
-    # In `dev` only: create hub TANDEM_HUB and admin@demo.local at start.
+    # In `dev` only: create hub TANDEM_HUB and admin@<hub>.local at start.
     seed_dev_admin: bool = True
 
     def listed_self(self) -> TrustedIssuer | None:

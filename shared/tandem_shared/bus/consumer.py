@@ -32,10 +32,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tandem_shared import metrics
-from tandem_shared.bus import dead_letters
+from tandem_shared.bus import dead_letters, provenance
 from tandem_shared.bus.faults import Fault, PoisonMessage, backoff, classify
 from tandem_shared.bus.flow import ConsumerFlow
-from tandem_shared.bus.kafka import TopicGuard, broker_reachable
+from tandem_shared.bus.kafka import TopicGuard, broker_reachable, group_prefix
 from tandem_shared.bus.outbox import decode_headers
 from tandem_shared.bus.records import (
     exception_line,
@@ -51,7 +51,7 @@ from tandem_shared.bus.subscription import (
     claim_many_in_inbox,
 )
 from tandem_shared.bus.tables import BusTables
-from tandem_shared.contracts import Message, dead_letter_topic, parse_message
+from tandem_shared.contracts import Message, parse_message
 from tandem_shared.logging import bind_trace_id, get_logger, new_trace_id
 from tandem_shared.settings import ServiceSettings
 
@@ -136,7 +136,9 @@ class ConsumerRunner:
 
     @property
     def group_id(self) -> str:
-        return f"{self._settings.kafka_topic_prefix}tandem-{self._service}-{self._sub.name}"
+        """Per hub: on a shared network cluster two hubs' matchers are two groups, never
+        one group splitting the partitions between hubs (and its ACLs name its hub)."""
+        return f"{group_prefix(self._settings, self._service)}{self._sub.name}"
 
     @property
     def joined(self) -> bool:
@@ -156,6 +158,9 @@ class ConsumerRunner:
             fetch_max_wait_ms=100,
             # A record larger than this still arrives alone; this bounds a fetch's memory.
             max_partition_fetch_bytes=self._settings.kafka_max_request_bytes,
+            # The subscription is a pattern: a hub that joins the network creates its
+            # network topics, and every consumer finds them at its next metadata refresh.
+            metadata_max_age_ms=provenance.NEW_TOPICS_FOUND_WITHIN_MS,
         )
 
     async def run(self) -> None:
@@ -174,9 +179,8 @@ class ConsumerRunner:
         self._resume_at.clear()
         generation = await self._heal() if self._topics is not None else 0
         self._consumer = self._new_consumer()
-        self._consumer.subscribe(
-            [self._settings.topic(name) for name in self._sub.topics], listener=_JoinListener(self)
-        )
+        topics = provenance.pattern(self._sub.topics, self._settings)
+        self._consumer.subscribe(pattern=topics, listener=_JoinListener(self))
         try:
             # Inside the try: a consumer cancelled while it starts must be stopped too, or
             # its heartbeat task lives on after the service stopped.
@@ -346,6 +350,9 @@ class ConsumerRunner:
             return await self._dead_letter_settled(record, "invalid message", reason[:2000])
         if message.trace_id:
             bind_trace_id(message.trace_id)
+        refusal = provenance.refusal(record.topic, message, self._settings)
+        if refusal is not None:
+            return await self._dead_letter_settled(record, "wrong hub", refusal)
         handler = self._handler_for(message)
         if handler is None:
             self._settled(record, "skipped")
@@ -441,6 +448,8 @@ class ConsumerRunner:
             try:
                 message = parse_message(record.value)
             except Exception:
+                return None
+            if provenance.refusal(record.topic, message, self._settings) is not None:
                 return None
             parsed.append(_Parsed(record, message, self._handler_for(message)))
         return parsed
@@ -558,8 +567,9 @@ class ConsumerRunner:
             consumer=self.group_id,
             max_request_size=self._settings.kafka_max_request_bytes,
         )
+        target = provenance.dead_letter_topic(record.topic, self._settings)
         await self._producer.send_and_wait(
-            dead_letter_topic(record.topic), value=copy.value, key=copy.key, headers=copy.headers
+            target, value=copy.value, key=copy.key, headers=copy.headers
         )
         metrics.DLQ_MESSAGES.labels(self._service, record.topic).inc()
         log.error(

@@ -230,7 +230,8 @@ def distinct(letters: Iterable[DeadLetter]) -> list[Distinct]:
 
 
 class NotReplayable(Exception):
-    """A dead letter whose original cannot be rebuilt (its value was cut to fit)."""
+    """A dead letter whose original cannot be rebuilt (its value was cut to fit), or that
+    came from a topic another hub writes."""
 
 
 def replay_headers(letter: DeadLetter) -> Headers:

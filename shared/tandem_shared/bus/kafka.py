@@ -11,7 +11,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_fixed
 
-from tandem_shared.contracts import ALL_TOPICS, TopicSpec, dead_letter_topic
+from tandem_shared.contracts import ALL_TOPICS, dead_letter_topic
 from tandem_shared.logging import get_logger
 from tandem_shared.settings import ServiceSettings
 
@@ -31,29 +31,38 @@ def create_producer(settings: ServiceSettings, *, client_id: str) -> AIOKafkaPro
     )
 
 
-def topic_requests(
-    settings: ServiceSettings, specs: tuple[TopicSpec, ...] = ALL_TOPICS
-) -> list[NewTopic]:
-    """Every topic and its dead-letter topic, with partitions and cleanup policy."""
+def topic_requests(settings: ServiceSettings) -> list[NewTopic]:
+    """Every topic this deployment's hubs write (each hub creates only its own: another
+    hub's network topics are that hub's to create), with partitions and cleanup policy,
+    and beside each local topic its dead-letter topic (where the hub's consumers put what
+    they cannot read, of other hubs' network topics too)."""
     requests = []
-    for spec in specs:
-        requests.append(
-            NewTopic(
-                settings.topic(spec.name),
-                settings.kafka_partitions,
-                settings.kafka_replication,
-                topic_configs={"cleanup.policy": spec.cleanup.value},
+    for hub in settings.local_hubs:
+        for spec in ALL_TOPICS:
+            for scope in spec.scopes():
+                name = settings.topic(spec.topic(hub, scope))
+                requests.append(
+                    NewTopic(
+                        name,
+                        settings.kafka_partitions,
+                        settings.kafka_replication,
+                        topic_configs={"cleanup.policy": spec.cleanup.value},
+                    )
+                )
+            requests.append(
+                NewTopic(
+                    dead_letter_topic(settings.topic(spec.topic(hub))),
+                    1,
+                    settings.kafka_replication,
+                    topic_configs={"cleanup.policy": "delete"},
+                )
             )
-        )
-        requests.append(
-            NewTopic(
-                dead_letter_topic(settings.topic(spec.name)),
-                1,
-                settings.kafka_replication,
-                topic_configs={"cleanup.policy": "delete"},
-            )
-        )
     return requests
+
+
+def group_prefix(settings: ServiceSettings, service: str) -> str:
+    """What every consumer group of `service` in this hub is called, then its name."""
+    return f"{settings.kafka_topic_prefix}tandem.{settings.hub}.{service}-"
 
 
 def wait_for_broker(attempts: int = 30) -> AsyncRetrying:

@@ -25,9 +25,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tandem_shared.bus import dead_letters
 from tandem_shared.bus.dead_letters import DeadLetter, Distinct
-from tandem_shared.bus.kafka import create_producer
+from tandem_shared.bus.kafka import create_producer, group_prefix
 from tandem_shared.bus.tables import BusTables
-from tandem_shared.contracts import ALL_TOPICS, dead_letter_topic
+from tandem_shared.contracts import ALL_TOPICS, dead_letter_topic, topic_owner
 from tandem_shared.settings import ServiceSettings
 
 
@@ -41,13 +41,15 @@ class Listed:
         return self.entry.letter
 
 
-def group_prefix(settings: ServiceSettings, service: str) -> str:
-    return f"{settings.kafka_topic_prefix}tandem-{service}-"
-
-
 async def read_dead_letters(settings: ServiceSettings, service: str) -> list[DeadLetter]:
     """Every dead letter a consumer group of `service` wrote, oldest first per topic."""
-    topics = [dead_letter_topic(settings.topic(spec.name)) for spec in ALL_TOPICS]
+    # Dead letters stay in the hub that could not read them, beside its local topics
+    # (a network topic's too: see ConsumerRunner.dead_letter).
+    topics = [
+        dead_letter_topic(settings.topic(spec.topic(hub)))
+        for hub in settings.local_hubs
+        for spec in ALL_TOPICS
+    ]
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap,
         group_id=None,
@@ -123,7 +125,14 @@ async def _handled(
 
 
 async def replay(settings: ServiceSettings, letters: Sequence[DeadLetter]) -> int:
-    """Produce each letter's original record to its original topic; how many."""
+    """Produce each letter's original record to its original topic; how many. Only to a
+    topic this deployment's hubs write: a letter from another hub's network topic is that
+    hub's to fix (its one writer), and replaying it here would forge its topic."""
+    foreign = [letter.original_topic for letter in letters if not _ours(settings, letter)]
+    if foreign:
+        raise dead_letters.NotReplayable(
+            f"cannot replay onto {foreign[0]}: another hub writes that topic"
+        )
     originals = [(letter, dead_letters.replay_headers(letter)) for letter in letters]
     producer = create_producer(settings, client_id="tandem-dlq-replay")
     await producer.start()
@@ -135,6 +144,11 @@ async def replay(settings: ServiceSettings, letters: Sequence[DeadLetter]) -> in
     finally:
         await producer.stop()
     return len(originals)
+
+
+def _ours(settings: ServiceSettings, letter: DeadLetter) -> bool:
+    owner = topic_owner(letter.original_topic, settings.kafka_topic_prefix)
+    return owner is None or owner.hub in settings.local_hubs
 
 
 async def republish_since(session: AsyncSession, tables: BusTables, since: datetime) -> int:

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tandem_shared.bus.tables import BusTables
-from tandem_shared.contracts import Envelope
+from tandem_shared.contracts import Envelope, TopicSpec
 from tandem_shared.db import insert_ignoring_conflict, insert_many_ignoring_conflict
 
 Handler = Callable[[AsyncSession, Any], Awaitable[None]]
@@ -49,7 +49,9 @@ class Subscription:
     """
 
     name: str
-    topics: tuple[str, ...]
+    # Topic families: the group reads its hubs' local topics of them and, for a family the
+    # network shares, every other hub's network topic (`contracts.subscription_pattern`).
+    topics: tuple[TopicSpec, ...]
     handlers: Mapping[type[Envelope], Handler]
     on_tombstone: TombstoneHandler | None = None
     batch_size: int = 1

@@ -119,6 +119,10 @@ class Structure:
     sectors: NDArray[np.float64] = field(default_factory=sector_matrix)
     geography: Geography = field(default_factory=Geography)
     neighbours: Mapping[str, frozenset[str]] = field(default_factory=lambda: NEIGHBOURS)
+    # The hubs this matcher works for: a pair needs one side of theirs, so a hub's matcher
+    # never scores two other hubs' shared profiles with each other (docs/federation.md,
+    # "Who matches what"). None: every hub (one index for the whole network: benches).
+    own_hubs: frozenset[str] | None = None
 
 
 def nuts2(region: str | None) -> str:

@@ -14,6 +14,7 @@ from tandem_matcher.service.context import MatcherContext, now
 from tandem_matcher.service.replicas import begin
 from tandem_matcher.service.rescoring import rescore, withdraw
 from tandem_matcher.service.writer import MatchWriter
+from tandem_matcher.tables import profiles
 from tandem_shared.contracts import (
     EventCancelled,
     EventCancelledData,
@@ -24,12 +25,14 @@ from tandem_shared.contracts import (
     RegistrationCreated,
     RegistrationWithdrawn,
 )
+from tandem_shared.directory import refuse_moving_hub
 
 
 async def on_profile_upserted(
     session: AsyncSession, message: ProfileUpserted, ctx: MatcherContext
 ) -> None:
     data = message.data
+    await refuse_moving_hub(session, profiles, data.id, data.hub)
     row = {**data.model_dump(mode="json"), "id": data.id}
     # Encoded before taking the index lock: it is the costly part, and needs no state.
     vectors = await asyncio.to_thread(ctx.index.vectors_for, row)
@@ -47,6 +50,7 @@ async def on_profile_erased(
     session: AsyncSession, message: ProfileErased, ctx: MatcherContext
 ) -> None:
     profile_id = message.data.id
+    await refuse_moving_hub(session, profiles, profile_id, message.data.hub)
     ctx = await begin(session, ctx)
     writer = MatchWriter(ctx.hub)
     pairs = []

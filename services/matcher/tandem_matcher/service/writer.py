@@ -36,9 +36,12 @@ PUBLISHER = Publisher("matcher", bus, owns=(MATCHES,))
 class MatchWriter:
     """Stages match rows and their messages; `flush` writes them in one multi-row upsert
     and one outbox insert, instead of a SELECT, an UPDATE and an outbox row (plus its
-    NOTIFY) per pair. `hub` is the hub this matcher serves (the messages' source)."""
+    NOTIFY) per pair. `hub` is the hub this matcher serves: the messages' source and hub,
+    so they travel on its own local matches topic only, whichever hubs the pair's sides
+    belong to (explanations quote hub-only text; each hub scores for its own staff)."""
 
     def __init__(self, hub: str) -> None:
+        self.hub = hub
         self.source = PUBLISHER.source(hub)
         self.rows: dict[str, MatchRow] = {}
         self.messages: list[tuple[str, Envelope]] = []
@@ -79,7 +82,7 @@ class MatchWriter:
         )
         fresh = current is None or current.status == MatchStatus.WITHDRAWN
         kind = MatchSuggested if fresh else MatchUpdated
-        self._add(row, kind(source=self.source, subject=row.pair_id, hub=row.hub_a, data=data))
+        self._add(row, kind(source=self.source, subject=row.pair_id, hub=self.hub, data=data))
 
     def withdraw(
         self, match: MatchRow, *, reason: str, status: MatchStatus = MatchStatus.WITHDRAWN
@@ -88,7 +91,7 @@ class MatchWriter:
         row = replace(match, status=status, version=match.version + 1, updated_at=now())
         data = MatchWithdrawnData(**_pair_fields(row), reason=reason)
         self._add(
-            row, MatchWithdrawn(source=self.source, subject=row.pair_id, hub=row.hub_a, data=data)
+            row, MatchWithdrawn(source=self.source, subject=row.pair_id, hub=self.hub, data=data)
         )
 
     def _add(self, row: MatchRow, message: Envelope) -> None:
@@ -105,7 +108,7 @@ class MatchWriter:
         forgets each pair entirely (erasure: the caller deletes the rows)."""
         await PUBLISHER.publish_many(session, self.messages)
         for pair in pairs:
-            await PUBLISHER.publish_tombstone(session, MATCHES, key=pair)
+            await PUBLISHER.publish_tombstone(session, MATCHES, hub=self.hub, key=pair)
         self.rows, self.messages = {}, []
 
 

@@ -1,4 +1,4 @@
-"""The events seen on tandem.events.v1, each in its latest version."""
+"""The events seen on the hub's events topic, each in its latest version."""
 
 from __future__ import annotations
 

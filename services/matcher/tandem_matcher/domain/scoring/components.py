@@ -77,6 +77,7 @@ class StructuredAttributes:
     _ARRAYS = (
         "_hub",
         "_network",
+        "_own",
         "_kind",
         "_kind_index",
         "_wants",
@@ -97,6 +98,7 @@ class StructuredAttributes:
         self._org_names = Codes()
         self._hub = np.zeros(0, np.int64)
         self._network = np.zeros(0, bool)
+        self._own = np.zeros(0, bool)
         self._kind = np.zeros(0, np.int64)
         self._kind_index = np.zeros(0, np.int64)
         self._wants = np.zeros(0, np.int64)
@@ -115,6 +117,7 @@ class StructuredAttributes:
     def put(self, slot: int, profile: ProfileVectors) -> None:
         self._hub[slot] = self._hubs.code(profile.hub)
         self._network[slot] = profile.sharing == "network"
+        self._own[slot] = self._is_own(profile)
         self._kind[slot] = KIND_BIT.get(profile.kind, 0)
         self._wants[slot] = kind_mask(profile.looking_for)
         self._langs[slot] = self._languages.mask(profile.languages)
@@ -124,11 +127,17 @@ class StructuredAttributes:
         self._domain[slot] = self._domains.optional(website_domain(profile.website))
         self._org_name[slot] = self._org_names.optional(organisation_name(profile.name))
 
+    def _is_own(self, profile: ProfileVectors) -> bool:
+        own = self.structure.own_hubs
+        return own is None or profile.hub in own
+
     def may_see(self, profile: ProfileVectors, slots: int) -> NDArray[np.bool_]:
-        """Same hub, or both shared with the network (`model.may_match`, per slot)."""
+        """Same hub, or both shared with the network, and one side the matcher's own
+        (`model.may_match`, per slot)."""
         same_hub = self._hub[:slots] == self._hubs.code(profile.hub)
         both_network = self._network[:slots] & (profile.sharing == "network")
-        visible: NDArray[np.bool_] = same_hub | both_network
+        own = self._own[:slots] | self._is_own(profile)
+        visible: NDArray[np.bool_] = (same_hub | both_network) & own
         return visible
 
     def components(self, profile: ProfileVectors, slots: int) -> Structured:

@@ -72,9 +72,12 @@ class Scored:
         return self.blocked is None
 
 
-def may_match(a: ProfileVectors, b: ProfileVectors) -> bool:
-    """Same hub, or both shared with the network; never a profile with itself. The
-    definition `StructuredIndex.visible_to` computes for every candidate at once."""
+def may_match(a: ProfileVectors, b: ProfileVectors, own_hubs: frozenset[str] | None = None) -> bool:
+    """Same hub, or both shared with the network; never a profile with itself; and, for a
+    hub's matcher (`own_hubs`), one side its own. The definition
+    `StructuredAttributes.may_see` computes for every candidate at once."""
     if a.id == b.id:
+        return False
+    if own_hubs is not None and a.hub not in own_hubs and b.hub not in own_hubs:
         return False
     return a.hub == b.hub or (a.sharing == "network" and b.sharing == "network")
