@@ -51,6 +51,7 @@ from tandem_shared.contracts import (
     OrgKind,
     ProfileData,
     ProfileUpserted,
+    Sharing,
     TextPair,
     pair_id,
 )
@@ -142,7 +143,9 @@ async def delivering_notifier(
         yield Notifier(app, client, settings, kafka, smtp)
 
 
-def profile(hub: str, name: str, kind: OrgKind, subsectors: list[str]) -> ProfileUpserted:
+def profile(
+    hub: str, name: str, kind: OrgKind, subsectors: list[str], sharing: Sharing = Sharing.HUB
+) -> ProfileUpserted:
     data = ProfileData(
         id=uuid.uuid4(),
         hub=hub,
@@ -151,6 +154,7 @@ def profile(hub: str, name: str, kind: OrgKind, subsectors: list[str]) -> Profil
         kind=kind,
         subsectors=subsectors,
         country="PL",
+        sharing=sharing,
         updated_at=datetime.now(UTC),
     )
     return ProfileUpserted(source="/tandem/registry/test", subject=str(data.id), hub=hub, data=data)
@@ -230,8 +234,9 @@ def cancelled(scheduled: MeetingScheduled) -> MeetingCancelled:
 async def test_subscribers_get_the_match_by_email_in_their_language_once(
     notifier: Notifier,
 ) -> None:
-    museum = profile("demo", "Muzeum <Rzeszów>", OrgKind.HERITAGE, ["museum"])
-    studio = profile("elsewhere", "Scanwerk Studio", OrgKind.CREATIVE, ["ar_vr"])
+    # A pair across hubs: both shared with the network (the matcher pairs nothing else).
+    museum = profile("demo", "Muzeum <Rzeszów>", OrgKind.HERITAGE, ["museum"], Sharing.NETWORK)
+    studio = profile("elsewhere", "Scanwerk Studio", OrgKind.CREATIVE, ["ar_vr"], Sharing.NETWORK)
     await known_profiles(notifier, museum, studio)
     await notifier.staff(
         "anna@demo.example", language="pl", subscriptions=[{"scope": "hub", "hub": "demo"}]
@@ -283,6 +288,34 @@ async def test_subscribers_get_the_match_by_email_in_their_language_once(
     assert len(notifier.smtp.messages) == 3
     assert not notifier.smtp.to("games@demo.example")
     assert not notifier.smtp.to("unsubscribed@demo.example")
+
+
+async def test_a_profile_subscription_hears_only_of_pairs_its_hub_may_see(
+    notifier: Notifier,
+) -> None:
+    """north follows south's network-shared studio. Its match with south's hub-only
+    workshop (allowed inside south) must not reach north: the email would name the workshop
+    and quote its need. Its match with north's shared museum does reach north."""
+    studio = profile("south", "Studio Süd", OrgKind.CREATIVE, [], Sharing.NETWORK)
+    secret = profile("south", "Geheime Werkstatt", OrgKind.INDUSTRY, [])
+    museum = profile("north", "Muzeum Północ", OrgKind.HERITAGE, [], Sharing.NETWORK)
+    await known_profiles(notifier, studio, secret, museum)
+    follows = [{"scope": "profile", "profile_id": str(studio.data.id)}]
+    await notifier.staff("anna@north.example", "north", subscriptions=follows)
+    await notifier.staff("jonas@south.example", "south", subscriptions=follows)
+
+    await notifier.publish(MATCHES.name, match_of(studio, secret))
+    (inside,) = await notifier.mail_to("jonas@south.example")  # its own hub's pair
+    assert "Geheime Werkstatt" in inside["Subject"]
+    await notifier.publish(MATCHES.name, match_of(studio, museum))
+    (shared,) = await notifier.mail_to("anna@north.example")
+    assert "Muzeum Północ" in shared["Subject"]
+    await notifier.mail_to("jonas@south.example", count=2)
+    # Both matches were consumed in order, so north has heard all it ever will.
+    assert len(notifier.smtp.to("anna@north.example")) == 1
+    assert all(
+        "Geheime Werkstatt" not in str(mail) for mail in notifier.smtp.to("anna@north.example")
+    )
 
 
 async def test_meeting_changes_email_everyone_concerned_with_the_invite(
