@@ -46,9 +46,12 @@ async def get_registration(
 
 
 def _attending(entry: DirectoryEntry | None, principal: Principal, event: Event) -> DirectoryEntry:
-    """The profile, if the caller can see it (its hub's, or shared with the network) and
-    the organiser may too (`domain.audience.may_attend`)."""
-    if entry is None or not (principal.may_read_hub(entry.hub) or entry.sharing == Sharing.NETWORK):
+    """The profile, if the caller may register it (its own hub's, or shared with the
+    network: a network_admin reads every hub but writes none) and the organiser may see it
+    (`domain.audience.may_attend`)."""
+    if entry is None or not (
+        principal.may_write_hub(entry.hub) or entry.sharing == Sharing.NETWORK
+    ):
         raise Invalid("profile_id", "no such profile visible to the caller")
     if not may_attend(entry.hub, entry.sharing, event.hub):
         raise Invalid(
