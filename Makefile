@@ -3,8 +3,11 @@ SHELL := /bin/bash
 export UV_PYTHON_DOWNLOADS := never
 UV := python3 -m uv
 PY := .venv/bin/python
+# Test modules spread over workers, each with its own databases, broker and topic prefix;
+# a module's fixtures (a browser's stack) stay on one worker.
+PYTEST_PARALLEL := -n 3 --dist loadfile
 
-.PHONY: run test install lint typecheck contracts i18n bench clean
+.PHONY: run test test-full install lint typecheck contracts i18n bench clean
 
 install: .venv/.synced
 .venv/.synced: pyproject.toml uv.lock shared/pyproject.toml services/*/pyproject.toml tools/pyproject.toml
@@ -19,7 +22,10 @@ test: install  ## the whole suite: lint, types, unit, integration, e2e
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q $(PYTEST_PARALLEL)
+
+test-full: install  ## the same with the full generated-example counts (nightly-style)
+	TANDEM_TEST_FULL=1 $(PY) -m pytest -q $(PYTEST_PARALLEL)
 
 lint: install
 	$(PY) -m ruff check .
@@ -30,6 +36,11 @@ typecheck: install
 
 contracts: install  ## regenerate JSON Schema + AsyncAPI from the pydantic models
 	$(PY) -m tandem_shared.contracts_export --out contracts
+
+.PHONY: docs
+docs: install  ## regenerate docs/configuration.md from the settings classes
+	$(PY) -m tandem_tools.settings_doc > docs/configuration.md.new
+	mv docs/configuration.md.new docs/configuration.md
 
 i18n: install  ## the console's catalogues: extract its messages, merge them into each language
 	$(PY) -m babel.messages.frontend extract -F services/console/babel.cfg -k N_ --no-location \

@@ -12,37 +12,16 @@ topics (a unique topic prefix) and empty tables afterwards.
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 
 import pytest
-from sqlalchemy import MetaData
 
 from tandem_shared.broker import start_broker
-from tandem_shared.db import create_engine
 from tandem_shared.migrations import upgrade
 from tandem_tools.pg import create_database, database_url, drop_database
-from tests.integration.notifier_channels import SmtpServer
-
-SERVICE_NAMES = ("registry", "matcher", "events", "notifier")
-
-
-def docker_available() -> bool:
-    if shutil.which("docker") is None:
-        return False
-    try:
-        return subprocess.run(["docker", "info"], capture_output=True, timeout=10).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-
-
-@dataclass(frozen=True)
-class Kafka:
-    bootstrap: str
-    idempotence: bool
+from tests.support.channels import SmtpServer
+from tests.support.harness import SERVICE_NAMES, Kafka, docker_available, empty_tables
 
 
 @pytest.fixture(scope="session")
@@ -73,12 +52,6 @@ def pg_server() -> Iterator[str]:
         yield "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 
 
-def _service_metadata(name: str) -> MetaData:
-    module = __import__(f"tandem_{name}.tables", fromlist=["metadata"])
-    metadata: MetaData = module.metadata
-    return metadata
-
-
 def _migrations(name: str) -> object:
     module = __import__(f"tandem_{name}.app", fromlist=["SPEC"])
     return module.SPEC.migrations
@@ -97,15 +70,6 @@ async def databases(pg_server: str) -> AsyncIterator[dict[str, str]]:
     yield urls
     for database in names.values():
         await drop_database(pg_server, database)
-
-
-async def empty_tables(urls: dict[str, str]) -> None:
-    for service, url in urls.items():
-        engine = create_engine(url)
-        async with engine.begin() as connection:
-            for table in reversed(_service_metadata(service).sorted_tables):
-                await connection.execute(table.delete())
-        await engine.dispose()
 
 
 @pytest.fixture

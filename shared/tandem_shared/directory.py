@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Uuid, delete
+from sqlalchemy import Column, Integer, MetaData, String, Table, Uuid, delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tandem_shared.bus.consumer import Subscription
@@ -19,7 +19,7 @@ from tandem_shared.contracts import (
     ProfileErasedData,
     ProfileUpserted,
 )
-from tandem_shared.db import upsert_if_newer
+from tandem_shared.db import UtcDateTime, upsert_if_newer
 
 
 def define_directory_table(metadata: MetaData) -> Table:
@@ -33,7 +33,7 @@ def define_directory_table(metadata: MetaData) -> Table:
         Column("country", String(2), nullable=False),
         Column("sharing", String(16), nullable=False),
         Column("version", Integer, nullable=False),
-        Column("updated_at", DateTime(timezone=True), nullable=False),
+        Column("updated_at", UtcDateTime(), nullable=False),
     )
 
 

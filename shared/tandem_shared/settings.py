@@ -21,18 +21,30 @@ def _common(name: str) -> AliasChoices:
 class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
+    # The service's own name; each service sets its own and nothing reads it at present.
     service_name: str = "tandem"
+    # `prod` refuses development defaults (empty trusted issuers, dev keys, secrets and
+    # public URLs) and switches logs to JSON; `dev` is for one machine.
     environment: Literal["dev", "prod"] = Field("dev", validation_alias=_common("environment"))
+    # The structlog level: DEBUG, INFO, WARNING, ERROR.
     log_level: str = Field("INFO", validation_alias=_common("log_level"))
+    # JSON log lines on or off; unset means JSON in `prod` and console lines in `dev`.
     log_json: bool | None = Field(None, validation_alias=_common("log_json"))
+    # This deployment's hub id: the hub in its messages' CloudEvents `source`, and the
+    # hub of the dev admin and dev signing key.
     hub: str = Field("demo", validation_alias=_common("hub"))
 
+    # The Kafka bootstrap servers (host:port, comma-separated).
     kafka_bootstrap: str = Field("127.0.0.1:9092", validation_alias=_common("kafka_bootstrap"))
     # The embedded broker (Tansu) rejects InitProducerId, so the dev stack and the tests
     # switch this off; on Apache Kafka it stays on.
     kafka_idempotence: bool = Field(True, validation_alias=_common("kafka_idempotence"))
+    # Partitions of the topics a service creates when they are missing (replicas of a
+    # service share its consumer group up to this count).
     kafka_partitions: int = Field(3, ge=1, validation_alias=_common("kafka_partitions"))
+    # Replication factor of the topics a service creates when they are missing.
     kafka_replication: int = Field(1, ge=1, validation_alias=_common("kafka_replication"))
+    # Put before every topic and consumer group name (isolates test runs on one broker).
     kafka_topic_prefix: str = Field("", validation_alias=_common("kafka_topic_prefix"))
     # The producer's request limit (aiokafka's max_request_size), which also bounds the
     # size of a dead-letter copy; keep it within the broker's message.max.bytes.
@@ -46,7 +58,11 @@ class ServiceSettings(BaseSettings):
         default_factory=list, validation_alias=_common("trusted_issuers")
     )
 
+    # The service's own database (SQLAlchemy async URL), e.g.
+    # postgresql+asyncpg://user@host/tandem_<service>.
     database_url: str = "sqlite+aiosqlite:///.tandem/tandem.db"
+    # Run the service's Alembic migrations to head at start-up (serialised by an
+    # advisory lock on PostgreSQL); off to run `tandem-<service> migrate` as its own step.
     auto_migrate: bool = True
     # A handler failure that is neither a refusal nor an outage is dead-lettered once it
     # happened this many times while the database and broker answered.
@@ -54,8 +70,12 @@ class ServiceSettings(BaseSettings):
     # An outage-like failure (a timeout, a lost connection) that keeps happening while the
     # database and broker answer is dead-lettered after this many tries.
     consumer_max_transient_attempts: int = Field(20, ge=1)
+    # The first delay before a failed message is retried, doubled per attempt.
     consumer_backoff_seconds: float = Field(0.2, ge=0)
+    # The cap on that delay; a message held back by an outage is retried at most this far apart.
     consumer_max_backoff_seconds: float = Field(15.0, gt=0)
+    # How often the outbox relay looks for unsent rows besides being woken
+    # (LISTEN/NOTIFY on PostgreSQL).
     outbox_poll_seconds: float = Field(1.0, gt=0)
     # The largest request body any route accepts (413 above it).
     max_request_bytes: int = Field(

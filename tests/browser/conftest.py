@@ -12,10 +12,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from tests.browser.support import CHROMIUM, CHROMIUM_ARGS, Stack, Visits, running_stack, sign_in
-from tests.conftest import empty_tables
+from tests.support.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    Stack,
+    Visits,
+    new_context,
+    running_stack,
+)
+from tests.support.harness import empty_tables
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -70,12 +77,6 @@ def visits() -> Visits:
     return found
 
 
-def new_context(browser: Browser) -> BrowserContext:
-    return browser.new_context(
-        viewport={"width": 1280, "height": 900}, locale="en-GB", accept_downloads=True
-    )
-
-
 @pytest.fixture(scope="module")
 def page(browser: Browser, stack: Stack) -> Iterator[Page]:
     """One signed-in staff member's tab, shared by the day's steps in order."""
@@ -84,6 +85,3 @@ def page(browser: Browser, stack: Stack) -> Iterator[Page]:
     tab = context.new_page()
     yield tab
     context.close()
-
-
-__all__ = ["new_context", "sign_in"]

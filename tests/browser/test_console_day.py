@@ -14,8 +14,7 @@ import pytest
 from icalendar import Calendar
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import new_context
-from tests.browser.support import Stack, Visits, sign_in
+from tests.support.browser import Stack, Visits, new_context, sign_in
 
 pytestmark = pytest.mark.browser
 

@@ -25,8 +25,8 @@ from tandem_tools.stack import (
     stop_services,
     wait_ready,
 )
-from tests.integration.notifier_channels import SmtpServer
 from tests.support import complementary_profiles
+from tests.support.channels import SmtpServer
 
 pytestmark = pytest.mark.e2e
 

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.integration.bus_support import bus_parts
-from tests.integration.events_support import Events, events_service
-from tests.integration.notifier_channels import SmtpServer
-from tests.integration.registry_support import Registry, running_registry
-from tests.integration.test_notifier_delivery import Notifier, delivering_notifier
+from tests.support.bus import bus_parts
+from tests.support.channels import SmtpServer
+from tests.support.events import Events, events_service
+from tests.support.notifier import Notifier, delivering_notifier
+from tests.support.registry import Registry, running_registry
 
 
 @pytest.fixture
@@ -22,12 +23,22 @@ async def registry(
         yield running
 
 
-@pytest.fixture
+@pytest.fixture(params=["postgresql", "sqlite"])
 async def events(
-    clean_databases: dict[str, str], kafka: Any, topic_prefix: str
+    request: pytest.FixtureRequest,
+    clean_databases: dict[str, str],
+    kafka: Any,
+    topic_prefix: str,
+    tmp_path: Path,
 ) -> AsyncIterator[Events]:
-    """The events service on clean databases."""
-    async with events_service(clean_databases, kafka, topic_prefix) as service:
+    """The events service on clean databases: PostgreSQL as in production, and SQLite, the
+    zero-setup default newcomers meet first in `make run` (migrated at start-up)."""
+    if request.param == "postgresql":
+        async with events_service(clean_databases, kafka, topic_prefix) as service:
+            yield service
+        return
+    on_sqlite = {**clean_databases, "events": f"sqlite+aiosqlite:///{tmp_path / 'events.db'}"}
+    async with events_service(on_sqlite, kafka, topic_prefix, auto_migrate=True) as service:
         yield service
 
 

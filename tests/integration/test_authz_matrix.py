@@ -29,24 +29,24 @@ from tandem_matcher.settings import MatcherSettings
 from tandem_shared.auth import Role
 from tandem_shared.contracts import MATCHES, PROFILES, OrgKind, ProfileUpserted, Sharing, pair_id
 from tandem_shared.db import create_engine
-from tests.conftest import Kafka
-from tests.integration.events_support import (
+from tests.integration.test_events_schedule import register
+from tests.integration.test_matcher_service import two_profiles
+from tests.support import bearer, eventually, produce, running, service_settings
+from tests.support.channels import SmtpServer
+from tests.support.events import (
     events_service,
     match_suggested,
     matching_event,
     profile,
 )
-from tests.integration.notifier_channels import SmtpServer
-from tests.integration.registry_support import PASSWORD, add_staff, museum, running_registry
-from tests.integration.test_events_schedule import register
-from tests.integration.test_matcher_service import two_profiles
-from tests.integration.test_notifier_delivery import (
+from tests.support.harness import Kafka
+from tests.support.notifier import (
     delivering_notifier,
     known_profiles,
     match_of,
 )
-from tests.integration.test_notifier_delivery import profile as notifier_profile
-from tests.support import bearer, eventually, produce, running, service_settings
+from tests.support.notifier import profile as notifier_profile
+from tests.support.registry import PASSWORD, add_staff, museum, running_registry
 
 pytestmark = pytest.mark.integration
 HUBS = ("north", "south")

@@ -28,14 +28,14 @@ from tandem_shared.contracts import PROFILES
 from tandem_shared.db import transaction
 from tandem_shared.runtime import Runtime, create_service_app
 from tandem_shared.settings import ServiceSettings
-from tests.conftest import Kafka
-from tests.integration.bus_support import (
+from tests.support import eventually, read_topic, running, service_settings
+from tests.support.bus import (
     effect_counts,
     effects_spec,
     profile_message,
     reset_effects,
 )
-from tests.support import eventually, read_topic, running, service_settings
+from tests.support.harness import Kafka
 
 pytestmark = pytest.mark.integration
 

@@ -22,7 +22,8 @@ from tandem_shared.bus.kafka import create_producer, ensure_topics
 from tandem_shared.contracts import PROFILES, dead_letter_topic
 from tandem_shared.db import create_engine, create_sessionmaker
 from tandem_tools.tcp_proxy import TcpProxy
-from tests.integration.bus_support import (
+from tests.support import eventually, examples, produce, read_topic
+from tests.support.bus import (
     append_effect,
     bus_parts,
     bus_settings,
@@ -32,7 +33,6 @@ from tests.integration.bus_support import (
     reset_effects,
     running_consumer,
 )
-from tests.support import eventually, produce, read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -208,7 +208,9 @@ def test_process_never_raises_and_settles_any_record(
     offsets = iter(range(10**9))
     dead_lettered = {"count": 0}
 
-    @hyp_settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @hyp_settings(
+        max_examples=examples(60, 300), deadline=None, suppress_health_check=list(HealthCheck)
+    )
     @given(parts=record_parts(), now=st.sampled_from(["ok", "ok", "poison", "bug"]))
     def check(parts: tuple[Any, Any, Any], now: str) -> None:
         behaviour["now"] = now

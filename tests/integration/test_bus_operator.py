@@ -19,13 +19,13 @@ from tandem_shared.bus.consumer import ConsumerRunner, PoisonMessage, Subscripti
 from tandem_shared.bus.outbox import OutboxRelay, enqueue
 from tandem_shared.contracts import PROFILES, ProfileUpserted, dead_letter_topic
 from tandem_shared.db import transaction
-from tests.integration.bus_support import (
+from tests.support import eventually, produce, read_topic
+from tests.support.bus import (
     append_effect,
     effect_counts,
     profile_message,
     running_consumer,
 )
-from tests.support import eventually, produce, read_topic
 
 pytestmark = pytest.mark.integration
 

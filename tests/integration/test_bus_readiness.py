@@ -19,13 +19,13 @@ from tandem_shared.runtime import DbSession, create_service_app
 from tandem_shared.settings import ServiceSettings
 from tandem_tools.pg import create_database, database_url, drop_database
 from tandem_tools.tcp_proxy import TcpProxy
-from tests.integration.bus_support import (
+from tests.support import eventually, produce, running, service_settings
+from tests.support.bus import (
     effect_counts,
     effects_spec,
     profile_message,
     reset_effects,
 )
-from tests.support import eventually, produce, running, service_settings
 
 pytestmark = pytest.mark.integration
 

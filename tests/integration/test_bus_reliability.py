@@ -21,14 +21,14 @@ from tandem_shared.bus.consumer import Batched, PoisonMessage
 from tandem_shared.bus.outbox import OutboxRelay, enqueue
 from tandem_shared.contracts import ALL_TOPICS, PROFILES, dead_letter_topic
 from tandem_shared.db import transaction
-from tests.integration.bus_support import (
+from tests.support import eventually, produce, read_topic
+from tests.support.bus import (
     append_effect,
     effect_counts,
     effect_runner,
     profile_message,
     running_consumer,
 )
-from tests.support import eventually, produce, read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -213,7 +213,7 @@ def _start_worker(env: dict[str, Any]) -> subprocess.Popen[bytes]:
         [
             sys.executable,
             "-m",
-            "tests.integration.consumer_worker",
+            "tests.support.consumer_worker",
             env["url"],
             env["kafka"].bootstrap,
             env["prefix"],

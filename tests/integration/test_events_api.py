@@ -13,7 +13,7 @@ from tandem_events.tables import bus
 from tandem_events.tables import events as events_table
 from tandem_shared.contracts import EVENTS, EventData, OrgKind
 from tandem_shared.db import transaction
-from tests.integration.events_support import Events, matching_event
+from tests.support.events import Events, matching_event
 
 pytestmark = pytest.mark.integration
 

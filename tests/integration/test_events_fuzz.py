@@ -27,9 +27,9 @@ from tandem_events.settings import EventsSettings
 from tandem_events.tables import directory
 from tandem_shared.auth import Role
 from tandem_shared.db import transaction
-from tests.conftest import empty_tables
-from tests.integration.events_support import matching_event
-from tests.support import bearer, service_settings
+from tests.support import bearer, examples, service_settings
+from tests.support.events import matching_event
+from tests.support.harness import empty_tables
 
 pytestmark = pytest.mark.integration
 
@@ -154,7 +154,7 @@ def fuzz_operation(operation: Any) -> None:
 
     @given(case=cases, text=TEXTS, seeded_body=st.booleans())
     @settings(
-        max_examples=25,
+        max_examples=examples(15, 150),
         deadline=None,
         suppress_health_check=list(HealthCheck),
         derandomize=True,

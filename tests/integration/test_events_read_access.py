@@ -13,9 +13,9 @@ import pytest
 
 from tandem_shared.auth import Role
 from tandem_shared.contracts import MATCHES, PROFILES, ProfileUpserted, Sharing
-from tests.integration.events_support import Events, match_suggested, matching_event, profile
 from tests.integration.test_events_schedule import register
 from tests.support import bearer, eventually
+from tests.support.events import Events, match_suggested, matching_event, profile
 
 pytestmark = pytest.mark.integration
 HIDDEN = "Demo Hidden Archive"

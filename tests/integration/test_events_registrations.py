@@ -21,13 +21,13 @@ from tandem_shared.contracts import (
     Sharing,
 )
 from tandem_shared.db import transaction
-from tests.integration.events_support import (
+from tests.support import eventually
+from tests.support.events import (
     Events,
     match_suggested,
     matching_event,
     profile,
 )
-from tests.support import eventually
 
 pytestmark = pytest.mark.integration
 

@@ -15,13 +15,13 @@ from tandem_shared.contracts import (
     dead_letter_topic,
     pair_id,
 )
-from tests.integration.events_support import (
+from tests.support import eventually, read_topic
+from tests.support.events import (
     Events,
     match_suggested,
     matching_event,
     profile,
 )
-from tests.support import eventually, read_topic
 
 pytestmark = pytest.mark.integration
 

@@ -33,7 +33,7 @@ from tandem_events.repository import schedule as schedule_repository
 from tandem_events.repository import suggestions as suggestions_repository
 from tandem_shared.contracts import MeetingOutcome
 from tandem_shared.db import create_engine, create_sessionmaker, transaction
-from tests.integration.events_support import matching_event
+from tests.support.events import matching_event
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)

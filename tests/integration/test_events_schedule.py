@@ -34,14 +34,14 @@ from tandem_shared.contracts import (
     pair_id,
 )
 from tandem_shared.db import transaction
-from tests.integration.events_support import (
+from tests.support import eventually
+from tests.support.events import (
     Events,
     events_service,
     match_suggested,
     matching_event,
     profile,
 )
-from tests.support import eventually
 
 pytestmark = pytest.mark.integration
 WARSAW = ZoneInfo("Europe/Warsaw")

@@ -23,9 +23,9 @@ from tandem_shared.broker import free_port
 from tandem_shared.identity.issuers import TrustedIssuer
 from tandem_shared.identity.keys import SigningKey
 from tandem_shared.identity.tokens import issue_token
-from tests.integration.events_support import Events, events_service
-from tests.integration.registry_support import PASSWORD, add_staff
 from tests.support import TEST_ISSUER, TEST_SIGNING_KEY, service_settings
+from tests.support.events import Events, events_service
+from tests.support.registry import PASSWORD, add_staff
 
 pytestmark = pytest.mark.integration
 

@@ -22,9 +22,9 @@ from tandem_shared.contracts import (
     OrgKind,
 )
 from tandem_shared.db import transaction
-from tests.integration.test_notifier_delivery import Notifier, body
 from tests.support import bearer, eventually
 from tests.support import sample_event as event
+from tests.support.notifier import Notifier, body
 
 pytestmark = pytest.mark.integration
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,8 +14,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
-from fastapi import FastAPI
 
 from tandem_notifier.app import create_app
 from tandem_notifier.settings import NotifierSettings
@@ -31,6 +28,7 @@ from tandem_shared.contracts import (
     pair_id,
 )
 from tests.support import bearer, eventually, produce, service_settings
+from tests.support.served import served
 
 pytestmark = pytest.mark.integration
 
@@ -79,28 +77,6 @@ class Notifier:
             return items if len(items) == total else None
 
         return await eventually(arrived, what=f"{total} notifications in the feed")
-
-
-@asynccontextmanager
-async def served(app: FastAPI, **config: Any) -> AsyncIterator[str]:
-    """Run the app's lifespan and serve it over TCP on a free port; yield its base URL.
-    `config` goes to uvicorn (`ssl_certfile` and `ssl_keyfile` serve https)."""
-    scheme = "https" if config.get("ssl_certfile") else "http"
-    async with app.router.lifespan_context(app):
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning", **config))
-        task = asyncio.create_task(server.serve(sockets=[sock]))
-
-        async def started() -> bool:
-            return server.started
-
-        await eventually(started, timeout=10, interval=0.05, what="uvicorn started")
-        try:
-            yield f"{scheme}://127.0.0.1:{sock.getsockname()[1]}"
-        finally:
-            server.should_exit = True
-            await task
 
 
 @pytest.fixture

@@ -15,13 +15,13 @@ from tandem_notifier.mail import unsubscribe_url
 from tandem_notifier.service.digests import build_digests
 from tandem_shared.contracts import MATCHES, MEETINGS
 from tandem_shared.db import transaction
-from tests.integration.test_notifier_delivery import (
+from tests.support import bearer, eventually
+from tests.support.notifier import (
     Notifier,
     a_match,
     body,
     meeting,
 )
-from tests.support import bearer, eventually
 
 pytestmark = pytest.mark.integration
 

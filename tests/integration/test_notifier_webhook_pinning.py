@@ -20,7 +20,7 @@ from tandem_notifier.domain.policy import Channel, Status
 from tandem_notifier.repository.deliveries import Delivery, Webhook
 from tandem_notifier.settings import NotifierSettings
 from tandem_notifier.webhooks import UnsafeTarget, check_target, post, resolve_target, send_pinned
-from tests.integration.notifier_channels import webhook_receiver
+from tests.support.channels import webhook_receiver
 
 pytestmark = pytest.mark.integration
 

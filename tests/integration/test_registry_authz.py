@@ -17,8 +17,8 @@ from sqlalchemy import select
 
 from tandem_registry.tables import bus, erasures, profiles
 from tandem_shared.auth import Role
-from tests.integration.registry_support import PASSWORD, Registry, add_staff, museum
 from tests.support import login
+from tests.support.registry import PASSWORD, Registry, add_staff, museum
 
 pytestmark = pytest.mark.integration
 HUBS = ("demo", "north")

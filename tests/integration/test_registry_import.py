@@ -13,7 +13,7 @@ import pytest
 
 from tandem_registry.tables import bus, profiles
 from tandem_shared.contracts import parse_message
-from tests.integration.registry_support import CONTACT, Registry, museum
+from tests.support.registry import CONTACT, Registry, museum
 
 pytestmark = pytest.mark.integration
 IMPORT = "/v1/profiles:import"

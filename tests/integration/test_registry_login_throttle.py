@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.registry_support import Registry
+from tests.support.registry import Registry
 
 pytestmark = pytest.mark.integration
 

@@ -13,8 +13,8 @@ import pytest
 
 from tandem_registry.tables import consents, erasures, profiles, staff
 from tandem_shared.contracts import parse_message
-from tests.integration.registry_support import CONTACT, Registry, museum
 from tests.support import complementary_profiles
+from tests.support.registry import CONTACT, Registry, museum
 
 pytestmark = pytest.mark.integration
 

@@ -21,10 +21,10 @@ from tandem_registry.app import create_app
 from tandem_registry.settings import RegistrySettings
 from tandem_shared.auth import Role
 from tests import support
-from tests.support import service_settings
+from tests.support import examples, service_settings
 
 pytestmark = pytest.mark.integration
-EXAMPLES_PER_OPERATION = 20
+EXAMPLES_PER_OPERATION = examples(10, 100)
 
 
 @pytest.fixture

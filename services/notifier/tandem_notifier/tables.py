@@ -9,7 +9,6 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Column,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -22,7 +21,7 @@ from sqlalchemy import (
 )
 
 from tandem_shared.bus.tables import define_bus_tables
-from tandem_shared.db import new_metadata
+from tandem_shared.db import UtcDateTime, new_metadata
 from tandem_shared.directory import define_directory_table
 
 metadata = new_metadata()
@@ -41,9 +40,9 @@ notifications = Table(
     Column("body", Text, nullable=False),
     Column("data", JSON, nullable=False),
     Column("source_message_id", String(64), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("created_at", UtcDateTime(), nullable=False, index=True),
     # Set on a match's notifications when the match is withdrawn (the alert is moot).
-    Column("withdrawn_at", DateTime(timezone=True), nullable=True),
+    Column("withdrawn_at", UtcDateTime(), nullable=True),
     # Never two notifications for the same (message, recipient, channel).
     UniqueConstraint("source_message_id", "hub", "channel", name="uq_notifications_delivery"),
     # A withdrawal finds the alerts about its pair (in a hub) or its event (in every hub)
@@ -64,7 +63,7 @@ notification_reads = Table(
     ),
     Column("subject", String(200), primary_key=True),
     Column("hub", String(64), nullable=False),
-    Column("read_at", DateTime(timezone=True), nullable=False),
+    Column("read_at", UtcDateTime(), nullable=False),
     # The primary key answers "did this reader read this notification" (the feed's join,
     # probed per notification); this one a reader's reads in bulk (unread counts, read-all).
     Index("ix_notification_reads_reader", "hub", "subject", "notification_id"),
@@ -77,7 +76,7 @@ subscriptions = Table(
     Column("subject", String(200), primary_key=True),
     Column("scope", String(16), primary_key=True),
     Column("target", String(120), primary_key=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
 )
 
 preferences = Table(
@@ -94,7 +93,7 @@ preferences = Table(
     Column("quiet_timezone", String(64), nullable=True),
     # An explicit address for the email channel; without one the token subject is used.
     Column("email", String(320), nullable=True),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
 )
 
 # What the shared directory leaves out and sector subscriptions need: a profile's subsectors.
@@ -104,7 +103,7 @@ profile_subsectors = Table(
     Column("id", Uuid, primary_key=True),
     Column("subsectors", JSON, nullable=False),
     Column("version", Integer, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
 )
 
 # One row per (message, recipient, channel): written in the consumer's transaction, then
@@ -126,12 +125,12 @@ deliveries = Table(
     Column("payload", JSON, nullable=False),
     Column("status", String(16), nullable=False),
     Column("attempts", Integer, nullable=False),
-    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("next_attempt_at", UtcDateTime(), nullable=False),
     Column("last_error", Text, nullable=True),
     # The digest delivery that carried this held-back (`digested`) row.
     Column("digest_id", Uuid, nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("sent_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("sent_at", UtcDateTime(), nullable=True),
     UniqueConstraint("source_message_id", "hub", "recipient", "channel", name="uq_deliveries_once"),
     Index("ix_deliveries_due", "status", "next_attempt_at"),
     Index("ix_deliveries_recipient", "hub", "recipient", "channel", "created_at"),
@@ -146,7 +145,7 @@ webhooks = Table(
     Column("url", String(2000), nullable=False),
     Column("secret", String(200), nullable=False),
     Column("enabled", Boolean, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
 )
 
 # The events seen on tandem.events.v1, each in its latest version: an update is compared
@@ -160,5 +159,5 @@ events = Table(
     # The event's EventData; NULL when the first thing seen of it was its cancellation.
     Column("data", JSON, nullable=True),
     Column("cancelled", Boolean, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
 )

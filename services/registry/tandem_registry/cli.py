@@ -187,7 +187,7 @@ def import_profiles(
 ) -> None:
     """Create or update a hub's profiles by external_id.
 
-    Columns: see the README. Bad rows are listed on stderr (exit status 1); the good rows
+    Columns: see docs/registry.md. Bad rows are listed on stderr (exit status 1); the good rows
     go in.
     """
     with _refusals():

@@ -16,24 +16,30 @@ class RegistrySettings(ServiceSettings):
 
     service_name: str = "registry"
     database_url: str = "sqlite+aiosqlite:///.tandem/registry.db"
+    # Lifetime of the tokens it issues.
     token_ttl_minutes: int = 480
     # The `iss` of the tokens this registry issues: its public base URL by convention
     # (services trusting it fetch <issuer>/.well-known/jwks.json).
     issuer: str = Field(DEV_ISSUER, min_length=1)
+    # The `aud` of the tokens it issues; trusting services expect their issuer's audience.
     token_audience: str = Field(DEFAULT_AUDIENCE, min_length=1)
     # The key tokens are signed with (Ed25519 or EC P-256, PEM): in the environment or in
     # a file (`tandem-registry keys generate`). Without either, development generates one
     # per hub under `dev_key_dir` and keeps it; production refuses to start.
     signing_key: SecretStr | None = None
+    # The signing key as a PEM file instead of the variable (set one of the two).
     signing_key_file: Path | None = None
+    # Where development keeps the key it generates (`registry-<hub>.pem`).
     dev_key_dir: Path = Path(".tandem/keys")
     # Keys published in the JWKS besides the signing key: the previous one after a
     # rotation, or the next one before it (PEM, public or private: only the public half
     # is published). See docs/identity.md.
     published_keys: list[SecretStr] = Field(default_factory=list)
+    # Those further keys as PEM files.
     published_key_files: list[Path] = Field(default_factory=list)
     # The dev stack creates hub `demo` with admin@demo.local; never in production.
     dev_admin_password: SecretStr = SecretStr("tandem-dev")
+    # In `dev` only: create hub TANDEM_HUB and admin@demo.local at start.
     seed_dev_admin: bool = True
 
     def listed_self(self) -> TrustedIssuer | None:

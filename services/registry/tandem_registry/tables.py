@@ -5,7 +5,6 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     Column,
-    DateTime,
     ForeignKey,
     Integer,
     String,
@@ -16,7 +15,7 @@ from sqlalchemy import (
 )
 
 from tandem_shared.bus.tables import define_bus_tables
-from tandem_shared.db import new_metadata
+from tandem_shared.db import UtcDateTime, new_metadata
 
 metadata = new_metadata()
 bus = define_bus_tables(metadata)
@@ -29,7 +28,7 @@ hubs = Table(
     Column("country", String(2), nullable=False),
     Column("region", String(10), nullable=True),
     Column("languages", JSON, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
 )
 
 staff = Table(
@@ -40,7 +39,7 @@ staff = Table(
     Column("email", String(254), nullable=False, unique=True),
     Column("password_hash", String(200), nullable=False),
     Column("role", String(32), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
 )
 
 profiles = Table(
@@ -68,8 +67,8 @@ profiles = Table(
     # Detected languages of the texts: {"description": code, "offers": [code], "needs": [...]}
     # (codes may be null); kept apart so comparing what a client sent ignores it.
     Column("text_languages", JSON, nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
     # external_id makes imports idempotent within a hub.
     UniqueConstraint("hub", "external_id", name="uq_profiles_hub_external_id"),
 )
@@ -83,7 +82,7 @@ erasures = Table(
     Column("profile_id", Uuid, nullable=False, index=True),
     Column("hub", String(64), ForeignKey("hubs.id"), nullable=False, index=True),
     Column("erased_by", String(254), nullable=False),
-    Column("erased_at", DateTime(timezone=True), nullable=False),
+    Column("erased_at", UtcDateTime(), nullable=False),
 )
 
 # Consent audit trail: for which purpose personal data is stored or a profile shared, who
@@ -102,5 +101,5 @@ consents = Table(
     Column("hub", String(64), ForeignKey("hubs.id"), nullable=False),
     Column("purpose", String(32), nullable=False),
     Column("recorded_by", String(254), nullable=False),
-    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("recorded_at", UtcDateTime(), nullable=False),
 )

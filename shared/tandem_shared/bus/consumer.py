@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import traceback
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +37,12 @@ from tandem_shared.bus.faults import Fault, PoisonMessage, backoff, classify
 from tandem_shared.bus.flow import ConsumerFlow
 from tandem_shared.bus.kafka import TopicGuard, broker_reachable
 from tandem_shared.bus.outbox import decode_headers
+from tandem_shared.bus.records import (
+    exception_line,
+    partition_label,
+    position_of,
+    validation_summary,
+)
 from tandem_shared.bus.subscription import (
     Batched,
     Handler,
@@ -192,7 +197,7 @@ class ConsumerRunner:
     def forget(self, partition: TopicPartition) -> None:
         """A revoked partition: whoever gets it next starts from its committed offset."""
         self._resume_at.pop(partition, None)
-        self.flow.release(_label(partition))
+        self.flow.release(partition_label(partition))
         where = (partition.topic, partition.partition)
         for position in [position for position in self._failures if position[:2] == where]:
             del self._failures[position]
@@ -237,7 +242,7 @@ class ConsumerRunner:
                     self._hold_back(partition, record, retry)
                     return last
                 last = record
-        self.flow.release(_label(partition))
+        self.flow.release(partition_label(partition))
         return last
 
     def _hold_back(
@@ -250,11 +255,11 @@ class ConsumerRunner:
         self._consumer.seek(partition, record.offset)
         self._resume_at[partition] = asyncio.get_running_loop().time() + retry.delay
         if retry.outage:
-            self.flow.hold(_label(partition), retry.reason)
+            self.flow.hold(partition_label(partition), retry.reason)
         log.warning(
             "consumer.retry_later",
             group=self.group_id,
-            partition=_label(partition),
+            partition=partition_label(partition),
             offset=record.offset,
             delay=round(retry.delay, 2),
             reason=retry.reason,
@@ -270,7 +275,7 @@ class ConsumerRunner:
             async with asyncio.timeout(COMMIT_TIMEOUT):
                 await self._consumer.commit({partition: offset})
         except (KafkaError, TimeoutError) as error:
-            self.flow.commit_failed(_format_exception(error) or "timed out")
+            self.flow.commit_failed(exception_line(error) or "timed out")
             log.warning("consumer.commit_failed", group=self.group_id, error=repr(error))
             if isinstance(error, TimeoutError | UnknownTopicOrPartitionError):
                 await self._heal_quietly()
@@ -302,7 +307,7 @@ class ConsumerRunner:
         except Exception:
             return  # no longer assigned: the next rebalance says where it stands
         lag = max(0, end - position)
-        self.flow.lag[_label(partition)] = lag
+        self.flow.lag[partition_label(partition)] = lag
         metrics.CONSUMER_LAG.labels(self._service, partition.topic, str(partition.partition)).set(
             lag
         )
@@ -335,7 +340,9 @@ class ConsumerRunner:
         try:
             message = parse_message(record.value)
         except Exception as error:  # not only ValidationError: any bytes may come
-            reason = _short(error) if isinstance(error, ValidationError) else repr(error)
+            reason = (
+                validation_summary(error) if isinstance(error, ValidationError) else repr(error)
+            )
             return await self._dead_letter_settled(record, "invalid message", reason[:2000])
         if message.trace_id:
             bind_trace_id(message.trace_id)
@@ -363,7 +370,7 @@ class ConsumerRunner:
         )
         if fault is Fault.POISON:
             return await self._dead_letter_settled(
-                record, "rejected by handler", _format_exception(error)
+                record, "rejected by handler", exception_line(error)
             )
         outage = await self._infrastructure_problem()
         if outage is not None:
@@ -382,7 +389,7 @@ class ConsumerRunner:
         if tries < limit:
             return Retry(self._backoff(failures), f"handler failed: {error!r}", outage=False)
         return await self._dead_letter_settled(
-            record, f"handler failed {tries} times", _format_exception(error)
+            record, f"handler failed {tries} times", exception_line(error)
         )
 
     def _backoff(self, failures: _Failures) -> float:
@@ -398,16 +405,16 @@ class ConsumerRunner:
             async with asyncio.timeout(5), self._sessionmaker() as session:
                 await session.execute(text("SELECT 1"))
         except Exception as error:
-            return f"database unavailable: {_format_exception(error)[:300]}"
+            return f"database unavailable: {exception_line(error)[:300]}"
         if not await broker_reachable(self._producer):
             return "broker unreachable"
         return None
 
     def _failures_of(self, record: ConsumerRecord[Any, Any]) -> _Failures:
-        return self._failures.setdefault(_position(record), _Failures())
+        return self._failures.setdefault(position_of(record), _Failures())
 
     def _settled(self, record: ConsumerRecord[Any, Any], outcome: str) -> None:
-        self._failures.pop(_position(record), None)
+        self._failures.pop(position_of(record), None)
         self._count(record, outcome)
 
     async def process_batch(self, records: list[ConsumerRecord[Any, Any]]) -> bool:
@@ -527,7 +534,7 @@ class ConsumerRunner:
         except Exception as failure:
             failures.total += 1
             await self._heal_quietly()
-            why = f"dead-lettering failed: {_format_exception(failure)[:300]}"
+            why = f"dead-lettering failed: {exception_line(failure)[:300]}"
             return Retry(self._backoff(failures), why, outage=True)
         self._settled(record, "dead_lettered")
         return None
@@ -580,22 +587,3 @@ def _trace_id(parsed: _Parsed) -> str:
         or decode_headers(parsed.record.headers).get("trace_id")
         or new_trace_id()
     )
-
-
-def _short(error: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}"
-        for item in error.errors()[:10]
-    )
-
-
-def _format_exception(error: BaseException) -> str:
-    return "".join(traceback.format_exception_only(type(error), error)).strip()
-
-
-def _position(record: ConsumerRecord[Any, Any]) -> tuple[str, int, int]:
-    return (record.topic, record.partition, record.offset)
-
-
-def _label(partition: TopicPartition) -> str:
-    return f"{partition.topic}[{partition.partition}]"

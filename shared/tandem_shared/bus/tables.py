@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from sqlalchemy import (
     BigInteger,
     Column,
-    DateTime,
     Index,
     Integer,
     MetaData,
@@ -17,6 +16,8 @@ from sqlalchemy import (
     Uuid,
 )
 from sqlalchemy.types import JSON
+
+from tandem_shared.db import UtcDateTime
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
 _SEQUENCE = BigInteger().with_variant(Integer(), "sqlite")
@@ -41,8 +42,8 @@ def define_bus_tables(metadata: MetaData) -> BusTables:
         Column("payload", Text, nullable=True),
         Column("headers", JSON, nullable=False),
         Column("trace_id", String(64), nullable=True),
-        Column("created_at", DateTime(timezone=True), nullable=False),
-        Column("sent_at", DateTime(timezone=True), nullable=True),
+        Column("created_at", UtcDateTime(), nullable=False),
+        Column("sent_at", UtcDateTime(), nullable=True),
         Index("ix_outbox_unsent", "sent_at", "id"),
     )
     inbox = Table(
@@ -52,6 +53,6 @@ def define_bus_tables(metadata: MetaData) -> BusTables:
         Column("consumer", String(100), primary_key=True),
         Column("message_id", String(64), primary_key=True),
         Column("topic", String(249), nullable=False),
-        Column("received_at", DateTime(timezone=True), nullable=False),
+        Column("received_at", UtcDateTime(), nullable=False),
     )
     return BusTables(outbox=outbox, inbox=inbox)

@@ -1,4 +1,4 @@
-"""A consumer process for the SIGKILL test: `python -m tests.integration.consumer_worker
+"""A consumer process for the SIGKILL test: `python -m tests.support.consumer_worker
 DATABASE_URL BOOTSTRAP TOPIC_PREFIX`. It consumes profiles slowly and appends an effect row
 per message, forever."""
 
@@ -10,7 +10,7 @@ import sys
 from aiokafka import AIOKafkaProducer
 
 from tandem_shared.db import create_engine, create_sessionmaker
-from tests.integration.bus_support import append_effect, bus_settings, effect_runner
+from tests.support.bus import append_effect, bus_settings, effect_runner
 
 
 async def main(url: str, bootstrap: str, prefix: str) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Page
+from playwright.sync_api import Browser, BrowserContext, Page
 
 from tandem_shared.broker import free_port
 from tandem_tools import demo
@@ -131,3 +131,9 @@ def sign_in(page: Page, base_url: str, email: str = ADMIN[0], password: str = AD
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(re.compile(r".*/inbox.*"))
+
+
+def new_context(browser: Browser) -> BrowserContext:
+    return browser.new_context(
+        viewport={"width": 1280, "height": 900}, locale="en-GB", accept_downloads=True
+    )

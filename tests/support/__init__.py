@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -192,3 +193,9 @@ def sample_event(version: int = 1, **changes: Any) -> EventData:
         **changes,
     }
     return EventData(**values)
+
+
+def examples(quick: int, full: int) -> int:
+    """How many generated examples a property or fuzz test runs: `quick` in `make test`
+    (CI stays under 20 minutes), `full` under `make test-full` (TANDEM_TEST_FULL=1)."""
+    return full if os.environ.get("TANDEM_TEST_FULL") == "1" else quick

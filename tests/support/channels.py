@@ -16,7 +16,7 @@ from aiosmtpd.controller import Controller
 from fastapi import FastAPI, Request, Response
 
 from tandem_shared.broker import free_port
-from tests.integration.test_notifier_feed import served
+from tests.support.served import served
 
 
 @dataclass(frozen=True)
