@@ -184,7 +184,7 @@ async def test_two_replicas_match_pairs_split_between_them_as_one_replica_would(
     records, expected, alone = baseline.records, baseline.pairs, baseline.published
     assert len(expected) == 9  # every museum with every studio
 
-    topic = f"{topic_prefix}{PROFILES.topic("demo")}"
+    topic = f"{topic_prefix}{PROFILES.topic('demo')}"
     await produce_to(kafka.bootstrap, topic, records)
     engine = create_engine(clean_databases["matcher"])
     sessions = async_sessionmaker(engine, expire_on_commit=False)
@@ -202,7 +202,7 @@ async def test_two_replicas_match_pairs_split_between_them_as_one_replica_would(
 
     # One more than one replica published: a repeated pair version would show.
     records_out = await read_topic(
-        kafka.bootstrap, f"{topic_prefix}{MATCHES.topic("demo")}", expect=len(alone) + 1, timeout=10
+        kafka.bootstrap, f"{topic_prefix}{MATCHES.topic('demo')}", expect=len(alone) + 1, timeout=10
     )
     messages = [parse_message(record.value) for record in records_out if record.value]
     assert len(messages) == len(alone), "a pair version was published twice"

@@ -84,9 +84,20 @@ async def test_only_visible_profiles_register_and_only_once(events: Events) -> N
         base, json=registration(private_north.id), headers=events.auth("demo")
     )
     assert refused.status_code == 422 and "profile_id" in refused.text
-    await events.call("POST", base, json=registration(private_north.id), hub="north", expect=201)
+    # Not even north may take its hub-only profile to another hub's event (the organiser
+    # would see it); at north's own event it may.
+    elsewhere = await events.client.post(
+        base, json=registration(private_north.id), headers=events.auth("north")
+    )
+    assert elsewhere.status_code == 422 and "hub-only" in elsewhere.text
+    own = await events.call("POST", "/v1/events", json=matching_event(), hub="north", expect=201)
+    own_base = f"/v1/events/{own['id']}/registrations"
+    await events.call(
+        "POST", own_base, json=registration(private_north.id), hub="north", expect=201
+    )
     await events.call("POST", base, json=registration(shared_north.id), expect=201)
     await events.call("POST", base, json=registration(shared_north.id), expect=409)
+    await events.call("POST", own_base, json=registration(shared_north.id), hub="north", expect=201)
     unknown = registration("00000000-0000-0000-0000-000000000001")
     await events.call("POST", base, json=unknown, expect=422)
     await events.call(
@@ -95,7 +106,8 @@ async def test_only_visible_profiles_register_and_only_once(events: Events) -> N
         json=registration(shared_north.id),
         expect=404,
     )
-    assert len(await events.call("GET", base)) == 2
+    assert len(await events.call("GET", base)) == 1
+    assert len(await events.call("GET", own_base, hub="north")) == 2
 
 
 @pytest.mark.parametrize(
@@ -136,7 +148,10 @@ async def test_contacts_only_for_the_organiser_and_writes_only_for_the_hubs_conc
     made = await events.call("POST", base, json=registration(org.id), hub="south", expect=201)
 
     assert (await events.call("GET", base))[0]["participant"]["email"] == "anna@example.org"
-    assert (await events.call("GET", base, hub="north"))[0]["participant"] is None
+    # The participant's own hub sees its registration without the contact; a hub with no
+    # part in the event reads nothing of it.
+    assert (await events.call("GET", base, hub="south"))[0]["participant"] is None
+    assert await events.call("GET", base, hub="north") == []
     await events.call("POST", f"{base}/{made['id']}:withdraw", hub="north", expect=403)
     await events.call("POST", f"{base}/{made['id']}:check-in", hub="south", expect=403)
     assert (await events.call("POST", f"{base}/{made['id']}:withdraw", hub="south"))[

@@ -235,7 +235,7 @@ READS = {
     "event_registrations",
     "active_registrations_of_profiles",
     "directory_entry",
-    "profile_names",
+    "directory_entries",
     "get_request",
     "event_requests",
     "matches_of_profile",

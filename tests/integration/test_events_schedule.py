@@ -148,10 +148,16 @@ async def test_outputs_schedule_agenda_calendars_and_table_plan(events: Events) 
     ra, rb, *_ = setup["registrations"]
     event_id = setup["event"]["id"]
 
-    board = await events.call("GET", f"/v1/events/{event_id}/schedule", hub="north")
+    board = await events.call("GET", f"/v1/events/{event_id}/schedule")
     assert [datetime.fromisoformat(s["starts_at"]) for s in board["slots"]] == SLOT_STARTS
     assert board["slots"][0]["starts_at"].endswith("+01:00")  # local time, with its offset
     assert len(board["meetings"]) == 4 and board["solver"]
+    # north (B and D) sees the meetings of its own participants, not the others'.
+    north = await events.call("GET", f"/v1/events/{event_id}/schedule", hub="north")
+    theirs = [
+        m for m in board["meetings"] if {"B", "D"} & {m["organisation_a"], m["organisation_b"]}
+    ]
+    assert north["slots"] == board["slots"] and north["meetings"] == theirs and len(theirs) < 4
 
     agenda = await events.call("GET", f"/v1/events/{event_id}/registrations/{ra['id']}/agenda")
     assert agenda["organisation"] == "A" and len(agenda["meetings"]) == 3

@@ -37,6 +37,7 @@ from tandem_shared.contracts import (
     EventScheduled,
     MatchSuggested,
     OrgKind,
+    Sharing,
 )
 from tandem_shared.db import create_engine, create_sessionmaker, transaction
 from tests.support import bearer, eventually, service_settings
@@ -61,8 +62,9 @@ pytestmark = pytest.mark.integration
 async def test_subscribers_get_the_match_by_email_in_their_language_once(
     notifier: Notifier,
 ) -> None:
-    museum = profile("demo", "Muzeum <Rzeszów>", OrgKind.HERITAGE, ["museum"])
-    studio = profile("elsewhere", "Scanwerk Studio", OrgKind.CREATIVE, ["ar_vr"])
+    # A pair across hubs: both shared with the network (the matcher pairs nothing else).
+    museum = profile("demo", "Muzeum <Rzeszów>", OrgKind.HERITAGE, ["museum"], Sharing.NETWORK)
+    studio = profile("elsewhere", "Scanwerk Studio", OrgKind.CREATIVE, ["ar_vr"], Sharing.NETWORK)
     await known_profiles(notifier, museum, studio)
     await notifier.staff(
         "anna@demo.example", language="pl", subscriptions=[{"scope": "hub", "hub": "demo"}]
@@ -114,6 +116,32 @@ async def test_subscribers_get_the_match_by_email_in_their_language_once(
     assert len(notifier.smtp.messages) == 3
     assert not notifier.smtp.to("games@demo.example")
     assert not notifier.smtp.to("unsubscribed@demo.example")
+
+
+async def test_a_profile_subscription_hears_only_of_pairs_its_hub_may_see(
+    notifier: Notifier,
+) -> None:
+    """north follows south's network-shared studio. Its match with south's hub-only
+    workshop (allowed inside south) must not reach north: the email would name the workshop
+    and quote its need. Its match with north's shared museum does reach north."""
+    studio = profile("south", "Studio Süd", OrgKind.CREATIVE, [], Sharing.NETWORK)
+    secret = profile("south", "Geheime Werkstatt", OrgKind.INDUSTRY, [])
+    museum = profile("north", "Muzeum Północ", OrgKind.HERITAGE, [], Sharing.NETWORK)
+    await known_profiles(notifier, studio, secret, museum)
+    follows = [{"scope": "profile", "profile_id": str(studio.data.id)}]
+    await notifier.staff("anna@north.example", "north", subscriptions=follows)
+    await notifier.staff("jonas@south.example", "south", subscriptions=follows)
+
+    await notifier.publish(MATCHES, match_of(studio, secret))
+    (inside,) = await notifier.mail_to("jonas@south.example")  # its own hub's pair
+    assert "Geheime Werkstatt" in inside["Subject"]
+    await notifier.publish(MATCHES, match_of(studio, museum))
+    (shared,) = await notifier.mail_to("anna@north.example")
+    assert "Muzeum Północ" in shared["Subject"]
+    await notifier.mail_to("jonas@south.example", count=2)
+    # Both matches were consumed in order, so north has heard all it ever will.
+    north = notifier.smtp.to("anna@north.example")
+    assert len(north) == 1 and all("Geheime Werkstatt" not in str(mail) for mail in north)
 
 
 async def test_meeting_changes_email_everyone_concerned_with_the_invite(

@@ -32,6 +32,7 @@ from tandem_shared.contracts import (
     OrgKind,
     ProfileData,
     ProfileUpserted,
+    Sharing,
     TextPair,
     TopicSpec,
     pair_id,
@@ -123,7 +124,9 @@ async def delivering_notifier(
         yield Notifier(app, client, settings, kafka, smtp)
 
 
-def profile(hub: str, name: str, kind: OrgKind, subsectors: list[str]) -> ProfileUpserted:
+def profile(
+    hub: str, name: str, kind: OrgKind, subsectors: list[str], sharing: Sharing = Sharing.HUB
+) -> ProfileUpserted:
     data = ProfileData(
         id=uuid.uuid4(),
         hub=hub,
@@ -132,6 +135,7 @@ def profile(hub: str, name: str, kind: OrgKind, subsectors: list[str]) -> Profil
         kind=kind,
         subsectors=subsectors,
         country="PL",
+        sharing=sharing,
         updated_at=datetime.now(UTC),
     )
     return ProfileUpserted(source="/tandem/registry/test", subject=str(data.id), hub=hub, data=data)

@@ -32,12 +32,14 @@ from tandem_notifier.domain.recipients import (
 from tandem_notifier.domain.signing import headers, signature, verify
 from tandem_notifier.service.fanout import known_zone
 from tandem_shared.bus.consumer import PoisonMessage
+from tandem_shared.contracts import Sharing
 
 pytestmark = pytest.mark.unit
 
 WARSAW = "Europe/Warsaw"
-MUSEUM = ProfileFacts(uuid.uuid4(), "pl-hub", "heritage", frozenset({"museum"}))
-STUDIO = ProfileFacts(uuid.uuid4(), "de-hub", "creative", frozenset({"ar_vr"}))
+# A pair across hubs: both shared with the network (the matcher pairs nothing else).
+MUSEUM = ProfileFacts(uuid.uuid4(), "pl-hub", "heritage", frozenset({"museum"}), Sharing.NETWORK)
+STUDIO = ProfileFacts(uuid.uuid4(), "de-hub", "creative", frozenset({"ar_vr"}), Sharing.NETWORK)
 
 
 def sub(hub: str, subject: str, scope: str, target: str) -> StoredSubscription:
@@ -60,6 +62,26 @@ def test_match_recipients_follow_each_scope() -> None:
         "profile-fan",
         "network-admin",
     }
+
+
+def test_a_profile_subscription_hears_only_of_pairs_its_hub_may_see() -> None:
+    """Following another hub's shared profile does not open that hub's own pairs: a match
+    with one of its hub-only profiles (or one the notifier has not seen) stays there."""
+    hidden = ProfileFacts(uuid.uuid4(), "de-hub", "industry", sharing=Sharing.HUB)
+    unseen = ProfileFacts(uuid.uuid4(), "de-hub")
+    own_hidden = ProfileFacts(uuid.uuid4(), "pl-hub", sharing=Sharing.HUB)
+    subscriptions = [
+        sub("pl-hub", "pl-fan", "profile", str(STUDIO.id)),
+        sub("de-hub", "de-fan", "profile", str(STUDIO.id)),
+    ]
+    for other in (hidden, unseen):
+        assert match_recipients(subscriptions, STUDIO, other) == {("de-hub", "de-fan")}
+    assert match_recipients(subscriptions, STUDIO, MUSEUM) == {
+        ("pl-hub", "pl-fan"),
+        ("de-hub", "de-fan"),
+    }
+    # The subscriber's own hub-only profiles are its own to see.
+    assert ("pl-hub", "pl-fan") in match_recipients(subscriptions, STUDIO, own_hidden)
 
 
 def test_sector_targets_cover_kind_and_subsector() -> None:

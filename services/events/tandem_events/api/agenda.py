@@ -16,7 +16,7 @@ from tandem_events.api.common import REGISTRATION, MeetingOut, Responses
 from tandem_events.service import agenda as service
 from tandem_events.service.registrations import calendar_link_registration
 from tandem_events.settings import EventsSettings
-from tandem_shared.auth import CurrentPrincipal, current_principal
+from tandem_shared.auth import CurrentPrincipal, Principal, current_principal
 from tandem_shared.runtime import DbSession, RuntimeDep
 
 router = APIRouter(tags=["schedule"])
@@ -62,11 +62,11 @@ def _calendar(ics: bytes, filename: str) -> Response:
 async def read_agenda(
     event_id: uuid.UUID,
     registration_id: uuid.UUID,
-    _principal: CurrentPrincipal,
+    principal: CurrentPrincipal,
     session: DbSession,
 ) -> dict[str, Any]:
-    """One participant's meetings in time order."""
-    return await service.agenda(session, event_id, registration_id)
+    """One participant's meetings in time order (organiser or the participant's hub)."""
+    return await service.agenda(session, principal, event_id, registration_id)
 
 
 _bearer = HTTPBearer(auto_error=False)
@@ -81,16 +81,17 @@ async def calendar_reader(
         str | None,
         Query(max_length=2000, description="a signed link's token, instead of a bearer header"),
     ] = None,
-) -> None:
-    """A bearer token, or a signed link for exactly this agenda (calendar apps subscribe by
-    URL and cannot send headers); 401 otherwise (`calendar_links.InvalidLink`)."""
+) -> Principal | None:
+    """A bearer token's principal, or None for a signed link for exactly this agenda
+    (calendar apps subscribe by URL and cannot send headers); 401 otherwise
+    (`calendar_links.InvalidLink`)."""
     if token is None:
-        await current_principal(request, credentials)
-        return
+        return await current_principal(request, credentials)
     settings: EventsSettings = request.app.state.runtime.settings
     calendar_links.verify(
         settings.calendar_link_secret.get_secret_value(), token, event_id, registration_id
     )
+    return None
 
 
 @router.post(
@@ -124,16 +125,16 @@ async def calendar_link(
     "/events/{event_id}/registrations/{registration_id}/agenda.ics",
     response_class=Response,
     responses={**CALENDAR, 401: {"description": "no valid bearer token or signed link"}},
-    dependencies=[Depends(calendar_reader)],
 )
 async def agenda_ics(
     event_id: uuid.UUID,
     registration_id: uuid.UUID,
+    reader: Annotated[Principal | None, Depends(calendar_reader)],
     session: DbSession,
 ) -> Response:
     """The participant's agenda as iCalendar (METHOD:PUBLISH, one VEVENT per meeting);
     with a bearer token or `?token=` from `POST .../calendar-link`."""
-    ics = await service.agenda_ics(session, event_id, registration_id)
+    ics = await service.agenda_ics(session, reader, event_id, registration_id)
     return _calendar(ics, f"agenda-{registration_id}.ics")
 
 

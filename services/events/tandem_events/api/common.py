@@ -12,6 +12,10 @@ Responses = dict[int | str, dict[str, Any]]
 
 NOT_FOUND: Responses = {404: {"description": "no such event"}}
 ORGANISER: Responses = {403: {"description": "only the organising hub may do this"}, **NOT_FOUND}
+READERS: Responses = {
+    403: {"description": "neither the organising hub nor a participant's hub"},
+    **NOT_FOUND,
+}
 REGISTRATION: Responses = {
     403: {"description": "neither the organising hub nor the participant's hub"},
     404: {"description": "no such event or registration"},

@@ -10,7 +10,7 @@ from fastapi import APIRouter, BackgroundTasks, status
 from pydantic import BaseModel
 
 from tandem_events import repairer
-from tandem_events.api.common import NOT_FOUND, ORGANISER, REGISTRATION
+from tandem_events.api.common import NOT_FOUND, ORGANISER, READERS, REGISTRATION
 from tandem_events.domain.registrations import (
     Agendas,
     RegistrationIn,
@@ -76,7 +76,7 @@ async def register(
 @router.get(
     "/events/{event_id}/registrations",
     response_model=list[RegistrationOut],
-    responses=NOT_FOUND,
+    responses=READERS,
 )
 async def list_registrations(
     event_id: uuid.UUID, principal: CurrentPrincipal, session: DbSession

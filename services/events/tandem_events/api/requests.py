@@ -9,7 +9,7 @@ from fastapi import APIRouter, BackgroundTasks, status
 from pydantic import BaseModel
 
 from tandem_events import repairer
-from tandem_events.api.common import NOT_FOUND, ORGANISER, Responses
+from tandem_events.api.common import NOT_FOUND, ORGANISER, READERS, Responses
 from tandem_events.domain.registrations import Person
 from tandem_events.domain.requests import (
     DeclineIn,
@@ -71,7 +71,7 @@ async def create_request(
 @router.get(
     "/events/{event_id}/requests",
     response_model=list[RequestOut],
-    responses=NOT_FOUND,
+    responses=READERS,
 )
 async def list_requests(
     event_id: uuid.UUID, principal: CurrentPrincipal, session: DbSession

@@ -10,7 +10,7 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
-from tandem_events.api.common import NOT_FOUND, ORGANISER, MeetingOut
+from tandem_events.api.common import ORGANISER, READERS, MeetingOut
 from tandem_events.service import schedule as service
 from tandem_shared.auth import CurrentPrincipal
 from tandem_shared.runtime import DbSession, RuntimeDep
@@ -87,17 +87,19 @@ async def run_schedule(
     )
 
 
-@router.get("/events/{event_id}/schedule", response_model=ScheduleOut, responses=NOT_FOUND)
+@router.get("/events/{event_id}/schedule", response_model=ScheduleOut, responses=READERS)
 async def read_schedule(
-    event_id: uuid.UUID, _principal: CurrentPrincipal, session: DbSession
+    event_id: uuid.UUID, principal: CurrentPrincipal, session: DbSession
 ) -> dict[str, Any]:
-    """The slots (times in the event's zone) and the scheduled meetings."""
-    return await service.schedule_view(session, event_id)
+    """The slots (times in the event's zone) and the scheduled meetings: all of them for
+    the organiser, those of its own participants for a participant's hub."""
+    return await service.schedule_view(session, principal, event_id)
 
 
-@router.get("/events/{event_id}/table-plan", response_class=HTMLResponse, responses=NOT_FOUND)
+@router.get("/events/{event_id}/table-plan", response_class=HTMLResponse, responses=READERS)
 async def table_plan(
-    event_id: uuid.UUID, _principal: CurrentPrincipal, session: DbSession
+    event_id: uuid.UUID, principal: CurrentPrincipal, session: DbSession
 ) -> HTMLResponse:
-    """A printable grid: slots down, tables across, who meets at each table."""
-    return HTMLResponse(await service.table_plan(session, event_id))
+    """A printable grid: slots down, tables across, who meets at each table (as far as
+    the caller may see them)."""
+    return HTMLResponse(await service.table_plan(session, principal, event_id))

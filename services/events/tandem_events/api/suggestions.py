@@ -7,7 +7,7 @@ import uuid
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from tandem_events.api.common import NOT_FOUND
+from tandem_events.api.common import READERS
 from tandem_events.domain.suggestions import Suggestion
 from tandem_events.service import suggestions as service
 from tandem_shared.auth import CurrentPrincipal
@@ -26,10 +26,11 @@ class SuggestionOut(BaseModel):
 @router.get(
     "/events/{event_id}/suggestions",
     response_model=list[SuggestionOut],
-    responses=NOT_FOUND,
+    responses=READERS,
 )
 async def list_suggestions(
-    event_id: uuid.UUID, _principal: CurrentPrincipal, session: DbSession
+    event_id: uuid.UUID, principal: CurrentPrincipal, session: DbSession
 ) -> list[Suggestion]:
-    """The matcher's suggested meetings between participants of this event."""
-    return await service.list_suggestions(session, event_id)
+    """The matcher's suggested meetings between participants of this event: all for the
+    organiser, those of its own participants for a participant's hub."""
+    return await service.list_suggestions(session, principal, event_id)

@@ -124,19 +124,19 @@ async def active_registrations_of_profiles(
 
 
 async def directory_entry(session: AsyncSession, profile_id: uuid.UUID) -> DirectoryEntry | None:
-    query = select(directory.c.id, directory.c.hub, directory.c.name, directory.c.sharing).where(
-        directory.c.id == profile_id
-    )
-    row = (await session.execute(query)).first()
-    if row is None:
-        return None
-    return DirectoryEntry(id=row.id, hub=row.hub, name=row.name, sharing=Sharing(row.sharing))
+    return (await directory_entries(session, [profile_id])).get(profile_id)
 
 
-async def profile_names(
+async def directory_entries(
     session: AsyncSession, profile_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, str]:
+) -> dict[uuid.UUID, DirectoryEntry]:
+    """The directory facts (hub, name, sharing) of those profiles it holds, by id."""
     if not profile_ids:
         return {}
-    query = select(directory.c.id, directory.c.name).where(directory.c.id.in_(profile_ids))
-    return {row.id: row.name for row in await session.execute(query)}
+    query = select(directory.c.id, directory.c.hub, directory.c.name, directory.c.sharing).where(
+        directory.c.id.in_(profile_ids)
+    )
+    return {
+        row.id: DirectoryEntry(id=row.id, hub=row.hub, name=row.name, sharing=Sharing(row.sharing))
+        for row in await session.execute(query)
+    }

@@ -12,30 +12,57 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tandem_events.domain.audience import Attendee, Audience
 from tandem_events.domain.events import Event
 from tandem_events.domain.meetings import Meeting
-from tandem_events.domain.registrations import Registration
+from tandem_events.domain.registrations import DirectoryEntry, Registration
 from tandem_events.repository import registrations as registrations_repository
 from tandem_events.repository import schedule as schedule_repository
 from tandem_events.service.events import get_event
+from tandem_shared.auth import Principal
 from tandem_shared.errors import NotFound
-
-UNKNOWN_ORGANISATION = "an organisation"
 
 
 @dataclass(frozen=True)
-class Board:
-    event: Event
-    meetings: Sequence[Meeting]  # of every status, by slot and table
-    registrations: dict[uuid.UUID, Registration]
-    names: dict[uuid.UUID, str]  # organisation names by profile id
+class Roster:
+    """An event's registrations with what the directory says of their organisations: who
+    may read what of the event is decided on it (`domain.audience`)."""
 
-    def name(self, registration_id: uuid.UUID) -> str:
-        profile_id = self.registrations[registration_id].profile_id
-        return self.names.get(profile_id, UNKNOWN_ORGANISATION)
+    event: Event
+    registrations: dict[uuid.UUID, Registration]  # in the order they were made
+    entries: dict[uuid.UUID, DirectoryEntry]  # by profile id, of those the directory holds
+
+    def attendee(self, registration_id: uuid.UUID) -> Attendee:
+        registration = self.registrations.get(registration_id)
+        if registration is None:
+            raise NotFound("registration not found")
+        entry = self.entries.get(registration.profile_id)
+        sharing = None if entry is None else entry.sharing
+        return Attendee(registration_id=registration_id, hub=registration.hub, sharing=sharing)
+
+    def audience(self, principal: Principal) -> Audience:
+        """The caller as a reader of the event (`domain.audience`)."""
+        hubs = (registration.hub for registration in self.registrations.values())
+        return Audience.of(principal, self.event.hub, hubs)
+
+    def name(self, registration_id: uuid.UUID, audience: Audience) -> str:
+        entry = self.entries.get(self.registrations[registration_id].profile_id)
+        return audience.name(self.attendee(registration_id), None if entry is None else entry.name)
+
+    def sees_pair(self, audience: Audience, a: uuid.UUID, b: uuid.UUID) -> bool:
+        return audience.sees_pair(self.attendee(a), self.attendee(b))
+
+
+@dataclass(frozen=True)
+class Board(Roster):
+    meetings: Sequence[Meeting]  # of every status, by slot and table
 
     def scheduled(self) -> list[Meeting]:
         return [meeting for meeting in self.meetings if meeting.scheduled]
+
+    def visible_meetings(self, audience: Audience) -> list[Meeting]:
+        """The scheduled meetings the reader may see."""
+        return [m for m in self.scheduled() if self.sees_pair(audience, *m.sides)]
 
     def participant_meetings(self, registration_id: uuid.UUID) -> list[Meeting]:
         """The participant's scheduled meetings; NotFound if no such registration."""
@@ -50,25 +77,31 @@ class Board:
         return found
 
 
-async def load_board(session: AsyncSession, event_id: uuid.UUID) -> Board:
+async def load_roster(session: AsyncSession, event_id: uuid.UUID) -> Roster:
     event = await get_event(session, event_id)
-    meetings = await schedule_repository.event_meetings(session, event_id)
     registrations = {
         registration.id: registration
-        for registration in await registrations_repository.event_registrations(session, event_id)
+        for registration in await registrations_repository.event_registrations(session, event.id)
     }
-    names = await registrations_repository.profile_names(
+    entries = await registrations_repository.directory_entries(
         session, [registration.profile_id for registration in registrations.values()]
     )
-    return Board(event, meetings, registrations, names)
+    return Roster(event, registrations, entries)
+
+
+async def load_board(session: AsyncSession, event_id: uuid.UUID) -> Board:
+    roster = await load_roster(session, event_id)
+    meetings = await schedule_repository.event_meetings(session, event_id)
+    return Board(roster.event, roster.registrations, roster.entries, meetings)
 
 
 def _local(moment: datetime, timezone: str) -> datetime:
     return moment.astimezone(ZoneInfo(timezone))
 
 
-def meeting_view(board: Board, meeting: Meeting) -> dict[str, Any]:
-    """A meeting as the API shows it: local times and both organisations' names."""
+def meeting_view(board: Board, meeting: Meeting, audience: Audience) -> dict[str, Any]:
+    """A meeting as the API shows it: local times and both organisations' names, as far
+    as the reader may see them."""
     zone = board.event.timezone
     return {
         "id": meeting.id,
@@ -83,8 +116,8 @@ def meeting_view(board: Board, meeting: Meeting) -> dict[str, Any]:
         "score": meeting.score,
         "registration_a": meeting.registration_a,
         "registration_b": meeting.registration_b,
-        "organisation_a": board.name(meeting.registration_a),
-        "organisation_b": board.name(meeting.registration_b),
+        "organisation_a": board.name(meeting.registration_a, audience),
+        "organisation_b": board.name(meeting.registration_b, audience),
         "person_a": meeting.person_a,
         "person_b": meeting.person_b,
         "outcome": meeting.outcome,

@@ -46,7 +46,7 @@ async def record_outcome(
         rating=body.rating,
     )
     await publish(session, board.event, MeetingOutcomeRecorded, subject=meeting_id, data=data)
-    return meeting_view(board, meeting)
+    return meeting_view(board, meeting, board.audience(principal))
 
 
 async def stats(session: AsyncSession, principal: Principal, event_id: uuid.UUID) -> EventStats:

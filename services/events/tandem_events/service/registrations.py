@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tandem_events.domain.audience import Audience, may_attend
 from tandem_events.domain.events import Event
 from tandem_events.domain.registrations import (
     DirectoryEntry,
@@ -25,6 +26,7 @@ from tandem_events.messages import publish, registration_data
 from tandem_events.repository import registrations as repository
 from tandem_events.repository import suggestions as suggestions_repository
 from tandem_events.repository.revision import request_repair
+from tandem_events.service.board import Roster, load_roster
 from tandem_events.service.common import may_act_for, now
 from tandem_events.service.events import get_event, require_active, writable_event
 from tandem_events.service.rules import check_rules_hold
@@ -47,10 +49,20 @@ async def get_registration(
     return registration
 
 
-def _visible(entry: DirectoryEntry | None, principal: Principal) -> DirectoryEntry:
-    """The profile, if the caller can see it: its hub's, or shared with the network."""
-    if entry is None or not (principal.may_read_hub(entry.hub) or entry.sharing == Sharing.NETWORK):
+def _attending(entry: DirectoryEntry | None, principal: Principal, event: Event) -> DirectoryEntry:
+    """The profile, if the caller may register it (its own hub's, or shared with the
+    network: a network_admin reads every hub but writes none) and the organiser may see it
+    (`domain.audience.may_attend`)."""
+    if entry is None or not (
+        principal.may_write_hub(entry.hub) or entry.sharing == Sharing.NETWORK
+    ):
         raise Invalid("profile_id", "no such profile visible to the caller")
+    if not may_attend(entry.hub, entry.sharing, event.hub):
+        raise Invalid(
+            "profile_id",
+            "a hub-only profile attends only its own hub's events: share it with the network "
+            "to register it at another hub's event",
+        )
     return entry
 
 
@@ -61,7 +73,7 @@ async def register(
     else joins the waitlist; `registration.created` is published when it holds a place."""
     event = await get_event(session, event_id, lock=True)
     require_active(event)
-    entry = _visible(await repository.directory_entry(session, body.profile_id), principal)
+    entry = _attending(await repository.directory_entry(session, body.profile_id), principal, event)
     bad = unknown_slots(body.availability, event.slot_count)
     if bad:
         raise Invalid("availability", f"not slots of this event: {bad}")
@@ -199,27 +211,31 @@ async def calendar_link_registration(
 async def list_registrations(
     session: AsyncSession, principal: Principal, event_id: uuid.UUID
 ) -> list[dict[str, Any]]:
-    event = await get_event(session, event_id)
-    found = await repository.event_registrations(session, event_id)
-    names = await repository.profile_names(session, [r.profile_id for r in found])
-    return [registration_view(r, event, principal, names) for r in found]
+    """The registrations the caller may see (`domain.audience`), in order."""
+    roster = await load_roster(session, event_id)
+    audience = roster.audience(principal)
+    return [
+        registration_view(roster, audience, registration)
+        for registration in roster.registrations.values()
+        if audience.lists(roster.attendee(registration.id))
+    ]
 
 
 async def _view(
     session: AsyncSession, principal: Principal, event: Event, registration: Registration
 ) -> dict[str, Any]:
-    names = await repository.profile_names(session, [registration.profile_id])
-    return registration_view(registration, event, principal, names)
+    """The registration as the caller who just changed it (organiser or the participant's
+    hub) sees it."""
+    entries = await repository.directory_entries(session, [registration.profile_id])
+    roster = Roster(event, {registration.id: registration}, entries)
+    return registration_view(roster, roster.audience(principal), registration)
 
 
 def registration_view(
-    registration: Registration,
-    event: Event,
-    principal: Principal,
-    names: dict[uuid.UUID, str],
+    roster: Roster, audience: Audience, registration: Registration
 ) -> dict[str, Any]:
-    """The registration as the caller may see it: the participant's contact (personal
-    data) only for the organising hub."""
+    """The registration as the reader may see it: the organisation's name if it may see
+    it, the participant's contact (personal data) only for the organiser."""
     contact = {
         "name": registration.participant_name,
         "email": registration.participant_email,
@@ -230,12 +246,13 @@ def registration_view(
         "email": registration.colleague_email,
         "availability": registration.colleague_availability,
     }
-    organiser = principal.may_write_hub(event.hub)
+    attendee = roster.attendee(registration.id)
+    sees_contact = audience.sees_contact(attendee)
     return {
         **asdict(registration),
-        "organisation": names.get(registration.profile_id),
-        "participant": contact if organiser else None,
-        "colleague": colleague if organiser and registration.colleague else None,
+        "organisation": roster.name(registration.id, audience),
+        "participant": contact if sees_contact else None,
+        "colleague": colleague if sees_contact and registration.colleague else None,
         "has_colleague": registration.colleague,
     }
 

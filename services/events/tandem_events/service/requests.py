@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tandem_events.domain.audience import Attendee, Audience
 from tandem_events.domain.registrations import Registration
 from tandem_events.domain.requests import (
     MeetingRequest,
@@ -18,6 +19,7 @@ from tandem_events.domain.rules import request_rule_problems
 from tandem_events.repository import registrations as registrations_repository
 from tandem_events.repository import requests as repository
 from tandem_events.repository.revision import request_repair
+from tandem_events.service.board import load_roster
 from tandem_events.service.common import may_act_for, now
 from tandem_events.service.events import get_event, require_active, writable_event
 from tandem_events.service.registrations import RULES_CHANGED, get_registration
@@ -41,6 +43,14 @@ async def _participant(
     return registration
 
 
+async def _may_meet(session: AsyncSession, asking: Registration, asked: Registration) -> bool:
+    """A meeting names each side to the other's hub: the asking organisation's hub must
+    be allowed to see the asked one (`domain.audience`); answered as if it were not there."""
+    entry = await registrations_repository.directory_entry(session, asked.profile_id)
+    attendee = Attendee(asked.id, asked.hub, None if entry is None else entry.sharing)
+    return Audience.participant(asking.hub).sees_organisation(attendee)
+
+
 async def create_request(
     session: AsyncSession, principal: Principal, event_id: uuid.UUID, body: RequestIn
 ) -> MeetingRequest:
@@ -48,9 +58,11 @@ async def create_request(
     event = await get_event(session, event_id)
     require_active(event)
     asking = await _participant(session, event_id, body.from_registration, "from_registration")
-    await _participant(session, event_id, body.to_registration, "to_registration")
+    asked = await _participant(session, event_id, body.to_registration, "to_registration")
     if not may_act_for(principal, event, asking):
         raise Forbidden("only the organising hub or the asking participant's hub may ask")
+    if not await _may_meet(session, asking, asked):
+        raise Invalid("to_registration", "no such registration at this event")
     pair = {body.from_registration, body.to_registration}
     for existing in await repository.event_requests(session, event_id):
         if existing.status != RequestStatus.DECLINED and existing.pair == pair:
@@ -153,15 +165,17 @@ async def set_rules(
 async def list_requests(
     session: AsyncSession, principal: Principal, event_id: uuid.UUID
 ) -> list[MeetingRequest]:
-    """Every hub sees who asked whom and the answers; the message and the reason (written
-    by people, possibly personal) only the organiser and the two participants' hubs."""
-    event = await get_event(session, event_id)
-    found = await registrations_repository.event_registrations(session, event_id)
-    hubs = {registration.id: registration.hub for registration in found}
-    organiser = principal.may_write_hub(event.hub)
+    """The requests the caller may see (`domain.audience`: all for the organiser, those of
+    its own participants for a participant's hub); the message and the reason (written by
+    people, possibly personal) only for the organiser and the two participants' hubs."""
+    roster = await load_roster(session, event_id)
+    audience = roster.audience(principal)
+    organiser = principal.may_write_hub(roster.event.hub)
+    hubs = {registration.id: registration.hub for registration in roster.registrations.values()}
     return [
         request
         if organiser or any(principal.may_write_hub(hubs[side]) for side in request.pair)
         else replace(request, message=None, reason=None)
         for request in await repository.event_requests(session, event_id)
+        if roster.sees_pair(audience, request.from_registration, request.to_registration)
     ]

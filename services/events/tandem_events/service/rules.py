@@ -46,9 +46,14 @@ async def refuse_conflicts(session: AsyncSession, event: Event, problem: Problem
     if not found:
         return
     registrations = await registrations_repository.event_registrations(session, event.id)
-    names = await registrations_repository.profile_names(
+    # The organiser reads these: it may name every participant of its own event.
+    entries = await registrations_repository.directory_entries(
         session, [row.profile_id for row in registrations]
     )
-    by_id = {str(row.id): names[row.profile_id] for row in registrations if row.profile_id in names}
+    by_id = {
+        str(row.id): entries[row.profile_id].name
+        for row in registrations
+        if row.profile_id in entries
+    }
     sentences = with_names(found, by_id)
     raise Invalid("rules", "the scheduling rules cannot all hold: " + "; ".join(sentences))

@@ -300,9 +300,13 @@ async def cancel_meetings_of(
 # --------------------------------------------------------------------------- outputs
 
 
-async def schedule_view(session: AsyncSession, event_id: uuid.UUID) -> dict[str, Any]:
-    """The event's current schedule: its slots (local times) and scheduled meetings."""
+async def schedule_view(
+    session: AsyncSession, principal: Principal, event_id: uuid.UUID
+) -> dict[str, Any]:
+    """The event's current schedule: its slots (local times) and the scheduled meetings
+    the caller may see (`domain.audience`)."""
     board = await load_board(session, event_id)
+    audience = board.audience(principal)
     event = board.event
     return {
         "event_id": event.id,
@@ -315,19 +319,23 @@ async def schedule_view(session: AsyncSession, event_id: uuid.UUID) -> dict[str,
             {"index": index, "starts_at": start, "ends_at": end}
             for index, (start, end) in enumerate(event.slot_times())
         ],
-        "meetings": [meeting_view(board, meeting) for meeting in board.scheduled()],
+        "meetings": [
+            meeting_view(board, meeting, audience) for meeting in board.visible_meetings(audience)
+        ],
     }
 
 
-async def table_plan(session: AsyncSession, event_id: uuid.UUID) -> str:
-    """The printable grid: slots down, tables across, who meets at each table."""
+async def table_plan(session: AsyncSession, principal: Principal, event_id: uuid.UUID) -> str:
+    """The printable grid: slots down, tables across, who meets at each table (of the
+    meetings the caller may see; the other cells look free)."""
     board = await load_board(session, event_id)
+    audience = board.audience(principal)
     cells = {
         (meeting.slot, meeting.table_label): (
-            board.name(meeting.registration_a),
-            board.name(meeting.registration_b),
+            board.name(meeting.registration_a, audience),
+            board.name(meeting.registration_b, audience),
         )
-        for meeting in board.scheduled()
+        for meeting in board.visible_meetings(audience)
     }
     return render_table_plan(
         title=board.event.title,

@@ -14,8 +14,9 @@ from tandem_events.domain.suggestions import Match, Suggestion
 from tandem_events.repository import events as events_repository
 from tandem_events.repository import registrations as registrations_repository
 from tandem_events.repository import suggestions as repository
+from tandem_events.service.board import load_roster
 from tandem_events.service.common import now
-from tandem_events.service.events import get_event
+from tandem_shared.auth import Principal
 from tandem_shared.bus.consumer import PoisonMessage
 from tandem_shared.contracts import MatchData, MatchWithdrawnData, pair_id
 
@@ -108,6 +109,14 @@ async def suggest_for_registration(
             await _suggest(session, event, match, a, b)
 
 
-async def list_suggestions(session: AsyncSession, event_id: uuid.UUID) -> list[Suggestion]:
-    await get_event(session, event_id)
-    return await repository.event_suggestions(session, event_id)
+async def list_suggestions(
+    session: AsyncSession, principal: Principal, event_id: uuid.UUID
+) -> list[Suggestion]:
+    """The suggested meetings the caller may see (`domain.audience`)."""
+    roster = await load_roster(session, event_id)
+    audience = roster.audience(principal)
+    return [
+        suggestion
+        for suggestion in await repository.event_suggestions(session, event_id)
+        if roster.sees_pair(audience, suggestion.registration_a, suggestion.registration_b)
+    ]

@@ -6,7 +6,9 @@ A staff member is the (hub, subject) of their token. The rules:
 - a sector subscription ("kind" or "kind/subsector") hears about matches of the
   subscriber's own hub where either profile is of that kind (and subsector), and about
   events scheduled for that kind;
-- a profile subscription hears about every match of that profile;
+- a profile subscription hears about the matches of that profile whose both sides the
+  subscriber's hub may see (its own hub's profiles and network-shared ones): a profile of
+  another hub may be followed once shared, but its matches inside its hub stay there;
 - a network subscription (network_admin only) hears about every match.
 """
 
@@ -15,6 +17,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+from tandem_shared.contracts import Sharing
 
 StaffKey = tuple[str, str]
 
@@ -25,6 +29,11 @@ class ProfileFacts:
     hub: str
     kind: str | None = None
     subsectors: frozenset[str] = field(default_factory=frozenset)
+    # None while the notifier has not seen the profile: counted as hub-only (the safe side).
+    sharing: Sharing | None = None
+
+    def visible_to(self, hub: str) -> bool:
+        return self.hub == hub or self.sharing is Sharing.NETWORK
 
 
 @dataclass(frozen=True)
@@ -56,7 +65,8 @@ def _hears_of_match(sub: StoredSubscription, a: ProfileFacts, b: ProfileFacts) -
             sector_covers(sub.target, p.kind, p.subsectors) for p in (a, b)
         )
     if sub.scope == "profile":
-        return sub.target in {str(a.id), str(b.id)}
+        followed = sub.target in {str(a.id), str(b.id)}
+        return followed and a.visible_to(sub.hub) and b.visible_to(sub.hub)
     return sub.scope == "network"
 
 

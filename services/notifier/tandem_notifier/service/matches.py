@@ -38,7 +38,13 @@ def _facts(
     profile = known.get(profile_id)
     if profile is None:
         return ProfileFacts(id=profile_id, hub=hub)
-    return ProfileFacts(id=profile_id, hub=hub, kind=profile.kind, subsectors=profile.subsectors)
+    return ProfileFacts(
+        id=profile_id,
+        hub=hub,
+        kind=profile.kind,
+        subsectors=profile.subsectors,
+        sharing=profile.sharing,
+    )
 
 
 def _match_notice(
