@@ -220,6 +220,13 @@ class CachedEncoder:
         raw = [terms for _, terms in cached if terms is not None]
         return Encoded(dense, sparse_rows(raw, self.sparse_dimension, normalise=False))
 
+    def snapshot(self) -> dict[str, Any]:
+        """The cached encodings by text hash (benches keep them on disk between runs)."""
+        return dict(self._cache)
+
+    def restore(self, entries: dict[str, Any]) -> None:
+        self._cache.update(entries)
+
     def _remember(self, keys: Sequence[str], encoded: Encoded) -> None:
         matrix = None if encoded.sparse is None else sp.csr_matrix(encoded.sparse)
         for i, key in enumerate(keys):
