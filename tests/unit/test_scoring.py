@@ -534,3 +534,19 @@ def test_scores_are_in_range_and_best_first(seed: int) -> None:
     assert scores == sorted(scores, reverse=True)
     for result in results:
         assert all(0.0 <= value <= 1.0 for value in result.components.values())
+
+
+def test_an_explanation_quotes_short_excerpts_not_paragraphs() -> None:
+    from tandem_matcher.domain.scoring.explanation import EXCERPT_CHARACTERS, excerpt
+
+    paragraph = "ECRR: European Cultural Route of Reformation. " + "Heritage tourism " * 40
+    need = "We need a partner for 3D scanning"
+    a = profile("a", needs=[(need, e(0))], offers=[(paragraph, e(1))])
+    b = profile("b", needs=[("Reformation route", e(1))], offers=[(paragraph, e(0))])
+    summary = explain("A", "B", score_candidates(a, [b], Weights())[0])
+    assert f"“{need}”" in summary  # a short text is quoted whole
+    assert paragraph not in summary
+    quoted = excerpt(paragraph)
+    assert len(quoted) <= EXCERPT_CHARACTERS and quoted.endswith("…")
+    assert paragraph.startswith(quoted[:-1])  # cut at a word boundary, not rewritten
+    assert summary.count(quoted) == 2
