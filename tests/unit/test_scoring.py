@@ -204,9 +204,12 @@ def test_no_visible_candidate_gives_no_results() -> None:
     ("my_looking_for", "their_looking_for", "expected"),
     [
         (["industry"], ["creative"], 1.0),  # each is a kind the other looks for
-        (["industry"], [], 0.5),  # I look for their kind
-        ([], ["creative"], 0.5),  # they look for my kind
+        (["industry"], ["heritage"], 0.5),  # I look for their kind
+        (["heritage"], ["creative"], 0.5),  # they look for my kind
         (["heritage"], ["research"], 0.0),
+        # one side says nothing: unknown, not a mismatch, and no edge for the other side
+        (["industry"], [], 0.0),
+        ([], ["creative"], 0.0),
         ([], [], 0.0),
     ],
 )
@@ -442,7 +445,8 @@ def reference_components(
     a_to_b, _ = _best_pair(a, b)
     b_to_a, _ = _best_pair(b, a)
     reciprocal = 2 * a_to_b * b_to_a / (a_to_b + b_to_a) if a_to_b + b_to_a > 0 else 0.0
-    looking_for = ((b.kind in a.looking_for) + (a.kind in b.looking_for)) / 2
+    both_say = bool(a.looking_for) and bool(b.looking_for)
+    looking_for = ((b.kind in a.looking_for) + (a.kind in b.looking_for)) / 2 if both_say else 0.0
     language = 1.0 if a.languages & b.languages else 0.0
     sector = float(sector_matrix()[KIND_INDEX[a.kind], KIND_INDEX[b.kind]])
     geography = reference_geography(a, b, Geography())
