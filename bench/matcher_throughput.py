@@ -193,7 +193,7 @@ async def matcher_stage(
         encode, score = Stage(), Stage()
         index.vectors_for = encode.timed(index.vectors_for)  # type: ignore[method-assign]
         index.vectors.score = score.timed(index.vectors.score)  # type: ignore[method-assign]
-        index.encoder.encode([t for m in messages for t in _texts(m)])  # warm the cache
+        index.encoder.embed([t for m in messages for t in _texts(m)])  # warm the cache
         print(
             f"matcher handler on PostgreSQL, pool {args.pool}, chunks of {args.chunk} "
             f"(load average {os.getloadavg()[0]:.1f})"

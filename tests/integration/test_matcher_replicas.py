@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -18,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tandem_matcher import repository, service
 from tandem_matcher.domain.pairs import MatchStatus
-from tandem_matcher.encoder import CachedEncoder
+from tandem_matcher.encoder import CachedEncoder, Encoded, Encoder
 from tandem_matcher.tables import bus
 from tandem_shared.contracts import ProfileUpserted, pair_id
 from tests.support import complementary_profiles
@@ -134,13 +135,14 @@ async def test_two_writers_of_the_same_pair_version_cannot_both_succeed(
 class CountingEncoder:
     """The real encoder, counting the texts it is asked to encode."""
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: Encoder) -> None:
         self.inner, self.name, self.dimension = inner, inner.name, inner.dimension
+        self.sparse_dimension, self.dense_share = inner.sparse_dimension, inner.dense_share
         self.encoded = 0
 
-    def encode(self, texts: Any) -> Any:
+    def embed(self, texts: Sequence[str]) -> Encoded:
         self.encoded += len(texts)
-        return self.inner.encode(texts)
+        return self.inner.embed(texts)
 
 
 async def test_a_restart_and_a_replica_catching_up_read_stored_vectors_instead_of_encoding(

@@ -422,7 +422,9 @@ async def test_a_pair_pushed_out_of_both_top_ks_is_withdrawn(
     clean_databases: dict[str, str], kafka: Any, topic_prefix: str
 ) -> None:
     """k = 1. C is B with A's country (a better partner for A), D is A with B's country (a
-    better partner for B): once both came, A-B is in neither top-1 and is withdrawn."""
+    better partner for B): once both came, A-B is in neither top-1 and is withdrawn.
+    Geography decides here, so the test runs USE with main's weights (geography 0.06):
+    the calibrated default weights give geography nothing (it earned no held-out gain)."""
     museum_fields, studio_fields = complementary_profiles()
     a = upserted({**museum_fields, "id": uuid.uuid4()})
     b = upserted({**studio_fields, "id": uuid.uuid4()})
@@ -432,7 +434,9 @@ async def test_a_pair_pushed_out_of_both_top_ks_is_withdrawn(
     d = upserted(
         {**museum_fields, "id": uuid.uuid4(), "name": "Stadtmuseum Halle", "country": "DE"}
     )
-    async with running_matcher(clean_databases, kafka, topic_prefix, top_k=1) as matcher:
+    async with running_matcher(
+        clean_databases, kafka, topic_prefix, top_k=1, encoder="use-m3"
+    ) as matcher:
         pair = await suggested_pair(matcher, a, b)
         await matcher.publish(PROFILES, c)
 
@@ -504,36 +508,41 @@ async def test_erasure_withdraws_every_match_of_the_profile(matcher: Matcher) ->
     assert all(k[0] == "match.suggested" for k in kinds)
 
 
-async def test_meeting_agreement_makes_partners_and_moves_the_weights(matcher: Matcher) -> None:
-    museum, studio = two_profiles()
-    pair = await suggested_pair(matcher, museum, studio)
-    admin = matcher.auth("demo", Role.NETWORK_ADMIN)
-    before = (await matcher.client.get("/v1/weights", headers=admin)).json()
-    assert before["current"] == before["configured"]
-    assert (await matcher.client.get("/v1/weights", headers=matcher.auth())).status_code == 403
+async def test_meeting_agreement_makes_partners_and_moves_the_weights(
+    clean_databases: dict[str, str], kafka: Any, topic_prefix: str
+) -> None:
+    """Learning scales each configured weight within [0.5x, 2x]: it runs with main's
+    weights (USE), since the calibrated defaults give sector 0, which cannot move."""
+    async with running_matcher(clean_databases, kafka, topic_prefix, encoder="use-m3") as matcher:
+        museum, studio = two_profiles()
+        pair = await suggested_pair(matcher, museum, studio)
+        admin = matcher.auth("demo", Role.NETWORK_ADMIN)
+        before = (await matcher.client.get("/v1/weights", headers=admin)).json()
+        assert before["current"] == before["configured"]
+        assert (await matcher.client.get("/v1/weights", headers=matcher.auth())).status_code == 403
 
-    outcome = MeetingOutcomeRecorded(
-        source="/test",
-        subject=str(uuid.uuid4()),
-        hub="demo",
-        data=MeetingOutcomeData(
-            id=uuid.uuid4(), event_id=uuid.uuid4(), version=1, pair_id=pair, outcome="agreement"
-        ),
-    )
-    await matcher.publish(MEETINGS, outcome, outcome)  # redelivered: learned once
+        outcome = MeetingOutcomeRecorded(
+            source="/test",
+            subject=str(uuid.uuid4()),
+            hub="demo",
+            data=MeetingOutcomeData(
+                id=uuid.uuid4(), event_id=uuid.uuid4(), version=1, pair_id=pair, outcome="agreement"
+            ),
+        )
+        await matcher.publish(MEETINGS, outcome, outcome)  # redelivered: learned once
 
-    async def partners() -> Any:
-        listed = (await matcher.matches_of(museum.data.id)).json()["matches"]
-        return listed if listed and listed[0]["status"] == "partners" else None
+        async def partners() -> Any:
+            listed = (await matcher.matches_of(museum.data.id)).json()["matches"]
+            return listed if listed and listed[0]["status"] == "partners" else None
 
-    await eventually(partners, what="the pair marked as partners")
-    updates = await matcher.scalar(
-        select(learned_weights.c.updates).where(learned_weights.c.component == "sector")
-    )
-    assert updates == 1
-    after = (await matcher.client.get("/v1/weights", headers=admin)).json()
-    assert after["current"] != after["configured"]
-    # The pair's sector fit was its strongest component: its weight went up, within bounds.
-    assert after["current"]["sector"] > after["configured"]["sector"]
-    for name, configured in after["configured"].items():
-        assert 0.5 * configured - 1e-9 <= after["current"][name] <= 2 * configured + 1e-9
+        await eventually(partners, what="the pair marked as partners")
+        updates = await matcher.scalar(
+            select(learned_weights.c.updates).where(learned_weights.c.component == "sector")
+        )
+        assert updates == 1
+        after = (await matcher.client.get("/v1/weights", headers=admin)).json()
+        assert after["current"] != after["configured"]
+        # The pair's sector fit was its strongest component: its weight went up, within bounds.
+        assert after["current"]["sector"] > after["configured"]["sector"]
+        for name, configured in after["configured"].items():
+            assert 0.5 * configured - 1e-9 <= after["current"][name] <= 2 * configured + 1e-9

@@ -290,3 +290,35 @@ async def test_read_all_refuses_a_before_without_its_offset(notifier: Notifier) 
             "/v1/notifications:read-all", params={"before": before}, headers=notifier.auth()
         )
         assert response.status_code == 422, (before, response.text)
+
+
+def suggested_about(profile: uuid.UUID, score: float) -> MatchSuggested:
+    """A new match of `profile` (in the demo hub) with a new organisation elsewhere."""
+    match = suggested()
+    other = uuid.uuid4()
+    data = match.data.model_copy(
+        update={
+            "profile_a": profile,
+            "profile_b": other,
+            "pair_id": pair_id(profile, other),
+            "score": score,
+        }
+    )
+    return match.model_copy(update={"data": data, "subject": data.pair_id})
+
+
+async def test_a_hub_feed_gets_at_most_the_daily_cap_of_alerts_per_organisation(
+    notifier: Notifier,
+) -> None:
+    """Alerts calm enough to read: the fourth new match of one organisation in a day
+    stays out of the feed (the default cap is 3 a day). Within one consumer batch the best
+    scores go first; across batches first come, first served, so here they arrive best
+    first and the result does not depend on how the consumer batches them."""
+    assert notifier.settings.alert_daily_cap == 3
+    museum = uuid.uuid4()
+    matches = [suggested_about(museum, score) for score in (0.9, 0.8, 0.7, 0.6)]
+    await notifier.published(*matches, total=3)
+    sentinel = suggested()  # other organisations: still alerted, and after the four
+    feed = await notifier.published(sentinel, total=4)
+    subjects = {item["subject"] for item in feed}
+    assert subjects == {m.data.pair_id for m in matches[:3]} | {sentinel.data.pair_id}

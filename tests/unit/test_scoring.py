@@ -182,9 +182,12 @@ def test_no_visible_candidate_gives_no_results() -> None:
     ("my_looking_for", "their_looking_for", "expected"),
     [
         (["industry"], ["creative"], 1.0),  # each is a kind the other looks for
-        (["industry"], [], 0.5),  # I look for their kind
-        ([], ["creative"], 0.5),  # they look for my kind
+        (["industry"], ["heritage"], 0.5),  # I look for their kind
+        (["heritage"], ["creative"], 0.5),  # they look for my kind
         (["heritage"], ["research"], 0.0),
+        # one side says nothing: unknown, not a mismatch, and no edge for the other side
+        (["industry"], [], 0.0),
+        ([], ["creative"], 0.0),
         ([], [], 0.0),
     ],
 )
@@ -420,7 +423,8 @@ def reference_components(
     a_to_b, _ = _best_pair(a, b)
     b_to_a, _ = _best_pair(b, a)
     reciprocal = 2 * a_to_b * b_to_a / (a_to_b + b_to_a) if a_to_b + b_to_a > 0 else 0.0
-    looking_for = ((b.kind in a.looking_for) + (a.kind in b.looking_for)) / 2
+    both_say = bool(a.looking_for) and bool(b.looking_for)
+    looking_for = ((b.kind in a.looking_for) + (a.kind in b.looking_for)) / 2 if both_say else 0.0
     language = 1.0 if a.languages & b.languages else 0.0
     sector = float(sector_matrix()[KIND_INDEX[a.kind], KIND_INDEX[b.kind]])
     geography = reference_geography(a, b, Geography())
@@ -512,3 +516,19 @@ def test_scores_are_in_range_and_best_first(seed: int) -> None:
     assert scores == sorted(scores, reverse=True)
     for result in results:
         assert all(0.0 <= value <= 1.0 for value in result.components.values())
+
+
+def test_an_explanation_quotes_short_excerpts_not_paragraphs() -> None:
+    from tandem_matcher.domain.scoring.explanation import EXCERPT_CHARACTERS, excerpt
+
+    paragraph = "ECRR: European Cultural Route of Reformation. " + "Heritage tourism " * 40
+    need = "We need a partner for 3D scanning"
+    a = profile("a", needs=[(need, e(0))], offers=[(paragraph, e(1))])
+    b = profile("b", needs=[("Reformation route", e(1))], offers=[(paragraph, e(0))])
+    summary = explain("A", "B", score_candidates(a, [b], Weights())[0])
+    assert f"“{need}”" in summary  # a short text is quoted whole
+    assert paragraph not in summary
+    quoted = excerpt(paragraph)
+    assert len(quoted) <= EXCERPT_CHARACTERS and quoted.endswith("…")
+    assert paragraph.startswith(quoted[:-1])  # cut at a word boundary, not rewritten
+    assert summary.count(quoted) == 2

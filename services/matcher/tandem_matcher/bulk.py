@@ -45,7 +45,7 @@ def encode_texts(
         dict.fromkeys(t for row in rows for t in (*texts_of(row.needs), *texts_of(row.offers)))
     )
     for start in range(0, len(texts), encode_chunk):
-        encoder.encode(texts[start : start + encode_chunk])
+        encoder.embed(texts[start : start + encode_chunk])
     return len(texts)
 
 

@@ -22,7 +22,9 @@ class ProfileIndex:
 
     def __init__(self, encoder: Encoder, structure: Structure | None = None) -> None:
         self.encoder = encoder
-        self.vectors = VectorIndex(encoder.dimension, structure)
+        self.vectors = VectorIndex(
+            encoder.dimension, structure, encoder.sparse_dimension, encoder.dense_share
+        )
 
     def __len__(self) -> int:
         return len(self.vectors)
@@ -33,7 +35,11 @@ class ProfileIndex:
     def vectors_for(self, row: Mapping[str, Any]) -> ProfileVectors:
         need_texts, offer_texts = texts_of(row["needs"]), texts_of(row["offers"])
         # One encoder call for both sides: the model's per-call overhead dominates short texts.
-        encoded = self.encoder.encode(need_texts + offer_texts)
+        encoded = self.encoder.embed(need_texts + offer_texts)
+        needs, offers = (
+            encoded.rows(0, len(need_texts)),
+            encoded.rows(len(need_texts), len(encoded)),
+        )
         return ProfileVectors(
             id=str(row["id"]),
             name=row["name"],
@@ -44,11 +50,13 @@ class ProfileIndex:
             languages=frozenset(row["languages"]),
             need_texts=need_texts,
             offer_texts=offer_texts,
-            needs=encoded[: len(need_texts)],
-            offers=encoded[len(need_texts) :],
+            needs=needs.dense,
+            offers=offers.dense,
             country=row.get("country") or "",
             region=row.get("region") or "",
             website=row.get("website") or "",
+            sparse_needs=needs.sparse,
+            sparse_offers=offers.sparse,
         )
 
     def put(self, vectors: ProfileVectors) -> None:

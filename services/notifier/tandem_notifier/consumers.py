@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tandem_notifier import service
+from tandem_notifier.domain.alerts import AlertPolicy
 from tandem_notifier.live import delivery_signal, feed_signal
 from tandem_notifier.tables import directory
 from tandem_shared.bus.consumer import Batched, Subscription
@@ -38,11 +39,12 @@ BATCH = 100
 
 def subscriptions(runtime: Runtime) -> Sequence[Subscription]:
     signals = service.fanout.Signals(feed=feed_signal(runtime), deliveries=delivery_signal(runtime))
+    policy = AlertPolicy(runtime.settings.alert_min_score, runtime.settings.alert_daily_cap)
 
     async def on_matches(
         session: AsyncSession, messages: Sequence[MatchSuggested | MatchUpdated]
     ) -> None:
-        await service.matches.on_matches(session, messages, signals)
+        await service.matches.on_matches(session, messages, signals, policy)
 
     async def on_withdrawals(session: AsyncSession, messages: Sequence[MatchWithdrawn]) -> None:
         await service.matches.on_withdrawals(session, messages, signals)

@@ -27,6 +27,12 @@ class NotifierSettings(ServiceSettings):
     # Rows a stream reads at once.
     stream_batch: int = Field(100, ge=1, le=1000)
 
+    # Match alerts in a hub's feed (`domain.alerts`): only at or above this score, and at
+    # most `alert_daily_cap` a day about any one organisation (best first), so a bulk
+    # import does not bury the feed. The matches themselves are all kept and listed.
+    alert_min_score: float = Field(0.0, ge=0, le=1)
+    alert_daily_cap: int = Field(3, ge=1, le=1000)
+
     # Email over SMTP. Without `smtp_host` email deliveries fail with a clear last_error.
     smtp_host: str | None = None
     # The SMTP server's port.

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 
-import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tandem_matcher import repository
@@ -19,7 +18,7 @@ async def preload(
     session: AsyncSession, index: ProfileIndex, texts: Sequence[str] | None = None
 ) -> set[str]:
     """Put the stored embeddings (all of them, or those of `texts` not cached yet) into the
-    encoder's cache; the keys read. Vectors of another dimension are ignored."""
+    encoder's cache; the keys read. Encodings of another shape are ignored."""
     encoder = index.encoder
     if not isinstance(encoder, CachedEncoder):
         return set()
@@ -29,8 +28,7 @@ async def preload(
         if not keys:
             return set()
     stored = await repository.stored_embeddings(session, encoder.name, keys)
-    vectors = {key: np.frombuffer(raw, np.float32).copy() for key, raw in stored.items()}
-    encoder.remember({k: v for k, v in vectors.items() if v.shape == (encoder.dimension,)})
+    encoder.remember_packed(stored)
     return set(stored)
 
 
@@ -41,12 +39,11 @@ async def store(
     *,
     stored: Collection[str] = (),
 ) -> None:
-    """Store the embeddings of the profiles' texts, but those already `stored` (keys)."""
-    vectors: dict[str, bytes] = {}
-    for profile in profiles:
-        texts = (*profile.need_texts, *profile.offer_texts)
-        for text, vector in zip(texts, (*profile.needs, *profile.offers), strict=True):
-            key = CachedEncoder.key(text)
-            if key not in stored:
-                vectors[key] = np.asarray(vector, np.float32).tobytes()
-    await repository.store_embeddings(session, index.encoder.name, vectors)
+    """Store the encodings (dense and sparse) of the profiles' texts, but those already
+    `stored` (keys); they were just encoded, so the encoder's cache holds them."""
+    encoder = index.encoder
+    if not isinstance(encoder, CachedEncoder):
+        return
+    texts = [text for profile in profiles for text in (*profile.need_texts, *profile.offer_texts)]
+    packed = {key: raw for key, raw in encoder.packed(texts).items() if key not in stored}
+    await repository.store_embeddings(session, encoder.name, packed)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -61,6 +62,25 @@ async def insert_notifications(session: AsyncSession, rows: Sequence[dict[str, A
     """Insert the feed entries; the ids of those that were new (a (message, hub, channel)
     already notified is skipped)."""
     return await insert_many_ignoring_conflict(session, notifications, rows, returning="id")
+
+
+async def alerted_since(
+    session: AsyncSession, hubs: Sequence[str], kinds: Sequence[str], since: datetime
+) -> Counter[tuple[str, str]]:
+    """Per (hub, profile id): the match alerts of those kinds in the hub's feed since
+    `since`, withdrawn or not (the alert policy's daily count)."""
+    rows = await session.execute(
+        select(notifications.c.hub, notifications.c.data).where(
+            notifications.c.channel == Channel.FEED,
+            notifications.c.hub.in_(list(hubs)),
+            notifications.c.kind.in_(list(kinds)),
+            notifications.c.created_at >= since,
+        )
+    )
+    counts: Counter[tuple[str, str]] = Counter()
+    for hub, data in rows:
+        counts.update((hub, str(data.get(side))) for side in ("profile_a", "profile_b"))
+    return counts
 
 
 def _live_alerts(kinds: Sequence[str]) -> list[ColumnElement[bool]]:

@@ -3,13 +3,15 @@ staff whose subscriptions cover them; a withdrawal tells whoever had heard of th
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tandem_notifier import repository
+from tandem_notifier.domain.alerts import AlertPolicy, MatchAlert, admitted
 from tandem_notifier.domain.messages import render_match, render_withdrawal
 from tandem_notifier.domain.recipients import (
     ProfileFacts,
@@ -69,17 +71,46 @@ def _match_notice(
     )
 
 
+async def _calm(
+    session: AsyncSession,
+    messages: Sequence[MatchSuggested | MatchUpdated],
+    notices: Sequence[Notice],
+    policy: AlertPolicy,
+) -> list[Notice]:
+    """The notices with only the hubs whose feed (and webhooks) the alert policy admits
+    them to (`domain.alerts`); staff emails are left to their own preferences."""
+    now = datetime.now(UTC)
+    since = datetime.combine(now.date(), time(0), tzinfo=UTC)
+    hubs = sorted({hub for notice in notices for hub in notice.hubs})
+    today = await repository.feed.alerted_since(session, hubs, MATCH_ALERTS, since)
+    alerts = [
+        MatchAlert(hub, (str(m.data.profile_a), str(m.data.profile_b)), m.data.score)
+        for m, notice in zip(messages, notices, strict=True)
+        for hub in notice.hubs
+    ]
+    decisions = iter(admitted(alerts, today, policy))
+    calm = []
+    for notice in notices:
+        hubs_admitted = [hub for hub in notice.hubs if next(decisions)]
+        calm.append(dataclasses.replace(notice, hubs=hubs_admitted))
+    return calm
+
+
 async def on_matches(
-    session: AsyncSession, messages: Sequence[MatchSuggested | MatchUpdated], signals: Signals
+    session: AsyncSession,
+    messages: Sequence[MatchSuggested | MatchUpdated],
+    signals: Signals,
+    policy: AlertPolicy = AlertPolicy(),
 ) -> None:
     """Alert both hubs' feeds, subscribed staff and webhooks of new and materially changed
-    matches: a profile update brings ~15 of them, so a run is looked up and written with
-    the same few statements as one."""
+    matches, as calmly as `policy` says: a profile update brings ~15 of them, so a run is
+    looked up and written with the same few statements as one."""
     profiles = sorted({p for m in messages for p in (m.data.profile_a, m.data.profile_b)})
     hubs = sorted({h for m in messages for h in (m.data.hub_a, m.data.hub_b)})
     known = await repository.recipients.known_profiles(session, profiles)
     subscriptions = await repository.recipients.match_subscriptions(session, hubs, profiles)
     notices = [_match_notice(message, known, subscriptions) for message in messages]
+    notices = await _calm(session, messages, notices, policy)
     staff = sorted({key for notice in notices for key in notice.staff})
     preferences = await repository.recipients.preferences_for(session, staff)
     await fan_out(session, signals, notices, preferences)

@@ -2,7 +2,8 @@
 against every slot of the index at once (pure: numpy only):
 
 - `sector`: kind x kind complementarity (`structure.sector_matrix`);
-- `looking_for`: 1 if each is a kind the other looks for, 0.5 if one is;
+- `looking_for`: 1 if each is a kind the other looks for, 0.5 if one is; 0 unless both
+  say what they look for (an empty field is unknown, not a mismatch);
 - `language`: 1 if they share a working language;
 - `geography`: same NUTS-2 region / same country / neighbouring countries / other;
 - `same_organisation` (a flag, not weighted): same website domain or normalised name.
@@ -141,12 +142,16 @@ class StructuredAttributes:
         return visible
 
     def components(self, profile: ProfileVectors, slots: int) -> Structured:
-        wants = (self._kind[:slots] & kind_mask(profile.looking_for)) != 0
+        own_wants = kind_mask(profile.looking_for)
+        wants = (self._kind[:slots] & own_wants) != 0
         wanted = (self._wants[:slots] & KIND_BIT.get(profile.kind, 0)) != 0
+        # Only between two profiles that both say what they look for: a side that left it
+        # empty cannot be compared, and must not lose to everyone who filled it in.
+        declared = (self._wants[:slots] != 0) & (own_wants != 0)
         language = (self._langs[:slots] & self._languages.mask(profile.languages)) != 0
         own_kind = KIND_INDEX.get(profile.kind, KIND_INDEX["other"])
         return Structured(
-            kind_fit=(wants.astype(float) + wanted.astype(float)) / 2,
+            kind_fit=np.where(declared, (wants.astype(float) + wanted.astype(float)) / 2, 0.0),
             language=language.astype(float),
             sector=self.structure.sectors[own_kind][self._kind_index[:slots]],
             geography=self._geography(profile, slots),

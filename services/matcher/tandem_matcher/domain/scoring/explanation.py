@@ -9,6 +9,22 @@ from tandem_matcher.domain.scoring.model import ProfileVectors, Scored
 
 TextMatch = tuple[str, str, float]  # (a need, the offer that meets it, similarity)
 
+# An alert quotes at most this much of a need or an offer: keep.eu offers run to a
+# paragraph, and staff read an alert to decide whether to open it, not to read it all.
+EXCERPT_CHARACTERS = 200
+
+
+def excerpt(text: str, limit: int = EXCERPT_CHARACTERS) -> str:
+    """`text` cut at a word boundary to at most `limit` characters, with "…" when cut."""
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat
+    cut = flat[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:.") + "…"
+
 
 @dataclass(frozen=True)
 class PairExplanation:
@@ -24,11 +40,13 @@ def explain(a_name: str, b_name: str, scored: Scored) -> str:
     parts = []
     if scored.best_a_need:
         parts.append(
-            f"{a_name} needs “{scored.best_a_need[0]}” ↔ {b_name} offers “{scored.best_a_need[1]}”"
+            f"{a_name} needs “{excerpt(scored.best_a_need[0])}” ↔ "
+            f"{b_name} offers “{excerpt(scored.best_a_need[1])}”"
         )
     if scored.best_b_need:
         parts.append(
-            f"{b_name} needs “{scored.best_b_need[0]}” ↔ {a_name} offers “{scored.best_b_need[1]}”"
+            f"{b_name} needs “{excerpt(scored.best_b_need[0])}” ↔ "
+            f"{a_name} offers “{excerpt(scored.best_b_need[1])}”"
         )
     return "; ".join(parts) or "structural fit only"
 

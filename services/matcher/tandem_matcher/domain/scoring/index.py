@@ -25,7 +25,15 @@ from tandem_matcher.domain.structure import Structure
 class VectorIndex:
     """Every profile's vectors and attributes, scored against one profile at a time."""
 
-    def __init__(self, dim: int, structure: Structure | None = None) -> None:
+    def __init__(
+        self,
+        dim: int,
+        structure: Structure | None = None,
+        sparse_dim: int = 0,
+        dense_share: float = 1.0,
+    ) -> None:
+        """`dim` and `sparse_dim`: the encoder's dense and sparse widths (0: none);
+        `dense_share`: the dense cosine's weight in a text pair's similarity."""
         self.dim = dim
         self.structure = structure or Structure()
         self.attributes = StructuredAttributes(self.structure)
@@ -37,8 +45,8 @@ class VectorIndex:
         # Each profile's k-th best standing match score (-inf: fewer than k), kept by the
         # service, so "would this pair enter the candidate's own top-k" is one comparison.
         self._kth = np.zeros(0, np.float64)
-        self.needs = TextRows(dim)
-        self.offers = TextRows(dim)
+        self.needs = TextRows(dim, sparse_dim=sparse_dim, dense_share=dense_share)
+        self.offers = TextRows(dim, sparse_dim=sparse_dim, dense_share=dense_share)
 
     def __len__(self) -> int:
         return len(self._slot_of)
@@ -61,8 +69,8 @@ class VectorIndex:
         self._profiles[slot] = profile
         self._alive[slot] = True
         self.attributes.put(slot, profile)
-        self.needs.put(slot, profile.needs)
-        self.offers.put(slot, profile.offers)
+        self.needs.put(slot, profile.needs, profile.sparse_needs)
+        self.offers.put(slot, profile.offers, profile.sparse_offers)
 
     def remove(self, profile_id: str) -> None:
         slot = self._slot_of.pop(profile_id, None)
@@ -155,8 +163,20 @@ class VectorIndex:
         Tables are made one at a time as the caller asks (a table holds a dozen arrays
         over all slots); the index must not change while the block is being iterated."""
         slots = len(self._profiles)
-        needs_offers = block_directions(self.offers, [p.needs for p in profiles], slots, True)
-        offers_needs = block_directions(self.needs, [p.offers for p in profiles], slots, False)
+        needs_offers = block_directions(
+            self.offers,
+            [p.needs for p in profiles],
+            slots,
+            True,
+            [p.sparse_needs for p in profiles],
+        )
+        offers_needs = block_directions(
+            self.needs,
+            [p.offers for p in profiles],
+            slots,
+            False,
+            [p.sparse_offers for p in profiles],
+        )
         for profile, a_to_b, b_to_a in zip(profiles, needs_offers, offers_needs, strict=True):
             yield self._table(profile, a_to_b, b_to_a, weights, at)
 
@@ -224,11 +244,15 @@ def score_candidates(
     candidates: Sequence[ProfileVectors],
     weights: Weights = Weights(),
     structure: Structure | None = None,
+    dense_share: float = 1.0,
 ) -> list[Scored]:
     """Score `profile` against every suggestible candidate, best first (through a
     VectorIndex)."""
     dim = next((v.shape[1] for v in (profile.needs, profile.offers) if v.ndim == 2), 0)
-    index = VectorIndex(dim, structure)
+    sparse = next(
+        (v.shape[1] for v in (profile.sparse_needs, profile.sparse_offers) if v is not None), 0
+    )
+    index = VectorIndex(dim, structure, sparse, dense_share if sparse else 1.0)
     for candidate in candidates:
         index.put(candidate)
     return index.score(profile, weights).top()

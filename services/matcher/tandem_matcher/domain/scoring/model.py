@@ -9,6 +9,8 @@ from datetime import datetime
 import numpy as np
 from numpy.typing import NDArray
 
+from tandem_matcher.domain.scoring.sparse import SparseVectors
+
 Vectors = NDArray[np.float32]
 
 
@@ -28,6 +30,9 @@ class ProfileVectors:
     country: str = ""  # ISO 3166-1 alpha-2
     region: str = ""  # NUTS code
     website: str = ""
+    # The texts' sparse rows, for a sparse or hybrid encoder (None: dense only).
+    sparse_needs: SparseVectors | None = None
+    sparse_offers: SparseVectors | None = None
 
 
 # The components a weight applies to, in a fixed order (learning and settings use it).
