@@ -189,10 +189,12 @@ async def test_outputs_schedule_agenda_calendars_and_table_plan(events: Events) 
     calendar, [vevent] = _vevents(invite.content)
     assert (str(calendar["METHOD"]), int(vevent["SEQUENCE"])) == ("REQUEST", 1)
     assert len(vevent.get("ATTENDEE", [])) == 2  # the organiser's copy names both
+    assert str(vevent["ORGANIZER"]) == "mailto:events@tandem.local"  # RFC 5546: required
     await events.call("POST", f"/v1/events/{event_id}/registrations/{rb['id']}:withdraw")
     cancel = await events.call("GET", f"/v1/events/{event_id}/meetings/{ab['id']}.ics")
     calendar, [vevent] = _vevents(cancel.content)
     assert (str(calendar["METHOD"]), int(vevent["SEQUENCE"])) == ("CANCEL", 2)
+    assert str(vevent["ORGANIZER"]) == "mailto:events@tandem.local"
     assert str(vevent["UID"]) == f"{ab['id']}@tandem.meetings"
     assert vevent.decoded("DTSTART") == datetime.fromisoformat(ab["starts_at"])
 

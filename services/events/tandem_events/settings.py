@@ -26,6 +26,9 @@ class EventsSettings(ServiceSettings):
     calendar_link_days: int = Field(180, ge=1, le=3650)
     # Signs those links (its own secret, never a token key); rotating it revokes them all.
     calendar_link_secret: SecretStr = SecretStr(DEV_CALENDAR_LINK_SECRET)
+    # The ORGANIZER of meeting invitations (RFC 5546 requires one on a REQUEST or CANCEL;
+    # calendar apps refuse or mangle an invitation without): the hub's events mailbox.
+    invite_organizer: str = Field("events@tandem.local", min_length=3, pattern=r"^[^@\s]+@[^@\s]+$")
 
     @model_validator(mode="after")
     def _refuse_dev_secret_in_prod(self) -> EventsSettings:

@@ -144,9 +144,16 @@ async def agenda_ics(
     responses=CALENDAR,
 )
 async def meeting_ics(
-    event_id: uuid.UUID, meeting_id: uuid.UUID, principal: CurrentPrincipal, session: DbSession
+    event_id: uuid.UUID,
+    meeting_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    session: DbSession,
+    runtime: RuntimeDep,
 ) -> Response:
     """The meeting's invitation (METHOD:REQUEST), or METHOD:CANCEL once it is cancelled;
-    the UID never changes and SEQUENCE is the meeting's version."""
-    ics = await service.meeting_ics(session, principal, event_id, meeting_id)
+    the UID never changes and SEQUENCE is the meeting's version. Its ORGANIZER is the
+    hub's events mailbox (`TANDEM_EVENTS_INVITE_ORGANIZER`)."""
+    settings: EventsSettings = runtime.settings
+    organizer = settings.invite_organizer
+    ics = await service.meeting_ics(session, principal, event_id, meeting_id, organizer=organizer)
     return _calendar(ics, f"meeting-{meeting_id}.ics")

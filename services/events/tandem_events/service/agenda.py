@@ -4,6 +4,7 @@ calendar invitation, read by the organiser or the participant's hub (`domain.aud
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -85,7 +86,12 @@ async def agenda_ics(
 
 
 async def meeting_ics(
-    session: AsyncSession, principal: Principal, event_id: uuid.UUID, meeting_id: uuid.UUID
+    session: AsyncSession,
+    principal: Principal,
+    event_id: uuid.UUID,
+    meeting_id: uuid.UUID,
+    *,
+    organizer: str,
 ) -> bytes:
     """One meeting's invitation (REQUEST), or its cancellation (CANCEL, higher SEQUENCE),
     for the organiser and both sides' hubs. The organiser's copy names as attendees the
@@ -102,4 +108,5 @@ async def meeting_ics(
     )
     attendees = tuple(email for email in emails if email)
     method = Method.REQUEST if meeting.scheduled else Method.CANCEL
-    return calendar_bytes([_entry(board, audience, meeting, attendees=attendees)], method)
+    entry = _entry(board, audience, meeting, attendees=attendees)
+    return calendar_bytes([replace(entry, organizer=organizer)], method)
