@@ -29,7 +29,6 @@ from tandem_matcher.settings import MatcherSettings
 from tandem_shared.auth import Role
 from tandem_shared.contracts import MATCHES, PROFILES, OrgKind, ProfileUpserted, Sharing, pair_id
 from tandem_shared.db import create_engine
-from tests.integration.test_matcher_service import two_profiles
 from tests.support import bearer, eventually, produce, running, service_settings
 from tests.support.channels import SmtpServer
 from tests.support.events import (
@@ -40,6 +39,7 @@ from tests.support.events import (
     register,
 )
 from tests.support.harness import Kafka
+from tests.support.matcher import two_profiles
 from tests.support.notifier import (
     delivering_notifier,
     known_profiles,

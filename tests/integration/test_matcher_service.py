@@ -39,7 +39,6 @@ from tandem_shared.contracts import (
     EventScheduled,
     MeetingOutcomeData,
     MeetingOutcomeRecorded,
-    ProfileData,
     ProfileErased,
     ProfileErasedData,
     ProfileUpserted,
@@ -60,6 +59,8 @@ from tests.support import (
     running,
     service_settings,
 )
+from tests.support.matcher import demo_upserted as upserted
+from tests.support.matcher import two_profiles
 
 pytestmark = pytest.mark.integration
 
@@ -131,21 +132,6 @@ async def matcher(
 ) -> AsyncIterator[Matcher]:
     async with running_matcher(clean_databases, kafka, topic_prefix) as running_one:
         yield running_one
-
-
-def upserted(fields: dict[str, Any], *, sharing: str = "hub", version: int = 1) -> ProfileUpserted:
-    values = {"id": uuid.uuid4(), **fields}
-    values.update(sharing=sharing, hub="demo", version=version, updated_at=NOW)
-    data = ProfileData(**values)
-    return ProfileUpserted(source="/test", subject=str(data.id), hub="demo", data=data)
-
-
-def two_profiles(sharing: str = "hub") -> tuple[ProfileUpserted, ProfileUpserted]:
-    museum, studio = complementary_profiles()
-    return (
-        upserted({**museum, "id": uuid.uuid4()}, sharing=sharing),
-        upserted({**studio, "id": uuid.uuid4()}, sharing=sharing),
-    )
 
 
 def of_pair(messages: list[Any], pair: str) -> list[str]:

@@ -21,6 +21,7 @@ from tandem_shared.contracts import (
     ProfileData,
     ProfileUpserted,
 )
+from tests.support import complementary_profiles
 
 Handler = Callable[[AsyncSession, Any, service.MatcherContext], Awaitable[None]]
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
@@ -80,3 +81,20 @@ def snapshot(ctx: service.MatcherContext, ids: list[str]) -> dict[str, Any]:
         "relations": {(a, b): vectors.relation(a, b) for a in ids for b in ids if a != b},
         "weights": ctx.weights,
     }
+
+
+def demo_upserted(
+    fields: dict[str, Any], *, sharing: str = "hub", version: int = 1
+) -> ProfileUpserted:
+    values = {"id": uuid.uuid4(), **fields}
+    values.update(sharing=sharing, hub="demo", version=version, updated_at=NOW)
+    data = ProfileData(**values)
+    return ProfileUpserted(source="/test", subject=str(data.id), hub="demo", data=data)
+
+
+def two_profiles(sharing: str = "hub") -> tuple[ProfileUpserted, ProfileUpserted]:
+    museum, studio = complementary_profiles()
+    return (
+        demo_upserted({**museum, "id": uuid.uuid4()}, sharing=sharing),
+        demo_upserted({**studio, "id": uuid.uuid4()}, sharing=sharing),
+    )

@@ -46,7 +46,7 @@ def test_the_right_partner_is_in_the_top_3(name: str) -> None:
     data = json.loads((DATA / name).read_text(encoding="utf-8"))
     profiles = ProfileIndex(build_encoder(settings.encoder, 2), settings.structure())
     for org in data["organisations"]:
-        profiles.put(profiles.vectors_for({**org, "hub": "dev", "sharing": "network"}))
+        profiles.put(profiles.vectors_for({**org, "hub": settings.hub, "sharing": "network"}))
     weights = settings.weights.weights()
     ranks = []
     for a, b in data["good_pairs"]:

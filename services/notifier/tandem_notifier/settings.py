@@ -31,6 +31,7 @@ class NotifierSettings(ServiceSettings):
     # most `alert_daily_cap` a day about any one organisation (best first), so a bulk
     # import does not bury the feed. The matches themselves are all kept and listed.
     alert_min_score: float = Field(0.0, ge=0, le=1)
+    # The most alerts a day about any one organisation in a hub's feed (best scores first).
     alert_daily_cap: int = Field(3, ge=1, le=1000)
 
     # Email over SMTP. Without `smtp_host` email deliveries fail with a clear last_error.
