@@ -198,6 +198,13 @@ EVENTS: dict[tuple[str, str], Probe] = {
     ("POST", "/v1/events/{event_id}/requests/{request_id}:decline"): Probe(
         other=403, own=None, body=lambda hub: {"reason": "no"}
     ),
+    # The organiser's scheduling rules: another hub may set none of them.
+    ("PUT", "/v1/events/{event_id}/registrations/{registration_id}/rules"): Probe(
+        other=403, own=None, body=lambda hub: {"session_cap": 1}
+    ),
+    ("PUT", "/v1/events/{event_id}/requests/{request_id}/rules"): Probe(
+        other=403, own=None, body=lambda hub: {"pinned_slot": 0}
+    ),
     ("GET", "/v1/events/{event_id}/suggestions"): Probe(),
     ("POST", "/v1/events/{event_id}/schedule"): Probe(other=403, own=None),
     ("GET", "/v1/events/{event_id}/schedule"): Probe(),

@@ -139,7 +139,11 @@ async def test_a_colleague_with_a_separate_agenda_holds_a_second_meeting_at_once
         if r["id"] == x["id"]
     ]
     assert still["agendas"] == "separate"
-    # another hub sees that X brings a colleague, not who
+    # another participant's hub sees that X brings a colleague, not who (a hub with no
+    # participant reads no registrations at all)
+    guest = profile("W", hub="north")
+    await events.add_profiles(guest)
+    await register(events, event_id, guest)
     [seen] = [
         r
         for r in await events.call("GET", f"/v1/events/{event_id}/registrations", hub="north")

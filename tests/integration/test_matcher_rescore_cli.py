@@ -14,7 +14,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner, Result
 
 from tandem_matcher.cli import app as cli
-from tandem_matcher.settings import WeightSettings
+from tandem_matcher.settings import MatcherSettings
 from tandem_matcher.tables import bus, matches, profiles
 from tandem_shared.contracts import MATCHES, pair_id, parse_message
 from tandem_shared.db import create_engine
@@ -87,9 +87,10 @@ async def test_rescore_all_writes_matches_through_the_outbox(matcher_url: str) -
     assert (match.status, match.version) == ("suggested", 1)
     assert match.score >= 0.3 and match.components["reciprocal"] > 0
     assert "3D" in match.explanation["summary"]
-    # Scored with the configured weights (every component), like the running service.
-    weights = WeightSettings().weights().as_dict()
-    assert match.components["sector"] > 0 and weights["sector"] > 0
+    # Scored with the running service's weights: the default encoder's calibrated ones
+    # (issue 14; calibration gave sector no weight, though its component is still computed).
+    weights = MatcherSettings().weights.weights().as_dict()
+    assert match.components["sector"] > 0
     assert match.score == pytest.approx(
         sum(weight * match.components[name] for name, weight in weights.items()), abs=1e-3
     )

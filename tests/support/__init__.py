@@ -34,7 +34,7 @@ FAST_BUS = {
 
 # The hubs the tests' one deployment hosts: its services write and read these hubs' local
 # topics (a federated deployment hosts one; see docs/federation.md).
-TEST_HUBS = ["demo", "north", "south", "test", "organiser", "elsewhere", "other"]
+TEST_HUBS = ["demo", "north", "south", "east", "test", "organiser", "elsewhere", "other"]
 
 
 # Tests mint tokens with their own key, trusted by every service they build as a static
