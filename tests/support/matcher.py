@@ -28,7 +28,7 @@ NOW = datetime(2026, 11, 1, tzinfo=UTC)
 
 
 def context(encoder: CachedEncoder) -> service.MatcherContext:
-    settings = MatcherSettings(learning_rate=0.2)
+    settings = MatcherSettings(learning_rate=0.2, encoder=encoder.name)
     return service.MatcherContext(
         index=ProfileIndex(encoder, settings.structure()),
         threshold=settings.threshold,
