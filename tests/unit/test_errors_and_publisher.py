@@ -82,8 +82,8 @@ def test_the_publisher_names_its_source_and_finds_the_topic() -> None:
     assert network == "tandem.network.north.profiles.v1"
 
 
-def test_the_publisher_refuses_a_network_topic_for_a_family_never_shared() -> None:
-    publisher = Publisher("matcher", define_bus_tables(MetaData()), owns=(MATCHES,))
+def withdrawn_in_north(reason: str) -> MatchWithdrawn:
+    """A north-internal match withdrawal (what the matcher publishes on north's topic)."""
     data = MatchWithdrawnData(
         pair_id=f"{PROFILE}:{PROFILE}",
         profile_a=PROFILE,
@@ -91,9 +91,14 @@ def test_the_publisher_refuses_a_network_topic_for_a_family_never_shared() -> No
         hub_a="north",
         hub_b="north",
         version=1,
-        reason="declined: hub-only words",
+        reason=reason,
     )
-    message = MatchWithdrawn(source="/x", subject="p", hub="north", data=data)
+    return MatchWithdrawn(source="/x", subject="p", hub="north", data=data)
+
+
+def test_the_publisher_refuses_a_network_topic_for_a_family_never_shared() -> None:
+    publisher = Publisher("matcher", define_bus_tables(MetaData()), owns=(MATCHES,))
+    message = withdrawn_in_north("declined: hub-only words")
     assert publisher.topic_for(message) == "tandem.north.matches.v1"
     with pytest.raises(UnpublishableMessage, match="matches is not shared with the network"):
         publisher.topic_for(message, Scope.NETWORK)
@@ -101,16 +106,7 @@ def test_the_publisher_refuses_a_network_topic_for_a_family_never_shared() -> No
 
 def test_the_publisher_refuses_a_type_from_another_services_topic() -> None:
     publisher = Publisher("registry", define_bus_tables(MetaData()), owns=(PROFILES,))
-    data = MatchWithdrawnData(
-        pair_id=f"{PROFILE}:{PROFILE}",
-        profile_a=PROFILE,
-        profile_b=PROFILE,
-        hub_a="north",
-        hub_b="north",
-        version=1,
-        reason="gone",
-    )
-    message = MatchWithdrawn(source="/x", subject="p", hub="north", data=data)
+    message = withdrawn_in_north("gone")
     assert topic_of(MatchWithdrawn) == MATCHES
     with pytest.raises(UnpublishableMessage, match="it belongs on the matches topics"):
         publisher.topic_for(message)
