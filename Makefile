@@ -3,17 +3,22 @@ SHELL := /bin/bash
 export UV_PYTHON_DOWNLOADS := never
 UV := python3 -m uv
 PY := .venv/bin/python
-# Test modules spread over workers, each with its own databases, broker and topic prefix;
-# a module's fixtures (a browser's stack) stay on one worker.
-PYTEST_PARALLEL := -n 3 --dist loadfile
+# Tests spread over workers, each with its own databases, broker and topic prefix; the
+# modules tests/conftest.py keeps together (a browser's stack) stay on one worker.
+PYTEST_PARALLEL := -n 3 --dist loadgroup
 
-.PHONY: run run-federation test test-full install lint typecheck contracts i18n bench clean
+.PHONY: run run-federation test test-full install bytecode lint typecheck contracts i18n bench clean
 
-install: .venv/.synced
+# Bytecode is compiled ahead: with PYTHONDONTWRITEBYTECODE set (as on our CI machines)
+# every service process would otherwise compile its imports anew, about 3 s a process.
+install: .venv/.synced bytecode
 .venv/.synced: pyproject.toml uv.lock shared/pyproject.toml services/*/pyproject.toml tools/pyproject.toml
 	@python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet "uv>=0.5"
-	$(UV) sync --frozen --python 3.11
+	$(UV) sync --frozen --python 3.11 --compile-bytecode
 	@touch $@
+
+bytecode: .venv/.synced  ## the repository's own modules (the packages are compiled by uv sync)
+	@$(PY) -m compileall -q -j 0 services shared tools tests bench >/dev/null
 
 run: install  ## the embedded broker, all four services and demo data; Ctrl-C stops
 	$(PY) -m tandem_tools.devstack

@@ -92,3 +92,41 @@ def smtp() -> Iterator[SmtpServer]:
     server.start()
     yield server
     server.stop()
+
+
+# Parallel runs (`--dist loadgroup`) spread single tests over the workers, so one long
+# module no longer holds a worker to the end; modules whose fixtures are module-scoped
+# (a browser stack, a loaded encoder) stay together on one worker.
+KEPT_TOGETHER = ("tests/browser/", "tests/unit/")
+
+# Modules with tests that take minutes on a loaded CI machine start first, so that the
+# workers' last minutes are spent on short tests rather than waiting on one long one.
+LONG_MODULES = (
+    "tests/integration/test_authz_matrix.py",
+    "tests/integration/test_bus_operator.py",
+    "tests/integration/test_events_fuzz.py",
+    "tests/e2e/test_federation.py",
+    "tests/browser/test_console_day.py",
+    "tests/integration/test_first_slice.py",
+    "tests/e2e/test_pipeline.py",
+    "tests/e2e/test_matcher_replicas.py",
+    "tests/integration/test_notifier_delivery.py",
+    "tests/integration/test_events_scheduling_rules.py",
+    "tests/integration/test_bus_reliability.py",
+)
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        module = _module(item)
+        return LONG_MODULES.index(module) if module in LONG_MODULES else len(LONG_MODULES)
+
+    items.sort(key=rank)  # stable: the order within a module and among the rest stays
+    for item in items:
+        if _module(item).startswith(KEPT_TOGETHER):
+            item.add_marker(pytest.mark.xdist_group(_module(item)))
+
+
+def _module(item: pytest.Item) -> str:
+    return item.nodeid.split("::", 1)[0]

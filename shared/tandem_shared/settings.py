@@ -50,6 +50,12 @@ class ServiceSettings(BaseSettings):
     kafka_partitions: int = Field(3, ge=1, validation_alias=_common("kafka_partitions"))
     # Replication factor of the topics a service creates when they are missing.
     kafka_replication: int = Field(1, ge=1, validation_alias=_common("kafka_replication"))
+    # How long the broker waits for a silent consumer before it rebalances its partitions
+    # away. A new group's first join also waits about half of it (the broker gathers the
+    # members), so the tests shorten it; heartbeats go three times per timeout.
+    kafka_session_timeout_ms: int = Field(
+        10_000, ge=1_500, le=300_000, validation_alias=_common("kafka_session_timeout_ms")
+    )
     # Put before every topic and consumer group name (isolates test runs on one broker).
     kafka_topic_prefix: str = Field("", validation_alias=_common("kafka_topic_prefix"))
     # The producer's request limit (aiokafka's max_request_size), which also bounds the

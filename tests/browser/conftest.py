@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from tests.support import FAST_BUS_ENV
 from tests.support.browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -46,6 +47,7 @@ def stack(
         "TANDEM_KAFKA_TOPIC_PREFIX": f"t{uuid.uuid4().hex[:10]}.",
         "TANDEM_ENVIRONMENT": "dev",
         "TANDEM_NOTIFIER_DELIVERY_POLL_SECONDS": "0.5",
+        **FAST_BUS_ENV,
         **{f"TANDEM_{name.upper()}_DATABASE_URL": url for name, url in databases.items()},
     }
     logs: Path = tmp_path_factory.mktemp("browser-logs")

@@ -19,7 +19,7 @@ from tandem_shared.contracts import PROFILES, ProfileData, ProfileUpserted, Scop
 from tandem_tools.pg import create_database, database_url, drop_database
 from tandem_tools.stack import ServiceProcess, federation_env, start_hub, stop_services, wait_ready
 from tests.support import (
-    FAST_ENCODER_ENV,
+    FAST_STACK_ENV,
     complementary_profiles,
     produce,
     read_all_topics,
@@ -58,7 +58,7 @@ def hubs(
         "TANDEM_KAFKA_IDEMPOTENCE": str(kafka.idempotence).lower(),
         "TANDEM_KAFKA_TOPIC_PREFIX": topic_prefix,
         "TANDEM_ENVIRONMENT": "dev",
-        **FAST_ENCODER_ENV,
+        **FAST_STACK_ENV,
         "TANDEM_REGISTRY_DEV_KEY_DIR": str(tmp_path / "keys"),
         "TANDEM_NOTIFIER_DELIVERY_POLL_SECONDS": "0.2",
     }

@@ -41,7 +41,7 @@ from tandem_tools.stack import (
 )
 from tests.support import (
     FAST_ENCODER,
-    FAST_ENCODER_ENV,
+    FAST_STACK_ENV,
     complementary_profiles,
     eventually,
     read_topic,
@@ -166,7 +166,7 @@ def replicas(
         "TANDEM_KAFKA_TOPIC_PREFIX": topic_prefix,
         "TANDEM_KAFKA_PARTITIONS": str(PARTITIONS),
         "TANDEM_ENVIRONMENT": "dev",
-        **FAST_ENCODER_ENV,
+        **FAST_STACK_ENV,
         "TANDEM_MATCHER_DATABASE_URL": clean_databases["matcher"],
         # No registry runs: nothing here needs a token.
         **one_hub_identity_env(f"http://127.0.0.1:{free_port()}"),

@@ -25,7 +25,7 @@ from tandem_tools.stack import (
     stop_services,
     wait_ready,
 )
-from tests.support import FAST_ENCODER_ENV, complementary_profiles
+from tests.support import FAST_STACK_ENV, complementary_profiles
 from tests.support.channels import SmtpServer
 
 pytestmark = pytest.mark.e2e
@@ -44,7 +44,7 @@ def stack(
         "TANDEM_KAFKA_IDEMPOTENCE": str(kafka.idempotence).lower(),
         "TANDEM_KAFKA_TOPIC_PREFIX": topic_prefix,
         "TANDEM_ENVIRONMENT": "dev",
-        **FAST_ENCODER_ENV,
+        **FAST_STACK_ENV,
         # The notifier emails a local aiosmtpd server.
         "TANDEM_NOTIFIER_SMTP_HOST": "127.0.0.1",
         "TANDEM_NOTIFIER_SMTP_PORT": str(smtp.port),

@@ -30,6 +30,17 @@ FAST_BUS = {
     "consumer_backoff_seconds": 0.01,
     "consumer_max_attempts": 3,
     "auto_migrate": False,
+    # A new consumer group's first join waits about half the session timeout (10 s in
+    # production); tests start hundreds of groups.
+    "kafka_session_timeout_ms": 4000,
+}
+# Test registries hash passwords at the cheapest Argon2 cost (about a CPU-second less an
+# account); tests/unit/test_passwords.py covers the standard cost.
+FAST_PASSWORDS = {"password_cost": "minimal"}
+# The same for services the tests start as processes.
+FAST_BUS_ENV = {
+    "TANDEM_KAFKA_SESSION_TIMEOUT_MS": "4000",
+    "TANDEM_REGISTRY_PASSWORD_COST": "minimal",
 }
 
 # The hubs the tests' one deployment hosts: its services write and read these hubs' local
@@ -53,6 +64,8 @@ TEST_ISSUER = TrustedIssuer(
 # measured by tests/unit/test_match_quality.py, bench/match_quality.py and the browser day.
 FAST_ENCODER = "use-m3"
 FAST_ENCODER_ENV = {"TANDEM_MATCHER_ENCODER": FAST_ENCODER}
+# What a stack of service processes runs with when it does not measure quality.
+FAST_STACK_ENV = {**FAST_BUS_ENV, **FAST_ENCODER_ENV}
 
 
 def service_settings(
@@ -60,6 +73,8 @@ def service_settings(
 ) -> S:
     if "encoder" in settings_class.model_fields:
         overrides = {"encoder": FAST_ENCODER, **overrides}
+    if "password_cost" in settings_class.model_fields:
+        overrides = {**FAST_PASSWORDS, **overrides}
     return settings_class(
         database_url=database_url,
         kafka_bootstrap=kafka.bootstrap,

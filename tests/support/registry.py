@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from tandem_registry import service
 from tandem_registry.app import create_app
+from tandem_registry.passwords import Passwords
 from tandem_registry.settings import RegistrySettings
 from tandem_registry.tables import metadata
 from tandem_shared.auth import Role
@@ -61,7 +62,10 @@ class Registry:
 async def add_staff(app: FastAPI, *, hub: str, email: str, role: Role) -> None:
     async with transaction(app.state.runtime.sessionmaker) as session:
         await service.ensure_hub(session, hub_id=hub, name=hub, country="DE", languages=["de"])
-        await service.create_staff(session, hub=hub, email=email, password=PASSWORD, role=role)
+        passwords = Passwords(app.state.runtime.settings.password_cost)
+        await service.create_staff(
+            session, passwords, hub=hub, email=email, password=PASSWORD, role=role
+        )
 
 
 @asynccontextmanager

@@ -244,6 +244,7 @@ def test_prod_registry_accepts_a_key_file(env: pytest.MonkeyPatch, tmp_path: Pat
         ),
         ({"TANDEM_REGISTRY_ISSUER": SOUTH}, "must list this registry's own issuer"),
         ({"TANDEM_REGISTRY_TOKEN_AUDIENCE": "other"}, "expects audience 'tandem'"),
+        ({"TANDEM_REGISTRY_PASSWORD_COST": "minimal"}, "PASSWORD_COST must be `standard`"),
     ],
     ids=[
         "no key",
@@ -252,6 +253,7 @@ def test_prod_registry_accepts_a_key_file(env: pytest.MonkeyPatch, tmp_path: Pat
         "template issuer",
         "own issuer unlisted",
         "audience mismatch",
+        "test password cost",
     ],
 )
 def test_prod_registry_refuses_a_missing_key_or_a_dev_identity(

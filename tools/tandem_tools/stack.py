@@ -137,28 +137,39 @@ def start_service(name: str, port: int, env: dict[str, str], log_dir: Path) -> S
 
 
 def wait_ready(services: list[ServiceProcess], timeout: float = 90.0) -> None:
-    """Wait until every service answers /readyz with 200; raise with the log tail if not."""
+    """Wait until every service answers /readyz with 200; raise with what the slowest one
+    last answered and its log tail if not."""
     deadline = time.monotonic() + timeout
     pending = list(services)
+    last_answer: dict[str, str] = {}
     while pending:
         for service in list(pending):
             if service.process.poll() is not None:
                 raise RuntimeError(f"{service.name} exited:\n{_tail(service.log_path)}")
-            if _is_ready(service):
+            answer = _readiness(service)
+            if answer is None:
                 pending.remove(service)
+            else:
+                last_answer[service.name] = answer
         if pending and time.monotonic() > deadline:
             names = ", ".join(s.name for s in pending)
+            slowest = pending[0]
             raise RuntimeError(
-                f"not ready after {timeout:.0f}s: {names}\n{_tail(pending[0].log_path)}"
+                f"not ready after {timeout:.0f}s: {names}\n"
+                f"{slowest.name} /readyz: {last_answer.get(slowest.name)}\n"
+                f"{_tail(slowest.log_path)}"
             )
         time.sleep(0.25)
 
 
-def _is_ready(service: ServiceProcess) -> bool:
+def _readiness(service: ServiceProcess) -> str | None:
+    """None when the service is ready, else what its /readyz answered (or why it did not)."""
     try:
-        return httpx.get(f"{service.url}/readyz", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
+        # Generous: a loaded machine (a parallel test run) answers slowly, not wrongly.
+        response = httpx.get(f"{service.url}/readyz", timeout=10)
+    except httpx.HTTPError as error:
+        return repr(error)
+    return None if response.status_code == 200 else f"{response.status_code} {response.text}"
 
 
 def _tail(path: Path, lines: int = 30) -> str:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from tandem_registry import service
 from tandem_registry.domain import export, imports
 from tandem_registry.domain.profiles import ProfileIn, ProfilePatch, ProfileQuery, TextItem
+from tandem_registry.passwords import Passwords
 from tandem_shared.auth import CurrentPrincipal
 from tandem_shared.identity.keys import KeyRing
 from tandem_shared.identity.tokens import issue_token
@@ -79,7 +80,8 @@ async def token(
     throttle: AttemptThrottle = runtime.state.setdefault("login-throttle", login_throttle())
     keys = login_keys(form.username, request.client.host if request.client else None)
     throttle.check(keys)
-    principal = await service.authenticate(session, form.username, form.password)
+    passwords = Passwords(runtime.settings.password_cost)
+    principal = await service.authenticate(session, passwords, form.username, form.password)
     if principal is None:
         throttle.failed(keys)
         raise HTTPException(

@@ -8,6 +8,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from tandem_registry import api, repository, service, signing
+from tandem_registry.passwords import Passwords
 from tandem_registry.settings import RegistrySettings
 from tandem_registry.tables import bus, metadata
 from tandem_shared.auth import Role
@@ -58,6 +59,7 @@ async def _seed_dev_admin(runtime: Runtime) -> None:
         if await repository.staff_by_email(session, admin) is None:
             await service.create_staff(
                 session,
+                Passwords(settings.password_cost),
                 hub=settings.hub,
                 email=admin,
                 password=settings.dev_admin_password.get_secret_value(),

@@ -24,6 +24,8 @@ from tandem_registry.domain import imports
 from tandem_registry.domain.accounts import HubIn, PasswordIn, StaffIn, weak_admin_password
 from tandem_registry.domain.imports import ParsedImport
 from tandem_registry.keep_eu import keep_eu_profiles, load_keep_eu
+from tandem_registry.passwords import Passwords
+from tandem_registry.settings import RegistrySettings
 from tandem_shared.auth import Principal, Role
 from tandem_shared.cli import service_cli
 from tandem_shared.db import create_engine, create_sessionmaker, transaction
@@ -53,6 +55,12 @@ async def run_in_transaction(work: Work) -> None:
             await work(session)
     finally:
         await engine.dispose()
+
+
+def _passwords() -> Passwords:
+    settings = SPEC.settings_factory()
+    assert isinstance(settings, RegistrySettings)
+    return Passwords(settings.password_cost)
 
 
 @contextmanager
@@ -108,6 +116,7 @@ def create_user(
 async def _create_staff(session: AsyncSession, staff: StaffIn) -> None:
     await service.create_staff(
         session,
+        _passwords(),
         hub=staff.hub,
         email=staff.email,
         password=staff.password.get_secret_value(),
@@ -120,8 +129,11 @@ def reset_password(email: str, password: PasswordOption) -> None:
     """Set a new password for a staff account."""
     with _refusals():
         secret = PasswordIn(password=password).password.get_secret_value()
+        passwords = _passwords()
         asyncio.run(
-            run_in_transaction(lambda session: service.reset_password(session, email, secret))
+            run_in_transaction(
+                lambda session: service.reset_password(session, passwords, email, secret)
+            )
         )
     typer.echo(f"password of {email} reset")
 
@@ -187,6 +199,7 @@ async def _bootstrap(new_hub: HubIn | None, staff: StaffIn) -> service.Bootstrap
         done.append(
             await service.bootstrap(
                 session,
+                _passwords(),
                 hub_id=staff.hub,
                 new_hub=new_hub,
                 admin=staff.email,

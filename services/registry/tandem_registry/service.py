@@ -10,8 +10,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,6 +20,7 @@ from tandem_registry.domain.export import profiles_csv
 from tandem_registry.domain.imports import ImportRow, profile_changes
 from tandem_registry.domain.profiles import ProfileIn, ProfilePatch, ProfileQuery
 from tandem_registry.languages import TEXT_FIELDS, text_languages, with_languages
+from tandem_registry.passwords import Passwords
 from tandem_registry.repository import StoredProfile
 from tandem_registry.tables import bus
 from tandem_shared.auth import Principal, Role
@@ -38,7 +37,6 @@ from tandem_shared.contracts import (
 )
 from tandem_shared.errors import Conflict, Forbidden, Invalid, NotFound
 
-_hasher = PasswordHasher()
 publisher = Publisher("registry", bus, owns=(PROFILES,))
 
 
@@ -73,7 +71,13 @@ async def ensure_hub(
 
 
 async def create_staff(
-    session: AsyncSession, *, hub: str, email: str, password: str, role: Role
+    session: AsyncSession,
+    passwords: Passwords,
+    *,
+    hub: str,
+    email: str,
+    password: str,
+    role: Role,
 ) -> uuid.UUID:
     if await repository.get_hub(session, hub) is None:
         raise NotFound(f"hub {hub!r} does not exist")
@@ -85,7 +89,7 @@ async def create_staff(
         id=staff_id,
         hub=hub,
         email=email.lower(),
-        password_hash=_hasher.hash(password),
+        password_hash=await passwords.hash(password),
         role=role.value,
         created_at=_now(),
     )
@@ -99,7 +103,13 @@ class Bootstrapped:
 
 
 async def bootstrap(
-    session: AsyncSession, *, hub_id: str, new_hub: HubIn | None, admin: str, password: str
+    session: AsyncSession,
+    passwords: Passwords,
+    *,
+    hub_id: str,
+    new_hub: HubIn | None,
+    admin: str,
+    password: str,
 ) -> Bootstrapped:
     """A production's first step: its hub and its first hub admin, each created only if
     missing, so that a re-run changes nothing (an existing admin keeps its password). An
@@ -111,7 +121,9 @@ async def bootstrap(
         hub_created = await ensure_hub(session, hub_id=hub_id, **new_hub.model_dump(exclude={"id"}))
     account = await repository.staff_by_email(session, admin)
     if account is None:
-        await create_staff(session, hub=hub_id, email=admin, password=password, role=Role.HUB_ADMIN)
+        await create_staff(
+            session, passwords, hub=hub_id, email=admin, password=password, role=Role.HUB_ADMIN
+        )
         return Bootstrapped(hub_created=hub_created, admin_created=True)
     if (account["hub"], account["role"]) != (hub_id, Role.HUB_ADMIN.value):
         raise Conflict(
@@ -126,24 +138,27 @@ async def create_hub(session: AsyncSession, hub: HubIn) -> None:
         raise Conflict(f"hub {hub.id!r} exists")
 
 
-async def reset_password(session: AsyncSession, email: str, password: str) -> None:
+async def reset_password(
+    session: AsyncSession, passwords: Passwords, email: str, password: str
+) -> None:
     account = await repository.staff_by_email(session, email)
     if account is None:
         raise NotFound(f"no account for {email!r}")
-    await repository.set_password_hash(session, account["id"], _hasher.hash(password))
+    await repository.set_password_hash(session, account["id"], await passwords.hash(password))
 
 
-async def authenticate(session: AsyncSession, email: str, password: str) -> Principal | None:
+async def authenticate(
+    session: AsyncSession, passwords: Passwords, email: str, password: str
+) -> Principal | None:
     account = await repository.staff_by_email(session, email)
     if account is None:
-        _hasher.hash(password)  # same cost whether or not the account exists
+        await passwords.hash(password)  # same cost whether or not the account exists
         return None
-    try:
-        _hasher.verify(account["password_hash"], password)
-    except (VerificationError, InvalidHashError):
+    if not await passwords.verify(account["password_hash"], password):
         return None
-    if _hasher.check_needs_rehash(account["password_hash"]):
-        await repository.set_password_hash(session, account["id"], _hasher.hash(password))
+    if passwords.needs_rehash(account["password_hash"]):
+        new_hash = await passwords.hash(password)
+        await repository.set_password_hash(session, account["id"], new_hash)
     return Principal(subject=account["email"], hub=account["hub"], role=Role(account["role"]))
 
 

@@ -5,6 +5,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from tandem_registry.passwords import PasswordCost
 from tandem_shared.identity.issuers import DEFAULT_AUDIENCE, TrustedIssuer
 from tandem_shared.settings import ServiceSettings
 
@@ -39,6 +40,9 @@ class RegistrySettings(ServiceSettings):
     published_key_files: list[Path] = Field(default_factory=list)
     # The dev stack creates hub `TANDEM_HUB` with admin@<hub>.local; never in production.
     dev_admin_password: SecretStr = SecretStr("tandem-dev")
+    # Argon2id at RFC 9106's cost (`standard`), or `minimal` for test suites and demo
+    # stacks that create many accounts; production refuses `minimal`.
+    password_cost: PasswordCost = "standard"  # noqa: S105 - a cost, not a password
     # In `dev` only: create hub TANDEM_HUB and admin@<hub>.local at start.
     seed_dev_admin: bool = True
 
@@ -76,3 +80,5 @@ def _refuse_dev_identity(settings: RegistrySettings) -> None:
             f"TANDEM_TRUSTED_ISSUERS must list this registry's own issuer {settings.issuer} "
             "in production, with its hubs and whether it is the network's issuer"
         )
+    if settings.password_cost != "standard":  # noqa: S105 - a cost, not a password
+        raise ValueError("TANDEM_REGISTRY_PASSWORD_COST must be `standard` in production")

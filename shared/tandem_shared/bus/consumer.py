@@ -151,8 +151,8 @@ class ConsumerRunner:
             client_id=f"{self._service}-{self._sub.name}",
             enable_auto_commit=False,
             auto_offset_reset="earliest",
-            session_timeout_ms=10000,
-            heartbeat_interval_ms=1000,
+            session_timeout_ms=self._settings.kafka_session_timeout_ms,
+            heartbeat_interval_ms=max(500, self._settings.kafka_session_timeout_ms // 3),
             max_poll_interval_ms=300000,
             # Each hop's long-poll wait adds to end-to-end latency; keep it short.
             fetch_max_wait_ms=100,
