@@ -6,6 +6,7 @@ never at import time."""
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
@@ -64,6 +65,30 @@ class ServiceSettings(BaseSettings):
         1_048_576, ge=65_536, validation_alias=_common("kafka_max_request_bytes")
     )
 
+    # How the clients reach the broker: PLAINTEXT inside one hub's own cluster; SASL_SSL
+    # (or SSL with a client certificate) on a network cluster whose ACLs name each hub's
+    # principal (docs/federation.md, topology A).
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT", validation_alias=_common("kafka_security_protocol")
+    )
+    # The SASL mechanism of this hub's principal (with SASL_SSL or SASL_PLAINTEXT).
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = Field(
+        "SCRAM-SHA-512", validation_alias=_common("kafka_sasl_mechanism")
+    )
+    # This hub's principal on the broker, e.g. `hub-north`.
+    kafka_sasl_username: str | None = Field(None, validation_alias=_common("kafka_sasl_username"))
+    # That principal's password (a secret: from the environment or a mounted Secret).
+    kafka_sasl_password: SecretStr | None = Field(
+        None, validation_alias=_common("kafka_sasl_password")
+    )
+    # TLS (SSL, SASL_SSL): the CA bundle that signed the brokers' certificates (the
+    # system's CAs if unset).
+    kafka_ssl_cafile: Path | None = Field(None, validation_alias=_common("kafka_ssl_cafile"))
+    # The client certificate (PEM) whose subject is this hub's principal, for mTLS.
+    kafka_ssl_certfile: Path | None = Field(None, validation_alias=_common("kafka_ssl_certfile"))
+    # The private key (PEM) of that client certificate.
+    kafka_ssl_keyfile: Path | None = Field(None, validation_alias=_common("kafka_ssl_keyfile"))
+
     # Whose bearer tokens this service accepts, and for which hubs (a JSON list; see
     # tandem_shared.identity.issuers.TrustedIssuer and docs/identity.md).
     trusted_issuers: list[TrustedIssuer] = Field(
@@ -116,6 +141,25 @@ class ServiceSettings(BaseSettings):
     @classmethod
     def _hosted_hubs_name_topics(cls, hubs: list[str]) -> list[str]:
         return [check_hub_id(hub) for hub in hubs]
+
+    @model_validator(mode="after")
+    def _coherent_kafka_security(self) -> ServiceSettings:
+        protocol = self.kafka_security_protocol
+        if protocol.startswith("SASL") and not (
+            self.kafka_sasl_username and self.kafka_sasl_password
+        ):
+            raise ValueError(
+                f"TANDEM_KAFKA_SECURITY_PROTOCOL={protocol} needs TANDEM_KAFKA_SASL_USERNAME "
+                "and TANDEM_KAFKA_SASL_PASSWORD (this hub's principal)"
+            )
+        if (self.kafka_ssl_certfile is None) != (self.kafka_ssl_keyfile is None):
+            raise ValueError("set TANDEM_KAFKA_SSL_CERTFILE and TANDEM_KAFKA_SSL_KEYFILE together")
+        tls_files = (self.kafka_ssl_cafile, self.kafka_ssl_certfile)
+        if not protocol.endswith("SSL") and any(f is not None for f in tls_files):
+            raise ValueError(
+                f"TLS files are set, yet TANDEM_KAFKA_SECURITY_PROTOCOL={protocol} uses no TLS"
+            )
+        return self
 
     @model_validator(mode="after")
     def _coherent_issuers(self) -> ServiceSettings:

@@ -490,7 +490,10 @@ async def _probe(
 ) -> None:
     hub, role = who
     expected = probe.expected(hub, owner, role)
-    before = await service.snapshot() if expected is not None and expected >= 400 else None
+    # A refused write must change nothing; reads write nothing, so only writes are
+    # compared (a snapshot reads every table of the service's database).
+    refused_write = expected is not None and expected >= 400 and key[0] != "GET"
+    before = await service.snapshot() if refused_write else None
     response = await _call(service, key, probe, owner, who)
     label = f"{key[0]} {key[1]} by {role.value}@{hub} on {owner}'s"
     if response.status_code != expected:

@@ -242,7 +242,7 @@ async def test_webhook_targets_on_private_addresses_are_refused(
     admin = bearer(settings, "demo", Role.HUB_ADMIN, subject="admin@demo.example")
     async with (
         served(create_app(settings)) as base_url,
-        httpx.AsyncClient(base_url=base_url) as client,
+        httpx.AsyncClient(base_url=base_url, timeout=30) as client,
     ):
         for url in (
             "https://127.0.0.1/hook",
@@ -508,7 +508,10 @@ async def test_a_restart_resumes_pending_deliveries(
         update={"delivery_backoff_seconds": 60.0, "delivery_backoff_max_seconds": 3600.0}
     )
     first = create_app(settings)
-    async with served(first) as base_url, httpx.AsyncClient(base_url=base_url) as client:
+    async with (
+        served(first) as base_url,
+        httpx.AsyncClient(base_url=base_url, timeout=30) as client,
+    ):
         notifier = Notifier(first, client, settings, kafka, smtp)
         await notifier.staff("anna@demo.example")
         await notifier.publish(MEETINGS, meeting())
@@ -523,7 +526,10 @@ async def test_a_restart_resumes_pending_deliveries(
         # A new process on the same database: the row is due at its backoff; make it due now
         # (as a later clock would) and let the new worker pick it up.
         second = create_app(settings)
-        async with served(second) as base_url, httpx.AsyncClient(base_url=base_url) as client:
+        async with (
+            served(second) as base_url,
+            httpx.AsyncClient(base_url=base_url, timeout=30) as client,
+        ):
             notifier = Notifier(second, client, settings, kafka, smtp)
             worker = DeliveryWorker(
                 second.state.runtime.sessionmaker, settings, delivery_signal(second.state.runtime)

@@ -97,11 +97,15 @@ async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 async def eventually(
     probe: Callable[[], Awaitable[T | None]],
     *,
-    timeout: float = 30.0,
+    timeout: float = 60.0,
     interval: float = 0.2,
     what: str = "condition",
 ) -> T:
-    """Poll `probe` until it returns something truthy; fail with `what` after `timeout`."""
+    """Poll `probe` until it returns something truthy; fail with `what` after `timeout`.
+
+    The timeout bounds a hang, it is no speed check: on a CI machine running three workers
+    and their service processes on two cores, a first consumer-group join and a hop through
+    the broker have taken over 30 s."""
     deadline = time.monotonic() + timeout
     while True:
         value = await probe()

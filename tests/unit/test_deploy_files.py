@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from tandem_shared.identity.issuers import TrustedIssuer
+from tandem_shared.settings import ServiceSettings
 
 pytestmark = pytest.mark.unit
 
@@ -639,3 +640,66 @@ def test_federation_compose_trusts_each_registry_for_its_own_hub_only(
     assert registry["TANDEM_REGISTRY_SIGNING_KEY"].startswith(
         f"${{TANDEM_{hub.upper()}_SIGNING_KEY:?"
     )
+
+
+# ------------------------------------------------------------------------ per-hub overlays
+
+OVERLAYS = K8S / "overlays"
+per_hub = pytest.mark.parametrize("hub", ["north", "south"])
+
+
+def overlay_patch(hub: str, kind: str) -> dict[str, Any]:
+    (found,) = [
+        doc
+        for path in (OVERLAYS / hub).glob("*.yaml")
+        if path.name != "kustomization.yaml"
+        for doc in yaml.safe_load_all(path.read_text())
+        if doc and doc["kind"] == kind
+    ]
+    return found
+
+
+@per_hub
+def test_an_overlay_builds_on_the_base_in_its_own_namespace(hub: str) -> None:
+    kustomization = yaml.safe_load((OVERLAYS / hub / "kustomization.yaml").read_text())
+    assert kustomization["resources"] == ["../.."]
+    assert kustomization["namespace"] == f"tandem-{hub}"
+    files = {patch["path"] for patch in kustomization["patches"] if "path" in patch}
+    assert files == {path.name for path in (OVERLAYS / hub).glob("*.yaml")} - {"kustomization.yaml"}
+    (renamed,) = [patch for patch in kustomization["patches"] if "target" in patch]
+    assert renamed["target"] == {"kind": "Namespace", "name": "tandem"}
+    assert yaml.safe_load(renamed["patch"]) == [
+        {"op": "replace", "path": "/metadata/name", "value": f"tandem-{hub}"}
+    ]
+    # Strategic merge patches find their target by kind and name.
+    assert overlay_patch(hub, "ConfigMap")["metadata"]["name"] == CONFIG_MAP
+    assert overlay_patch(hub, "Secret")["metadata"]["name"] == SECRET
+
+
+@per_hub
+def test_an_overlay_runs_as_its_hub_on_the_network_cluster_as_its_principal(
+    hub: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The base's settings with the overlay's over them make valid production settings:
+    the hub's id, SASL over TLS as User:hub-<hub>, its own registry trusted for it alone."""
+    config = {
+        **k8s_object("ConfigMap", CONFIG_MAP)["data"],
+        **overlay_patch(hub, "ConfigMap")["data"],
+    }
+    secret = overlay_patch(hub, "Secret")["stringData"]
+    for name, value in {**config, **secret}.items():
+        monkeypatch.setenv(name, value)
+    settings = ServiceSettings()
+    assert (settings.hub, settings.environment) == (hub, "prod")
+    assert (settings.kafka_security_protocol, settings.kafka_sasl_username) == (
+        "SASL_SSL",
+        f"hub-{hub}",
+    )
+    own = trusted_issuers(config["TANDEM_TRUSTED_ISSUERS"])[config["TANDEM_REGISTRY_ISSUER"]]
+    assert own.hubs == [hub]
+    assert own.jwks_url == (
+        f"http://registry.tandem-{hub}.svc.cluster.local:8001/.well-known/jwks.json"
+    )
+    others = [i for i in settings.trusted_issuers if i.issuer != own.issuer]
+    assert others and all(hub not in other.hubs for other in others)
+    assert sum(issuer.network for issuer in settings.trusted_issuers) == 1

@@ -35,7 +35,7 @@ from tandem_shared import metrics
 from tandem_shared.bus import dead_letters, provenance
 from tandem_shared.bus.faults import Fault, PoisonMessage, backoff, classify
 from tandem_shared.bus.flow import ConsumerFlow
-from tandem_shared.bus.kafka import TopicGuard, broker_reachable, group_prefix
+from tandem_shared.bus.kafka import TopicGuard, broker_reachable, client_options, group_prefix
 from tandem_shared.bus.outbox import decode_headers
 from tandem_shared.bus.records import (
     exception_line,
@@ -146,7 +146,7 @@ class ConsumerRunner:
 
     def _new_consumer(self) -> AIOKafkaConsumer:
         return AIOKafkaConsumer(
-            bootstrap_servers=self._settings.kafka_bootstrap,
+            **client_options(self._settings),
             group_id=self.group_id,
             client_id=f"{self._service}-{self._sub.name}",
             enable_auto_commit=False,

@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from pathlib import Path
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError
+from aiokafka.helpers import create_ssl_context
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_fixed
 
 from tandem_shared.contracts import ALL_TOPICS, dead_letter_topic
@@ -19,9 +22,36 @@ log = get_logger(__name__)
 TOPIC_ALREADY_EXISTS = 36
 
 
+def client_options(settings: ServiceSettings) -> dict[str, Any]:
+    """Where the broker is and how to authenticate to it: every Kafka client of a service
+    (producer, consumers, admin) connects with these."""
+    options: dict[str, Any] = {
+        "bootstrap_servers": settings.kafka_bootstrap,
+        "security_protocol": settings.kafka_security_protocol,
+    }
+    if settings.kafka_security_protocol.endswith("SSL"):
+        options["ssl_context"] = create_ssl_context(
+            cafile=_path(settings.kafka_ssl_cafile),
+            certfile=_path(settings.kafka_ssl_certfile),
+            keyfile=_path(settings.kafka_ssl_keyfile),
+        )
+    if settings.kafka_security_protocol.startswith("SASL"):
+        assert settings.kafka_sasl_password is not None  # the settings refuse it missing
+        options |= {
+            "sasl_mechanism": settings.kafka_sasl_mechanism,
+            "sasl_plain_username": settings.kafka_sasl_username,
+            "sasl_plain_password": settings.kafka_sasl_password.get_secret_value(),
+        }
+    return options
+
+
+def _path(path: Path | None) -> str | None:
+    return None if path is None else str(path)
+
+
 def create_producer(settings: ServiceSettings, *, client_id: str) -> AIOKafkaProducer:
     return AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap,
+        **client_options(settings),
         client_id=client_id,
         acks="all",
         enable_idempotence=settings.kafka_idempotence,
@@ -87,7 +117,7 @@ async def ensure_topics(settings: ServiceSettings) -> None:
 
 async def _create_missing_topics(settings: ServiceSettings) -> list[str]:
     """Create the missing topics; the names of those created."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    admin = AIOKafkaAdminClient(**client_options(settings))
     try:
         await admin.start()
         existing = set(await admin.list_topics())

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tandem_shared.bus import dead_letters
 from tandem_shared.bus.dead_letters import DeadLetter, Distinct
-from tandem_shared.bus.kafka import create_producer, group_prefix
+from tandem_shared.bus.kafka import client_options, create_producer, group_prefix
 from tandem_shared.bus.tables import BusTables
 from tandem_shared.contracts import ALL_TOPICS, dead_letter_topic, topic_owner
 from tandem_shared.settings import ServiceSettings
@@ -51,7 +51,7 @@ async def read_dead_letters(settings: ServiceSettings, service: str) -> list[Dea
         for spec in ALL_TOPICS
     ]
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap,
+        **client_options(settings),
         group_id=None,
         enable_auto_commit=False,
         max_partition_fetch_bytes=settings.kafka_max_request_bytes,
