@@ -5,7 +5,7 @@ UV := python3 -m uv
 PY := .venv/bin/python
 # Tests spread over workers, each with its own databases, broker and topic prefix; the
 # modules tests/conftest.py keeps together (a browser's stack) stay on one worker.
-PYTEST_PARALLEL := -n 3 --dist loadgroup
+PYTEST_PARALLEL := -n 3 --dist load
 
 .PHONY: run run-federation test test-full install bytecode lint typecheck contracts i18n bench clean
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
 
@@ -94,10 +95,29 @@ def smtp() -> Iterator[SmtpServer]:
     server.stop()
 
 
-# Parallel runs (`--dist loadgroup`) spread single tests over the workers, so one long
-# module no longer holds a worker to the end; modules whose fixtures are module-scoped
-# (a browser stack, a loaded encoder) stay together on one worker.
-KEPT_TOGETHER = ("tests/browser/", "tests/unit/")
+# Parallel runs (`-n N --dist load`) spread single tests over the workers, so one long
+# module no longer holds a worker to the end; these modules' tests share module-scoped
+# fixtures (a browser stack and its signed-in page, loaded encoders) and stay together.
+# (xdist's own `loadgroup` cannot be used: it renames node ids, which pytest 9 ignores.)
+KEPT_TOGETHER = (
+    "tests/browser/",
+    "tests/unit/test_multilingual_matching.py",
+    "tests/unit/test_console_views.py",
+)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    if config.getvalue("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SpreadScheduling(LoadScopeScheduling):  # type: ignore[misc]  # xdist is untyped
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return module if module.startswith(KEPT_TOGETHER) else nodeid
+
+    return SpreadScheduling(config, log)
+
 
 # Modules with tests that take minutes on a loaded CI machine start first, so that the
 # workers' last minutes are spent on short tests rather than waiting on one long one.
@@ -116,16 +136,12 @@ LONG_MODULES = (
 )
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     def rank(item: pytest.Item) -> int:
         module = _module(item)
         return LONG_MODULES.index(module) if module in LONG_MODULES else len(LONG_MODULES)
 
     items.sort(key=rank)  # stable: the order within a module and among the rest stays
-    for item in items:
-        if _module(item).startswith(KEPT_TOGETHER):
-            item.add_marker(pytest.mark.xdist_group(_module(item)))
 
 
 def _module(item: pytest.Item) -> str:

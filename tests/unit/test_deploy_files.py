@@ -656,7 +656,8 @@ def overlay_patch(hub: str, kind: str) -> dict[str, Any]:
         for doc in yaml.safe_load_all(path.read_text())
         if doc and doc["kind"] == kind
     ]
-    return found
+    patch: dict[str, Any] = found
+    return patch
 
 
 @per_hub
