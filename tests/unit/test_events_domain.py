@@ -337,6 +337,17 @@ def test_the_table_plan_is_a_slot_by_table_grid_with_escaped_names() -> None:
     assert "10:20-10:40" in html
 
 
+def test_the_table_plan_numbers_slots_as_the_api_does() -> None:
+    """An organiser reads a slot's number off the printed plan to pin a meeting or forbid
+    a slot through the API, whose slots count from 0 (issue 16: the plan counted from 1)."""
+    times = slot_times([session("2027-01-20T10:00:00", 2)], "Europe/Warsaw")
+    html = render_table_plan(
+        title="Market", place=None, timezone="Europe/Warsaw", slots=times, tables=["A"], cells={}
+    )
+    assert "<th>0 · Wed 20 Jan 10:00-10:20</th>" in html
+    assert "<th>1 · Wed 20 Jan 10:20-10:40</th>" in html
+
+
 def test_an_event_patch_may_leave_out_any_field_but_refuses_null() -> None:
     assert EventPatch.model_validate({}).model_fields_set == set()
     nulls = {"title": None, "kind": None, "timezone": None, "starts_at": None, "ends_at": None}

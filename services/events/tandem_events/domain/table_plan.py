@@ -58,4 +58,5 @@ def _row(
             tds.append('<td class="free">—</td>')
         else:
             tds.append(f"<td>{escape(meeting[0])}<br>&amp; {escape(meeting[1])}</td>")
-    return f"<tr><th>{index + 1}. {escape(when)}</th>{''.join(tds)}</tr>"
+    # The API's slot number, so that the printed plan and a pin or a forbidden slot agree.
+    return f"<tr><th>{index} · {escape(when)}</th>{''.join(tds)}</tr>"
