@@ -211,6 +211,15 @@ async def test_a_cancellation_reason_with_a_nul_character_is_422(events: Events)
         ({"online": True, "url": "https://example.org/" + "a" * 2048}, "url"),
         ({"starts_at": "0001-01-01T00:00:00+14:00"}, "between the years"),
         ({"ends_at": "9999-12-31T23:59:59-14:00"}, "between the years"),
+        # issue 16: an event that is over was accepted
+        (
+            {
+                "starts_at": "2025-01-20T09:00:00",
+                "ends_at": "2025-01-20T18:00:00",
+                "sessions": [{"starts_at": "2025-01-20T10:00:00", "slot_minutes": 20, "slots": 4}],
+            },
+            "has already ended",
+        ),
     ],
 )
 async def test_bad_events_are_refused_with_422_and_store_nothing(
@@ -232,6 +241,20 @@ async def test_a_patch_that_breaks_a_rule_is_refused_and_changes_nothing(events:
     )
     assert response.status_code == 422, response.text
     assert "ends_at" in response.text
+    assert (await events.call("GET", url))["version"] == 1
+
+
+async def test_an_event_cannot_be_moved_into_the_past(events: Events) -> None:
+    created = await events.call("POST", "/v1/events", json=matching_event(), expect=201)
+    url = f"/v1/events/{created['id']}"
+    past = {
+        "starts_at": "2025-01-20T09:00:00",
+        "ends_at": "2025-01-20T18:00:00",
+        "sessions": [{"starts_at": "2025-01-20T10:00:00", "slot_minutes": 20, "slots": 4}],
+    }
+    response = await events.client.patch(url, json=past, headers=events.auth())
+    assert response.status_code == 422, response.text
+    assert "has already ended" in response.text
     assert (await events.call("GET", url))["version"] == 1
 
 

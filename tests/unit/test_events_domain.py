@@ -12,7 +12,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import ValidationError
 
-from tandem_events.domain.events import EventIn, EventPatch, SessionIn, day_of_slot, slot_times
+from tandem_events.domain.events import (
+    EventIn,
+    EventPatch,
+    SessionIn,
+    check_not_over,
+    day_of_slot,
+    slot_times,
+)
 from tandem_events.domain.meetings import Meeting, MeetingStatus
 from tandem_events.domain.outcomes import event_stats
 from tandem_events.domain.plan import build_problem, diff, meeting_id, stored_schedule
@@ -354,3 +361,12 @@ def test_an_event_patch_may_leave_out_any_field_but_refuses_null() -> None:
     with pytest.raises(ValidationError) as caught:
         EventPatch.model_validate(nulls)
     assert {str(error["loc"][0]) for error in caught.value.errors()} == set(nulls)
+
+
+def test_an_event_that_is_over_is_refused_one_still_running_is_not() -> None:
+    now = datetime(2026, 12, 3, 12, tzinfo=UTC)
+    with pytest.raises(ValueError, match="has already ended"):
+        check_not_over(now, now)
+    with pytest.raises(ValueError, match="has already ended"):
+        check_not_over(now - timedelta(days=400), now)
+    check_not_over(now + timedelta(seconds=1), now)

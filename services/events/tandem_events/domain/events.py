@@ -200,6 +200,20 @@ def table_labels(value: list[str] | int) -> list[str]:
     return list(value)
 
 
+# The fields that say when an event takes place.
+TIMING_FIELDS = frozenset({"starts_at", "ends_at", "sessions", "timezone"})
+
+
+def check_not_over(ends_at: datetime, now: datetime) -> None:
+    """An event is set up before it ends: one that is over takes no registrations, requests
+    or schedule, so creating one, or moving one into the past, is refused (ValueError)."""
+    if ends_at <= now:
+        raise ValueError(
+            f"the event has already ended (ends_at {ends_at.isoformat()}, now "
+            f"{now.isoformat(timespec='seconds')}): give times that are still to come"
+        )
+
+
 def check_event(fields: dict[str, Any]) -> None:
     """The rules across fields, on the event as it would be stored; raises ValueError."""
     zone = ZoneInfo(fields["timezone"])

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tandem_events.domain.events import (
+    TIMING_FIELDS,
     Event,
     EventIn,
     EventPatch,
     EventQuery,
     EventStatus,
     check_event,
+    check_not_over,
     event_columns,
 )
 from tandem_events.messages import event_data, publish
@@ -60,10 +63,12 @@ async def writable_event(
 
 async def create_event(session: AsyncSession, principal: Principal, body: EventIn) -> Event:
     moment = now()
+    columns = event_columns(body.model_dump())
+    _refuse_ended(columns, moment)
     event = await repository.insert_event(
         session,
         {
-            **event_columns(body.model_dump()),
+            **columns,
             "id": uuid.uuid4(),
             "hub": principal.hub,
             "version": 1,
@@ -94,6 +99,8 @@ async def update_event(
     except (ValueError, ValidationError) as error:
         raise Invalid("body", str(error)) from error
     columns = event_columns(merged)
+    if patch.model_fields_set & TIMING_FIELDS:
+        _refuse_ended(columns, now())
     changes = {name: value for name, value in columns.items() if getattr(event, name) != value}
     if not changes:
         return event
@@ -102,6 +109,13 @@ async def update_event(
         await check_rules_hold(session, event)
     await publish(session, event, EventUpdated, subject=event.id, data=event_data(event))
     return event
+
+
+def _refuse_ended(columns: dict[str, Any], moment: datetime) -> None:
+    try:
+        check_not_over(columns["ends_at"], moment)
+    except ValueError as error:
+        raise Invalid("ends_at", str(error)) from error
 
 
 async def cancel_event(
