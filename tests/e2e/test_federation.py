@@ -1,7 +1,9 @@
 """Two hubs, north and south, each its own four services (separate processes, own
 databases, own registry key) on one broker: what north keeps to itself appears on no topic
 but north's own local ones, a pair shared with the network reaches both hubs' staff, and a
-message that claims a hub that does not own its topic is dead-lettered by the reader."""
+message that claims a hub that does not own its topic is dead-lettered by the reader. Only
+a hub's own issuer speaks for it: forged and foreign tokens get a 401, and the other hub's
+staff can neither read nor change what a hub keeps to itself."""
 
 from __future__ import annotations
 
@@ -15,7 +17,10 @@ from typing import Any
 import httpx
 import pytest
 
+from tandem_shared.auth import Principal, Role
 from tandem_shared.contracts import PROFILES, ProfileData, ProfileUpserted, Scope, dead_letter_topic
+from tandem_shared.identity.keys import SigningKey
+from tandem_shared.identity.tokens import issue_token
 from tandem_tools.pg import create_database, database_url, drop_database
 from tandem_tools.stack import ServiceProcess, federation_env, start_hub, stop_services, wait_ready
 from tests.support import (
@@ -113,7 +118,7 @@ def _wait_for_match(notifier: ServiceProcess, auth: dict[str, str], timeout: flo
 
 
 def test_two_hubs_share_only_what_they_shared(
-    hubs: dict[str, Hub], kafka: Any, topic_prefix: str
+    hubs: dict[str, Hub], kafka: Any, topic_prefix: str, tmp_path: Path
 ) -> None:
     north, south = hubs["north"], hubs["south"]
     north_auth, south_auth = _token(north["registry"], "north"), _token(south["registry"], "south")
@@ -134,6 +139,8 @@ def test_two_hubs_share_only_what_they_shared(
     south_items = _wait_for_match(south["notifier"], south_auth, timeout=90)
     assert any("Scanwerk" in item["title"] for item in north_items)
     assert any("Muzeum" in item["title"] for item in south_items)
+
+    _only_a_hubs_own_issuer_speaks_for_it(north, south, south_auth, tmp_path, hidden_id)
 
     # The hub-only profile's id and text are on no topic but north's local ones.
     topics = asyncio.run(read_all_topics(kafka.bootstrap, topic_prefix))
@@ -170,6 +177,34 @@ def test_two_hubs_share_only_what_they_shared(
     assert {h["dlq_error"] for h in mine} == {
         b"envelope hub 'north' does not own this topic (hub 'south' writes it)"
     }
+
+
+def _only_a_hubs_own_issuer_speaks_for_it(
+    north: Hub, south: Hub, south_auth: dict[str, str], tmp_path: Path, hidden_id: str
+) -> None:
+    """A token for north signed by a key nobody trusts, or by south's registry, gets a 401
+    from north; south's own staff can neither read nor change north's hub-only profile."""
+    north_issuer, south_issuer = north["registry"].url, south["registry"].url
+    south_key = SigningKey.from_pem((tmp_path / "keys" / "registry-south.pem").read_bytes())
+    as_north_admin = Principal(subject="mallory@south.local", hub="north", role=Role.HUB_ADMIN)
+    forged = {
+        "an unknown key in north's name": issue_token(
+            as_north_admin, key=SigningKey.generate(), issuer=north_issuer
+        ),
+        "south's registry speaking for north": issue_token(
+            as_north_admin, key=south_key, issuer=south_issuer
+        ),
+    }
+    profile_url = f"{north['registry'].url}/v1/profiles/{hidden_id}"
+    for how, token in forged.items():
+        answer = httpx.get(profile_url, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        assert answer.status_code == 401, f"{how}: {answer.status_code} {answer.text}"
+    read = httpx.get(profile_url, headers=south_auth, timeout=10)
+    assert read.status_code in (403, 404), read.text
+    changed = httpx.patch(profile_url, json={"name": "Taken over"}, headers=south_auth, timeout=10)
+    assert changed.status_code in (403, 404), changed.text
+    erased = httpx.delete(profile_url, headers=south_auth, timeout=10)
+    assert erased.status_code in (403, 404), erased.text
 
 
 def _forged_north_profile(north_records: list[Any]) -> ProfileUpserted:
