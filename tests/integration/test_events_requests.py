@@ -6,7 +6,9 @@ import uuid
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from tandem_events.tables import matches
 from tandem_shared.contracts import (
     MATCHES,
     MatchWithdrawn,
@@ -15,6 +17,7 @@ from tandem_shared.contracts import (
     dead_letter_topic,
     pair_id,
 )
+from tandem_shared.db import transaction
 from tests.support import eventually, read_topic
 from tests.support.events import (
     Events,
@@ -156,6 +159,8 @@ async def test_match_suggestions_for_registered_pairs_come_and_go(events: Events
         return found if len(found) == count else None
 
     [only] = await eventually(lambda: suggestions(1), what="the a-b suggestion")
+    # The a-c match may sit on another partition: wait until it is stored too.
+    await eventually(lambda: _stored_match(events, ac.data.pair_id), what="the a-c match stored")
     assert (only["pair_id"], only["score"]) == (ab.data.pair_id, 0.9)
     assert {only["registration_a"], only["registration_b"]} == {ra["id"], rb["id"]}
     assert await events.call("GET", f"/v1/events/{other_kind['id']}/suggestions") == []
@@ -178,3 +183,9 @@ async def test_match_suggestions_for_registered_pairs_come_and_go(events: Events
     )
     [left] = await eventually(lambda: suggestions(1), what="the a-b suggestion withdrawn")
     assert left["pair_id"] == ac.data.pair_id
+
+
+async def _stored_match(events: Events, pair_id: str) -> bool:
+    async with transaction(events.app.state.runtime.sessionmaker) as session:
+        query = select(matches.c.pair_id).where(matches.c.pair_id == pair_id)
+        return (await session.execute(query)).first() is not None

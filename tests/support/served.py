@@ -22,6 +22,9 @@ async def served(app: FastAPI, **config: Any) -> AsyncIterator[str]:
     async with app.router.lifespan_context(app):
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
+        # uvicorn closes an idle kept-alive connection after 5 s; on a loaded machine the
+        # test's client reused one just as it closed (httpx.ReadError). Tests keep theirs.
+        config = {"timeout_keep_alive": 120, **config}
         server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning", **config))
         task = asyncio.create_task(server.serve(sockets=[sock]))
 
